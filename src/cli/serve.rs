@@ -1,0 +1,9 @@
+//! `hlsplice serve` (not implemented yet).
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`serve` is not implemented yet")
+}

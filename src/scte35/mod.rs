@@ -1,0 +1,1 @@
+//! scte35 (being built).
