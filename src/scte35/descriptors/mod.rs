@@ -152,7 +152,7 @@ impl SpliceDescriptor {
             Err(DecodeError::Truncated {
                 offset: at, needed, ..
             }) => Err(DecodeError::DescriptorOverrun {
-                offset: offset - 2,
+                offset: offset.saturating_sub(2),
                 splice_descriptor_tag: tag,
                 declared: body.len(),
                 needed: at.saturating_sub(offset) + needed,
