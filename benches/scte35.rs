@@ -126,6 +126,11 @@ fn decode(c: &mut Criterion) {
             SpliceInfoSection::decode(&scte35::decode_text(black_box(&b64)).unwrap()).unwrap()
         })
     });
+    // Floor: the CRC_32 check alone, which every decoder here performs.
+    g.bench_function("floor/crc32_mpeg2_only", |b| {
+        let body = &bytes[..bytes.len() - 4];
+        b.iter(|| scte35::crc32_mpeg2(black_box(body)))
+    });
     g.bench_function("scte35_reader/bytes", |b| {
         let mut parser = scte35_reader::Scte35SectionProcessor::new(Sink);
         let mut ctx = NullDemuxContext::new();

@@ -189,14 +189,22 @@ impl<'a> BitReader<'a> {
         Ok((word << shift) >> (64 - n))
     }
 
-    /// The bytes from `byte` to the end of the buffer, zero padded to 8.
-    #[cold]
+    /// The bytes from `byte` (< buffer length) to the end of the buffer, zero padded to 8: the
+    /// buffer's last 8 bytes shifted up, so the tail of a section costs one load too.
+    #[inline]
     fn padded_word(&self, byte: usize) -> u64 {
-        let mut tmp = [0u8; 8];
-        let tail = self.buf.get(byte..).unwrap_or(&[]);
-        let k = tail.len().min(8);
-        tmp[..k].copy_from_slice(&tail[..k]);
-        u64::from_be_bytes(tmp)
+        let len = self.buf.len();
+        if let Some(last) = len.checked_sub(8).and_then(|start| self.buf.get(start..)) {
+            let word = u64::from_be_bytes(<[u8; 8]>::try_from(last).unwrap_or([0; 8]));
+            // byte + 8 > len and byte < len, so the shift is 8..=56 bits.
+            let missing = (byte + 8).saturating_sub(len).min(7) as u32;
+            return word << (missing * 8);
+        }
+        let mut word = 0u64;
+        for i in 0..8 {
+            word = (word << 8) | u64::from(self.buf.get(byte + i).copied().unwrap_or(0));
+        }
+        word
     }
 
     #[cold]

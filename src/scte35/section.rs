@@ -379,36 +379,30 @@ impl SpliceInfoSection {
         let cw_index = r.u8(8, "cw_index")?; // cw_index: 8
         let tier = r.u16(12, "tier")?; // tier: 12
         let splice_command_length = r.u16(12, "splice_command_length")?; // splice_command_length: 12
-        let mut section = SpliceInfoSection {
-            section_syntax_indicator,
-            private_indicator,
-            sap_type,
-            protocol_version,
-            encryption_algorithm,
-            pts_adjustment,
-            cw_index,
-            tier,
-            legacy_splice_command_length: false,
-            payload: Payload::Clear {
-                splice_command: SpliceCommand::SpliceNull,
-                splice_descriptors: Vec::new(),
-                alignment_stuffing: Vec::new(),
-            },
-        };
         if encrypted_packet {
             let rest = r.remaining();
             let encrypted_bytes = r.bytes(rest, "encrypted")?.to_vec();
-            section.payload = Payload::Encrypted {
-                splice_command_length,
-                encrypted_bytes,
-            };
-            return Ok(section);
+            return Ok(SpliceInfoSection {
+                section_syntax_indicator,
+                private_indicator,
+                sap_type,
+                protocol_version,
+                encryption_algorithm,
+                pts_adjustment,
+                cw_index,
+                tier,
+                legacy_splice_command_length: false,
+                payload: Payload::Encrypted {
+                    splice_command_length,
+                    encrypted_bytes,
+                },
+            });
         }
 
         let splice_command_type = r.u8(8, "splice_command_type")?; // splice_command_type: 8
         let command_offset = r.offset();
-        let splice_command = if splice_command_length == LEGACY_SPLICE_COMMAND_LENGTH {
-            section.legacy_splice_command_length = true;
+        let legacy_splice_command_length = splice_command_length == LEGACY_SPLICE_COMMAND_LENGTH;
+        let splice_command = if legacy_splice_command_length {
             let room = r.remaining();
             match SpliceCommand::decode_self_delimited(splice_command_type, &mut r) {
                 Ok(Some(command)) => command,
@@ -466,13 +460,27 @@ impl SpliceInfoSection {
         let mut splice_descriptors = Vec::new();
         descriptors::decode_loop(&mut dr, &mut splice_descriptors)?;
         let rest = r.remaining();
-        let alignment_stuffing = r.bytes(rest, "alignment_stuffing")?.to_vec();
-        section.payload = Payload::Clear {
-            splice_command,
-            splice_descriptors,
-            alignment_stuffing,
+        let alignment_stuffing = if rest == 0 {
+            Vec::new() // common case: skip the allocator entirely
+        } else {
+            r.bytes(rest, "alignment_stuffing")?.to_vec()
         };
-        Ok(section)
+        Ok(SpliceInfoSection {
+            section_syntax_indicator,
+            private_indicator,
+            sap_type,
+            protocol_version,
+            encryption_algorithm,
+            pts_adjustment,
+            cw_index,
+            tier,
+            legacy_splice_command_length,
+            payload: Payload::Clear {
+                splice_command,
+                splice_descriptors,
+                alignment_stuffing,
+            },
+        })
     }
 }
 
