@@ -716,7 +716,7 @@ fn render(
                     out.extend_from_slice(eol);
                 } else if i >= p.out_seg && p.in_seg.is_none_or(|s| i < s) {
                     if i == p.out_seg && p.began_in_window {
-                        if enhanced {
+                        if enhanced && !b.scte35_out.is_empty() {
                             out.extend_from_slice(b"#EXT-OATCLS-SCTE35:");
                             push_base64(out, &b.scte35_out);
                             out.extend_from_slice(eol);
@@ -728,7 +728,7 @@ fn render(
                         push_seconds_3(out, segment.start - p.start);
                         out.extend_from_slice(b",Duration=");
                         push_ms_as_seconds(out, b.planned_duration_ms);
-                        if enhanced {
+                        if enhanced && !b.scte35_out.is_empty() {
                             out.extend_from_slice(b",SCTE35=");
                             push_base64(out, &b.scte35_out);
                         }
