@@ -383,7 +383,10 @@ mod tests {
         );
         assert_eq!(out, want);
         let back_in = crate::scte35::SpliceInfoSection::decode(&a.scte35_in).unwrap();
-        assert_eq!(back_in, crate::scte35::splice_insert_in(7, crate::scte35::SpliceTime::Immediate));
+        assert_eq!(
+            back_in,
+            crate::scte35::splice_insert_in(7, crate::scte35::SpliceTime::Immediate)
+        );
         assert_ne!(a.scte35_out, a.scte35_in);
         assert_eq!(tl.get(9), None);
     }
