@@ -80,7 +80,7 @@ fn check(data: &[u8]) {
         let duration_ms = u64::from(u16::from_le_bytes([spec[2], spec[3]])) * 10;
         let Ok(b) = timeline.add_break(BreakRequest {
             event_id: (spec[4] & 1 != 0).then_some(u32::from(spec[5])),
-            start: edge + Duration::milliseconds(offset_ms),
+            start: edge.checked_add_signed(Duration::milliseconds(offset_ms)).unwrap_or(edge),
             planned_duration_ms: duration_ms,
         }) else {
             continue;
@@ -88,13 +88,16 @@ fn check(data: &[u8]) {
         let (id, start) = (b.id, b.requested_start);
         match spec[6] % 4 {
             1 => {
-                let _ = timeline.end_break(id, start + Duration::milliseconds(i64::from(spec[7]) * 100));
+                let end = start.checked_add_signed(Duration::milliseconds(i64::from(spec[7]) * 100));
+                let _ = timeline.end_break(id, end.unwrap_or(start));
             }
             2 => {
                 let _ = timeline.cancel_break(id);
             }
             3 => {
-                let at = start + Duration::milliseconds(i64::from(spec[7]) * 37);
+                let at = start
+                    .checked_add_signed(Duration::milliseconds(i64::from(spec[7]) * 37))
+                    .unwrap_or(start);
                 timeline.apply(&[Decision { break_id: id, start: Some(at), end: None }]);
             }
             _ => {}
