@@ -254,7 +254,8 @@ impl Timeline {
             scte35_in,
         });
         self.version += 1;
-        Ok(self.breaks.last().expect("just pushed"))
+        let last = self.breaks.len() - 1;
+        Ok(&self.breaks[last])
     }
 
     /// Early IN: sets `requested_end`.
