@@ -83,12 +83,14 @@ fn two_digits(a: u8, b: u8) -> Option<i64> {
     }
 }
 
-/// Parses EXT-X-PROGRAM-DATE-TIME values, remembering the day of the last one: consecutive
-/// segments almost always share the date, so the calendar arithmetic runs once per playlist.
+/// Parses EXT-X-PROGRAM-DATE-TIME values, remembering the minute of the last one: consecutive
+/// segments almost always share date, hour and minute, so the calendar arithmetic runs about
+/// once per playlist.
 #[derive(Debug, Default)]
 pub(crate) struct PdtParser {
-    date: [u8; 10],
-    days: i64,
+    /// `YYYY-MM-DDThh:mm` of the last value, and its seconds since the epoch (before offset).
+    minute: [u8; 16],
+    minute_seconds: i64,
 }
 
 impl PdtParser {
@@ -105,24 +107,24 @@ impl PdtParser {
         {
             return None;
         }
-        let days = if v[..10] == self.date && self.date[0] != 0 {
-            self.days
+        let minute_seconds = if v[..16] == self.minute && self.minute[0] != 0 {
+            self.minute_seconds
         } else {
             let year = two_digits(v[0], v[1])? * 100 + two_digits(v[2], v[3])?;
             let month = two_digits(v[5], v[6])?;
             let day = two_digits(v[8], v[9])?;
-            if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            let hour = two_digits(v[11], v[12])?;
+            let minute = two_digits(v[14], v[15])?;
+            if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
                 return None;
             }
-            let days = days_from_civil(year, month, day);
-            self.date.copy_from_slice(&v[..10]);
-            self.days = days;
-            days
+            let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60;
+            self.minute.copy_from_slice(&v[..16]);
+            self.minute_seconds = seconds;
+            seconds
         };
-        let hour = two_digits(v[11], v[12])?;
-        let minute = two_digits(v[14], v[15])?;
         let second = two_digits(v[17], v[18])?;
-        if hour > 23 || minute > 59 || second > 60 {
+        if second > 60 {
             return None;
         }
         let mut rest = &v[19..];
@@ -160,7 +162,7 @@ impl PdtParser {
             }
             _ => return None,
         };
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+        let seconds = minute_seconds + second - offset_seconds;
         Some(seconds * MICROS_PER_SECOND + micros)
     }
 }
