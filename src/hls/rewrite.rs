@@ -406,20 +406,22 @@ fn scan(
             b"#EXT-X-SERVER-CONTROL" => {
                 // We withdraw CAN-SKIP-DATERANGES (see the module docs): our ranges are always
                 // written in full, so clients must not ask for v2 delta updates.
+                // The attribute goes with one adjacent comma: the one before it, or the one
+                // after it when it comes first.
                 let list_at = start + colon + 1;
-                let mut previous_end: Option<usize> = None;
+                let mut first = true;
                 let mut attrs = Attributes::new(value).peekable();
                 while let Some((attr, _, (a, b))) = attrs.next() {
                     if attr == b"CAN-SKIP-DATERANGES" {
-                        let range = match (previous_end, attrs.peek()) {
-                            (Some(p), _) => (list_at + p, list_at + b),
-                            (None, Some((_, _, (na, _)))) => (list_at + a, list_at + na),
-                            (None, None) => (list_at + a, list_at + b),
+                        let range = match attrs.peek() {
+                            _ if !first => (list_at + a - 1, list_at + b),
+                            Some((_, _, (next_start, _))) => (list_at + a, list_at + next_start),
+                            None => (list_at + a, list_at + b),
                         };
                         removals.push(range);
                         break;
                     }
-                    previous_end = Some(b);
+                    first = false;
                 }
             }
             b"#EXT-X-STREAM-INF" | b"#EXT-X-I-FRAME-STREAM-INF" => {
