@@ -3,10 +3,12 @@
 //! defaults of [`SpliceInfoSection::new`]; PTS values and durations are wrapped to 33 bits.
 
 use super::break_duration::BreakDuration;
+use super::descriptors::{SegmentationDescriptor, SpliceDescriptor};
 use super::section::SpliceInfoSection;
 use super::splice_command::SpliceCommand;
 use super::splice_insert::SpliceInsert;
 use super::splice_time::{PTS_MASK, SpliceTime};
+use super::time_signal::TimeSignal;
 
 fn program_time(time: SpliceTime) -> (bool, Option<u64>) {
     match time {
@@ -56,4 +58,37 @@ pub fn splice_insert_cancel(event_id: u32) -> SpliceInfoSection {
         splice_event_cancel_indicator: true,
         ..SpliceInsert::default()
     }))
+}
+
+/// A time_signal at `time` (Immediate: time_specified_flag 0) carrying `descriptors`.
+pub fn time_signal(time: SpliceTime, descriptors: Vec<SpliceDescriptor>) -> SpliceInfoSection {
+    let pts_time = match time {
+        SpliceTime::Immediate => None,
+        SpliceTime::Pts(pts) => Some(pts & PTS_MASK),
+    };
+    let mut section = SpliceInfoSection::new(SpliceCommand::TimeSignal(TimeSignal { pts_time }));
+    for d in descriptors {
+        section.push_descriptor(d);
+    }
+    section
+}
+
+/// A time_signal at `time` carrying one segmentation descriptor.
+pub fn time_signal_segmentation(
+    time: SpliceTime,
+    segmentation: SegmentationDescriptor,
+) -> SpliceInfoSection {
+    time_signal(time, vec![SpliceDescriptor::Segmentation(segmentation)])
+}
+
+impl SegmentationDescriptor {
+    /// A program-level segmentation descriptor with no delivery restrictions, no UPID
+    /// (segmentation_upid_type 0) and segment_num / segments_expected 0.
+    pub fn new(segmentation_event_id: u32, segmentation_type_id: u8) -> Self {
+        SegmentationDescriptor {
+            segmentation_event_id,
+            segmentation_type_id,
+            ..SegmentationDescriptor::default()
+        }
+    }
 }

@@ -26,8 +26,14 @@ mod text;
 mod time_signal;
 
 pub use break_duration::BreakDuration;
-pub use builders::{splice_insert_cancel, splice_insert_in, splice_insert_out};
-pub use descriptors::SpliceDescriptor;
+pub use builders::{
+    splice_insert_cancel, splice_insert_in, splice_insert_out, time_signal,
+    time_signal_segmentation,
+};
+pub use descriptors::{
+    AudioComponent, AudioDescriptor, AvailDescriptor, DeliveryRestrictions, DtmfDescriptor,
+    SegmentationComponent, SegmentationDescriptor, SpliceDescriptor, SubSegment, TimeDescriptor,
+};
 pub use error::{DecodeError, EncodeError};
 pub use section::{LEGACY_SPLICE_COMMAND_LENGTH, Payload, SpliceInfoSection, TABLE_ID};
 pub use splice_command::{PrivateCommand, SpliceCommand, command_type};

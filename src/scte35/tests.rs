@@ -337,3 +337,349 @@ fn decode_errors_name_problem_and_offset() {
         matches!(SpliceInfoSection::decode(&bad), Err(DecodeError::Crc { offset, .. }) if offset == crc_at)
     );
 }
+
+#[test]
+fn sample_14_1_segmentation_descriptor_fields() {
+    let (_, s) = decode_b64(SAMPLE_14_1_TIME_SIGNAL_PLACEMENT_OPPORTUNITY_START);
+    let [SpliceDescriptor::Segmentation(d)] = s.splice_descriptors() else {
+        panic!(
+            "expected one segmentation descriptor: {:?}",
+            s.splice_descriptors()
+        );
+    };
+    assert_eq!(d.segmentation_event_id, 0x4800_008E);
+    assert!(!d.segmentation_event_cancel_indicator);
+    assert!(d.program_segmentation_flag);
+    assert_eq!(
+        d.delivery_restrictions,
+        Some(DeliveryRestrictions {
+            web_delivery_allowed_flag: false,
+            no_regional_blackout_flag: true,
+            archive_allowed_flag: true,
+            device_restrictions: 3
+        })
+    );
+    assert_eq!(d.segmentation_duration, Some(0x00_01A5_99B0)); // 307.0 s
+    assert_eq!(d.segmentation_upid_type, 0x08); // Turner Identifier
+    assert_eq!(
+        d.segmentation_upid,
+        [0x00, 0x00, 0x00, 0x00, 0x2C, 0xA0, 0xA1, 0x8A]
+    );
+    assert_eq!(d.segmentation_type_id, 0x34); // Provider Placement Opportunity Start
+    assert_eq!((d.segment_num, d.segments_expected), (2, 0));
+    // 0x34 allows sub_segment fields, but this descriptor has no room for them.
+    assert_eq!(d.sub_segment, None);
+}
+
+#[test]
+fn sample_14_2_avail_descriptor() {
+    let (_, s) = decode_b64(SAMPLE_14_2_SPLICE_INSERT);
+    assert_eq!(
+        s.splice_descriptors(),
+        [SpliceDescriptor::Avail(AvailDescriptor {
+            provider_avail_id: 0x135
+        })]
+    );
+}
+
+fn round_trip(section: &SpliceInfoSection) -> Vec<u8> {
+    let bytes = section.try_to_vec().expect("encodes");
+    assert_eq!(bytes.len(), section.encoded_len());
+    let back = SpliceInfoSection::decode(&bytes).expect("decodes");
+    assert_eq!(&back, section);
+    assert_eq!(back.to_vec(), bytes);
+    bytes
+}
+
+#[test]
+fn every_descriptor_type_round_trips() {
+    let mut seg = SegmentationDescriptor::new(77, 0x34);
+    seg.program_segmentation_flag = false;
+    seg.components = vec![
+        SegmentationComponent {
+            component_tag: 1,
+            pts_offset: PTS_MASK,
+        },
+        SegmentationComponent {
+            component_tag: 2,
+            pts_offset: 0,
+        },
+    ];
+    seg.segmentation_duration = Some((1 << 40) - 1);
+    seg.segmentation_upid_type = 0x0C;
+    seg.segmentation_upid = b"MPU-DATA".to_vec();
+    seg.sub_segment = Some(SubSegment {
+        sub_segment_num: 1,
+        sub_segments_expected: 4,
+    });
+    let section = time_signal(
+        SpliceTime::Pts(123),
+        vec![
+            SpliceDescriptor::Avail(AvailDescriptor {
+                provider_avail_id: 9,
+            }),
+            SpliceDescriptor::Dtmf(DtmfDescriptor {
+                preroll: 50,
+                dtmf_chars: b"121#".to_vec(),
+            }),
+            SpliceDescriptor::Segmentation(seg),
+            SpliceDescriptor::Segmentation(SegmentationDescriptor {
+                segmentation_event_cancel_indicator: true,
+                ..SegmentationDescriptor::new(78, 0)
+            }),
+            SpliceDescriptor::Time(TimeDescriptor {
+                tai_seconds: (1 << 48) - 1,
+                tai_ns: 999_999_999,
+                utc_offset: 37,
+            }),
+            SpliceDescriptor::Audio(AudioDescriptor {
+                components: vec![AudioComponent {
+                    component_tag: 3,
+                    iso_code: u32::from_be_bytes([0, b'e', b'n', b'g']),
+                    bit_stream_mode: 7,
+                    num_channels: 15,
+                    full_srvc_audio: true,
+                }],
+            }),
+            SpliceDescriptor::Unknown {
+                splice_descriptor_tag: 0xF0,
+                bytes: b"ABCDxyz".to_vec(),
+            },
+            // A known tag under a private identifier stays opaque.
+            SpliceDescriptor::Unknown {
+                splice_descriptor_tag: 0x02,
+                bytes: b"PRIV\x01\x02".to_vec(),
+            },
+        ],
+    );
+    round_trip(&section);
+}
+
+#[test]
+fn descriptor_with_bytes_after_its_last_field_is_kept_opaque() {
+    // An avail_descriptor with one byte more than the standard defines.
+    let mut section = splice_insert_in(1, SpliceTime::Immediate);
+    let body = b"CUEI\x00\x00\x00\x01\xAA".to_vec();
+    section.push_descriptor(SpliceDescriptor::Unknown {
+        splice_descriptor_tag: 0,
+        bytes: body,
+    });
+    round_trip(&section);
+}
+
+#[test]
+fn splice_insert_component_mode_round_trips() {
+    for immediate in [false, true] {
+        let si = SpliceInsert {
+            splice_event_id: 42,
+            out_of_network_indicator: true,
+            program_splice_flag: false,
+            splice_immediate_flag: immediate,
+            components: vec![
+                SpliceInsertComponent {
+                    component_tag: 0x10,
+                    pts_time: if immediate { None } else { Some(90_000) },
+                },
+                SpliceInsertComponent {
+                    component_tag: 0x11,
+                    pts_time: None,
+                },
+            ],
+            break_duration: Some(BreakDuration {
+                auto_return: false,
+                duration: 2_700_000,
+            }),
+            unique_program_id: 0xBEEF,
+            avail_num: 1,
+            avails_expected: 2,
+            ..SpliceInsert::default()
+        };
+        round_trip(&SpliceInfoSection::new(SpliceCommand::SpliceInsert(si)));
+    }
+}
+
+#[test]
+fn opaque_commands_round_trip() {
+    for command in [
+        SpliceCommand::SpliceNull,
+        SpliceCommand::SpliceSchedule(vec![1, 0, 0, 0, 1, 0x7F, 0xFF]),
+        SpliceCommand::BandwidthReservation(Vec::new()),
+        SpliceCommand::PrivateCommand(PrivateCommand {
+            identifier: 0x4142_4344,
+            private_bytes: vec![9, 8, 7],
+        }),
+        SpliceCommand::Reserved {
+            splice_command_type: 0x10,
+            bytes: vec![0xAB],
+        },
+        SpliceCommand::TimeSignal(TimeSignal { pts_time: None }),
+    ] {
+        round_trip(&SpliceInfoSection::new(command));
+    }
+}
+
+#[test]
+fn header_fields_and_stuffing_round_trip() {
+    let mut s = splice_insert_out(1, SpliceTime::Pts(5), Some(6), false);
+    s.section_syntax_indicator = true;
+    s.private_indicator = true;
+    s.sap_type = 1;
+    s.protocol_version = 0;
+    s.encryption_algorithm = 0;
+    s.pts_adjustment = PTS_MASK;
+    s.cw_index = 0x42;
+    s.tier = 0x00A;
+    if let Payload::Clear {
+        alignment_stuffing, ..
+    } = &mut s.payload
+    {
+        *alignment_stuffing = vec![0xFF, 0x00, 0x12];
+    }
+    round_trip(&s);
+}
+
+#[test]
+fn legacy_splice_command_length_is_reproduced() {
+    let mut s = splice_insert_out(1, SpliceTime::Pts(5), Some(6), true);
+    s.legacy_splice_command_length = true;
+    let bytes = round_trip(&s);
+    assert_eq!(&bytes[11..13], &[0xFF, 0xFF]); // tier 0xFFF, splice_command_length 0xFFF
+    // A private_command has no self-delimiting length.
+    let mut p = SpliceInfoSection::new(SpliceCommand::PrivateCommand(PrivateCommand::default()));
+    p.legacy_splice_command_length = true;
+    assert!(matches!(
+        SpliceInfoSection::decode(&p.to_vec()),
+        Err(DecodeError::LegacyCommandLength {
+            splice_command_type: 0xFF,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn encrypted_section_decodes_clear_header_only() {
+    let s = SpliceInfoSection {
+        encryption_algorithm: 1, // DES – ECB mode
+        cw_index: 7,
+        pts_adjustment: 1234,
+        payload: Payload::Encrypted {
+            splice_command_length: 20,
+            encrypted_bytes: vec![0x5A; 31],
+        },
+        ..splice_insert_in(1, SpliceTime::Immediate)
+    };
+    let bytes = round_trip(&s);
+    let back = SpliceInfoSection::decode(&bytes).unwrap();
+    assert!(back.encrypted_packet());
+    assert_eq!(back.splice_command(), None);
+    assert!(back.splice_descriptors().is_empty());
+    assert_eq!(back.splice_command_length(), 20);
+    assert_eq!(
+        (
+            back.cw_index,
+            back.pts_adjustment,
+            back.encryption_algorithm
+        ),
+        (7, 1234, 1)
+    );
+}
+
+/// Re-signs a hand-edited section so the CRC check passes and the structural checks are reached.
+fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = bytes.len() - 4;
+    let crc = crc32_mpeg2(&bytes[..n]);
+    bytes[n..].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+#[test]
+fn command_overrunning_its_length_is_reported() {
+    // splice_insert OUT with duration, splice_command_length lowered from 20 to 15.
+    let mut bytes = splice_insert_out(1, SpliceTime::Pts(5), Some(6), true).to_vec();
+    bytes[12] = 15;
+    let err = SpliceInfoSection::decode(&with_crc(bytes.clone())).unwrap_err();
+    assert_eq!(
+        err,
+        DecodeError::CommandOverrun {
+            offset: 14,
+            splice_command_type: 5,
+            declared: 15,
+            needed: 16
+        }
+    );
+    // Raised past the end of the section.
+    bytes[12] = 0xF0;
+    let err = SpliceInfoSection::decode(&with_crc(bytes)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DecodeError::CommandOverrun {
+                offset: 14,
+                declared: 22,
+                needed: 240,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn descriptor_overrunning_its_length_is_reported() {
+    let mut s = splice_insert_in(1, SpliceTime::Immediate);
+    s.push_descriptor(SpliceDescriptor::Avail(AvailDescriptor {
+        provider_avail_id: 1,
+    }));
+    let mut bytes = s.to_vec();
+    // descriptor_length 8 → 6: the avail descriptor's provider_avail_id no longer fits.
+    let at = 14 + 10 + 2 + 1;
+    assert_eq!(bytes[at], 8);
+    bytes[at] = 6;
+    let err = SpliceInfoSection::decode(&with_crc(bytes.clone())).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DecodeError::DescriptorOverrun {
+                offset: 26,
+                splice_descriptor_tag: 0,
+                declared: 6,
+                needed: 8
+            }
+        ),
+        "{err:?}"
+    );
+    // descriptor_length 8 → 9: past the descriptor loop.
+    bytes[at] = 9;
+    let err = SpliceInfoSection::decode(&with_crc(bytes.clone())).unwrap_err();
+    assert!(
+        matches!(err, DecodeError::DescriptorOverrun { offset: 26, .. }),
+        "{err:?}"
+    );
+    // descriptor_loop_length past the section.
+    bytes[at] = 8;
+    bytes[25] = 0x40;
+    let err = SpliceInfoSection::decode(&with_crc(bytes)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DecodeError::DescriptorLoopOverrun {
+                offset: 24,
+                descriptor_loop_length: 64,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn every_truncation_of_a_sample_is_an_error() {
+    let (bytes, _) =
+        decode_b64(SAMPLE_14_8_TIME_SIGNAL_PROGRAM_START_END_PLACEMENT_OPPORTUNITY_END);
+    for n in 0..bytes.len() {
+        assert!(
+            SpliceInfoSection::decode(&bytes[..n]).is_err(),
+            "prefix of {n} bytes accepted"
+        );
+    }
+}
