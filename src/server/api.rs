@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::App;
@@ -98,16 +97,64 @@ fn json_response(status: StatusCode, value: &Value) -> Response<BoxBody> {
     response
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    duration_ms: u64,
-    #[serde(default)]
-    start: Option<String>,
-    #[serde(default)]
-    event_id: Option<u32>,
-    #[serde(default)]
-    request_id: Option<String>,
+/// Parses `{"duration_ms", "start", "event_id", "request_id"}`; every error names the field.
+fn parse_create(body: &[u8]) -> Result<NewBreak, Failure> {
+    let bad = |why: String| Failure::BadRequest(why);
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON body: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| bad("invalid JSON body: expected an object".to_owned()))?;
+    if let Some(unknown) = object.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "duration_ms" | "start" | "event_id" | "request_id"
+        )
+    }) {
+        return Err(bad(format!(
+            "unknown field {unknown:?} (expected duration_ms, start, event_id, request_id)"
+        )));
+    }
+    let present = |name: &str| object.get(name).filter(|v| !v.is_null());
+    let duration_ms =
+        present("duration_ms").ok_or_else(|| bad("duration_ms is required".to_owned()))?;
+    let duration_ms = duration_ms.as_u64().ok_or_else(|| {
+        bad(format!(
+            "duration_ms must be a positive integer (milliseconds), got {duration_ms}"
+        ))
+    })?;
+    let start = match present("start") {
+        None => Start::Now,
+        Some(Value::String(text)) => parse_start(Some(text))?,
+        Some(other) => {
+            return Err(bad(format!(
+                "start must be \"now\" or an RFC 3339 date, got {other}"
+            )));
+        }
+    };
+    let event_id = match present("event_id") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|id| u32::try_from(id).ok())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "event_id must be a 32-bit unsigned integer, got {v}"
+                    ))
+                })?,
+        ),
+    };
+    let request_id = match present("request_id") {
+        None => None,
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(other) => return Err(bad(format!("request_id must be a string, got {other}"))),
+    };
+    Ok(NewBreak {
+        start,
+        duration_ms,
+        event_id,
+        request_id,
+    })
 }
 
 fn parse_start(text: Option<&str>) -> Result<Start, Failure> {
@@ -139,14 +186,7 @@ pub async fn native(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<B
         )),
         (Method::POST, Route::Breaks(stream)) => {
             let body = read_body(req).await?;
-            let parsed: CreateBody = serde_json::from_slice(&body)
-                .map_err(|e| Failure::BadRequest(format!("invalid JSON body: {e}")))?;
-            let new = NewBreak {
-                start: parse_start(parsed.start.as_deref())?,
-                duration_ms: parsed.duration_ms,
-                event_id: parsed.event_id,
-                request_id: parsed.request_id,
-            };
+            let new = parse_create(&body)?;
             let (status, view) = app.streams.create_break(&stream, new).await?;
             Ok(json_response(status, &view))
         }

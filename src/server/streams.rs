@@ -261,7 +261,7 @@ impl Stream {
             .timeline
             .breaks()
             .iter()
-            .any(|b| b.state(edge) == BreakState::Active)
+            .any(|b| break_state(b, edge) == BreakState::Active)
     }
 
     /// Waits until `revision` is committed to the store.
@@ -295,10 +295,12 @@ impl StreamState {
 
     /// The break scheduled or active at `edge`, if any.
     fn current(&self, edge: Option<DateTime<Utc>>) -> Option<&Break> {
-        self.timeline
-            .breaks()
-            .iter()
-            .find(|b| matches!(b.state(edge), BreakState::Scheduled | BreakState::Active))
+        self.timeline.breaks().iter().find(|b| {
+            matches!(
+                break_state(b, edge),
+                BreakState::Scheduled | BreakState::Active
+            )
+        })
     }
 }
 
@@ -438,7 +440,7 @@ impl Streams {
                         reason: format!(
                             "break {} is already {}",
                             current.id,
-                            state_name(current.state(edge))
+                            state_name(break_state(current, edge))
                         ),
                         existing: Some(break_view(&stream.key, current, edge)),
                     });
@@ -538,7 +540,7 @@ impl Streams {
                 }
             };
             let id = found.id;
-            let status = found.state(edge);
+            let status = break_state(found, edge);
             let conflict = |reason: String, b: &Break| Failure::Conflict {
                 reason,
                 existing: Some(break_view(&stream.key, b, edge)),
@@ -602,6 +604,16 @@ impl Streams {
     }
 }
 
+/// A break's state as the API reports it: `scheduled` until a rendering has decided (and
+/// published) its start, even when the requested start is already at the live edge.
+pub fn break_state(b: &Break, edge: Option<DateTime<Utc>>) -> BreakState {
+    if !b.cancelled && b.decided_start.is_none() {
+        BreakState::Scheduled
+    } else {
+        b.state(edge)
+    }
+}
+
 fn state_name(state: BreakState) -> &'static str {
     match state {
         BreakState::Scheduled => "scheduled",
@@ -622,7 +634,7 @@ pub fn break_view(stream: &str, b: &Break, edge: Option<DateTime<Utc>>) -> serde
         "stream": stream,
         "event_id": b.splice_event_id,
         "daterange_id": b.daterange_id,
-        "state": state_name(b.state(edge)),
+        "state": state_name(break_state(b, edge)),
         "requested_start": rfc3339(b.requested_start),
         "requested_end": b.requested_end.map(rfc3339),
         "decided_start": b.decided_start.map(rfc3339),
