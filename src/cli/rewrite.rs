@@ -63,9 +63,10 @@ impl std::str::FromStr for BreakSpec {
             let (key, value) = item.split_once('=').unwrap_or((item, ""));
             match key {
                 "id" => {
-                    event_id = Some(value.parse::<u32>().map_err(|_| {
-                        anyhow!("id {value:?} is not an event id (0..=4294967295)")
-                    })?)
+                    event_id =
+                        Some(value.parse::<u32>().map_err(|_| {
+                            anyhow!("id {value:?} is not an event id (0..=4294967295)")
+                        })?)
                 }
                 "start" => start = Some(parse_time(value).map_err(|e| anyhow!("start: {e}"))?),
                 "end" => end = Some(parse_time(value).map_err(|e| anyhow!("end: {e}"))?),
@@ -82,7 +83,9 @@ impl std::str::FromStr for BreakSpec {
                     duration_ms = Some((seconds * 1000.0).round() as u64);
                 }
                 "cancel" if value.is_empty() => cancel = true,
-                _ => bail!("unknown item {item:?} (expected id=, start=, duration=, end= or cancel)"),
+                _ => {
+                    bail!("unknown item {item:?} (expected id=, start=, duration=, end= or cancel)")
+                }
             }
         }
         Ok(Self {
@@ -150,7 +153,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rewrite(&input, &timeline, &opts, &mut out)
         .with_context(|| format!("cannot rewrite {}", args.playlist.display()))?;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&out).context("cannot write to standard output")?;
+    stdout
+        .write_all(&out)
+        .context("cannot write to standard output")?;
     stdout.flush().context("cannot write to standard output")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -161,15 +166,21 @@ mod tests {
 
     #[test]
     fn parses_specs() {
-        let spec: BreakSpec = "id=7,start=2026-11-21T08:00:04Z,duration=30,end=2026-11-21T08:00:16.5Z,cancel"
-            .parse()
-            .unwrap();
+        let spec: BreakSpec =
+            "id=7,start=2026-11-21T08:00:04Z,duration=30,end=2026-11-21T08:00:16.5Z,cancel"
+                .parse()
+                .unwrap();
         assert_eq!(spec.event_id, 7);
         assert_eq!(spec.duration_ms, 30_000);
         assert_eq!(spec.end, Some("2026-11-21T08:00:16.500Z".parse().unwrap()));
         assert!(spec.cancel);
-        let spec: BreakSpec = "id=1,start=2026-11-21T09:00:04+01:00,duration=12.3456".parse().unwrap();
-        assert_eq!(spec.start, "2026-11-21T08:00:04Z".parse::<DateTime<Utc>>().unwrap());
+        let spec: BreakSpec = "id=1,start=2026-11-21T09:00:04+01:00,duration=12.3456"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            spec.start,
+            "2026-11-21T08:00:04Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert_eq!(spec.duration_ms, 12_346);
         assert!(!spec.cancel);
         for bad in [
@@ -183,7 +194,9 @@ mod tests {
         ] {
             assert!(bad.parse::<BreakSpec>().is_err(), "{bad}");
         }
-        let err = "id=1,start=2026-11-21T08:00:00Z,duration=-5".parse::<BreakSpec>().unwrap_err();
+        let err = "id=1,start=2026-11-21T08:00:00Z,duration=-5"
+            .parse::<BreakSpec>()
+            .unwrap_err();
         assert!(err.to_string().contains("negative"), "{err}");
     }
 }

@@ -32,8 +32,10 @@
 //! # Timeline rules
 //! - A break's start snaps to the first segment start at or after its requested time; its end to
 //!   the first segment start at or after min(decided start + planned duration, requested end)
-//!   (strictly after the start). A requested time before the playlist's first segment is taken
-//!   as already decided. Snapped values are returned in [`RewriteOutcome::decisions`]; the caller
+//!   and more than the tolerance after the start. "At" allows the tolerance: a boundary up to
+//!   250 ms early counts, so whichever rendition decides first, the others find their matching
+//!   segment. A requested time before the playlist's first segment (by more than the tolerance)
+//!   is taken as already decided. Snapped values are returned in [`RewriteOutcome::decisions`]; the caller
 //!   stores them with [`Timeline::apply`] before publishing the output, and from then on they are
 //!   rendered as stored. Decided times are whole milliseconds and dates render as
 //!   `2026-11-21T08:00:00.000Z`, so every rendition and refresh prints the same bytes.

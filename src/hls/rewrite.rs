@@ -576,11 +576,14 @@ fn place_breaks(
             Some(t) => to_micros(t),
             None => {
                 let target = round_to_millis(to_micros(b.requested_start));
-                // Requested before the first segment: taken as already decided.
-                let snapped = if target < t0 {
+                // Requested before the first segment: taken as already decided. Otherwise the
+                // first boundary at or after the target, where "at" allows the tolerance so
+                // that whichever rendition decides first, the others find their matching segment.
+                let snapped = if target < t0.saturating_sub(tolerance) {
                     Some(target)
                 } else {
-                    first_at_or_after(0, target).map(|i| segments[i].start)
+                    first_at_or_after(0, target.saturating_sub(tolerance))
+                        .map(|i| segments[i].start)
                 };
                 match snapped {
                     Some(s) => {
@@ -603,11 +606,14 @@ fn place_breaks(
                     Some(e) => round_to_millis(to_micros(e)).min(planned),
                     None => planned,
                 };
-                let snapped = if target < t0 {
+                let snapped = if target < t0.saturating_sub(tolerance) {
                     Some(target.max(start))
                 } else {
                     (0..segments.len())
-                        .find(|&i| segments[i].start >= target && segments[i].start > start)
+                        .find(|&i| {
+                            segments[i].start >= target.saturating_sub(tolerance)
+                                && segments[i].start > start.saturating_add(tolerance)
+                        })
                         .map(|i| segments[i].start)
                 };
                 if let Some(e) = snapped {

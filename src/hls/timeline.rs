@@ -323,9 +323,12 @@ impl Timeline {
 /// set (HLS carries the position in the playlist, not a PTS), break_duration with auto_return on
 /// the OUT, the same splice_event_id on both.
 fn encode_sections(event_id: u32, planned_duration_ms: u64) -> (Vec<u8>, Vec<u8>) {
-    // Placeholder until the codec's Contract 1 lands on this branch.
-    let _ = (event_id, planned_duration_ms);
-    (Vec::new(), Vec::new())
+    use crate::scte35::{SpliceTime, splice_insert_in, splice_insert_out};
+    // 90 kHz ticks; exact for whole milliseconds (MAX_PLANNED_MS keeps it within 33 bits).
+    let ticks = planned_duration_ms.saturating_mul(90);
+    let out = splice_insert_out(event_id, SpliceTime::Immediate, Some(ticks), true).to_vec();
+    let r#in = splice_insert_in(event_id, SpliceTime::Immediate).to_vec();
+    (out, r#in)
 }
 
 #[cfg(test)]
@@ -370,6 +373,21 @@ mod tests {
         assert!(tl.version() > v0);
         assert_eq!(tl.breaks().len(), 3);
         assert_eq!(tl.get(2), Some(&b));
+        // The sections are encoded once, with the break's event id and duration.
+        let out = crate::scte35::SpliceInfoSection::decode(&a.scte35_out).unwrap();
+        let want = crate::scte35::splice_insert_out(
+            7,
+            crate::scte35::SpliceTime::Immediate,
+            Some(30_000 * 90),
+            true,
+        );
+        assert_eq!(out, want);
+        let back_in = crate::scte35::SpliceInfoSection::decode(&a.scte35_in).unwrap();
+        assert_eq!(
+            back_in,
+            crate::scte35::splice_insert_in(7, crate::scte35::SpliceTime::Immediate)
+        );
+        assert_ne!(a.scte35_out, a.scte35_in);
         assert_eq!(tl.get(9), None);
     }
 
