@@ -261,11 +261,11 @@ fn split_sizes(
         .collect())
 }
 
+/// A top-level box: its four-character type and byte range.
+type BoxSpan = ([u8; 4], std::ops::Range<usize>);
+
 /// Top-level ISO BMFF boxes as `(type, range)`; 64-bit sizes supported, size 0 = to the end.
-fn boxes(
-    data: &[u8],
-    what: &'static str,
-) -> Result<Vec<([u8; 4], std::ops::Range<usize>)>, MediaError> {
+fn boxes(data: &[u8], what: &'static str) -> Result<Vec<BoxSpan>, MediaError> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < data.len() {
