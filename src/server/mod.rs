@@ -226,6 +226,8 @@ const SKIP_V2_AS_YES: bool = true;
 
 async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBody>, Infallible> {
     let method = req.method().clone();
+    let uri = req.uri().clone();
+    let started = std::time::Instant::now();
     let (route_name, result, style) = dispatch(&app, req).await;
     let response = match result {
         Ok(response) => response,
@@ -238,6 +240,14 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBod
     };
     app.metrics
         .record_request(route_name, response.status().as_u16());
+    tracing::debug!(
+        route = route_name,
+        %method,
+        path = uri.path(),
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
     Ok(response)
 }
 

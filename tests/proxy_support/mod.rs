@@ -154,11 +154,11 @@ impl Harness {
     /// Drops the running proxy without a graceful shutdown (as if killed) and starts a new
     /// one on the same data directory.
     pub async fn kill_and_restart_proxy(&mut self) {
-        if let Some(mut proxy) = self.proxy.take() {
-            if let Some(task) = proxy.task.take() {
-                task.abort();
-                let _ = task.await;
-            }
+        if let Some(mut proxy) = self.proxy.take()
+            && let Some(task) = proxy.task.take()
+        {
+            task.abort();
+            let _ = task.await;
         }
         self.proxy = Some(Proxy::start(self.server_config()).await);
     }
