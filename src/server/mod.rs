@@ -109,7 +109,7 @@ struct App {
 }
 
 impl App {
-    fn config_upstream_timeout(&self) -> Duration {
+    fn upstream_timeout(&self) -> Duration {
         self.upstream_timeout
     }
 }
@@ -226,7 +226,8 @@ const SKIP_V2_AS_YES: bool = true;
 
 async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBody>, Infallible> {
     let method = req.method().clone();
-    let uri = req.uri().clone();
+    // Only kept when request logging is on.
+    let uri = tracing::enabled!(tracing::Level::DEBUG).then(|| req.uri().clone());
     let started = std::time::Instant::now();
     let (route_name, result, style) = dispatch(&app, req).await;
     let response = match result {
@@ -243,7 +244,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBod
     tracing::debug!(
         route = route_name,
         %method,
-        path = uri.path(),
+        path = uri.as_ref().map_or("", |u| u.path()),
         status = response.status().as_u16(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "request"

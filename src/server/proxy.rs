@@ -43,10 +43,10 @@ pub async fn playlist(
             .filter(|t| t.is_finite() && *t > 0.0);
         match target {
             Some(target) => Duration::from_secs_f64((target * 3.0).min(600.0)),
-            None => app.config_upstream_timeout() * 3,
+            None => app.upstream_timeout() * 3,
         }
     } else {
-        app.config_upstream_timeout()
+        app.upstream_timeout()
     };
     let upstream_query = upstream_query(query, app.skip_v2_as_yes);
     let target = if upstream_query.is_empty() {
@@ -142,12 +142,7 @@ pub async fn pass_through(
     };
     let upstream = app
         .upstream
-        .forward(
-            req.method(),
-            &target,
-            req.headers(),
-            app.config_upstream_timeout(),
-        )
+        .forward(req.method(), &target, req.headers(), app.upstream_timeout())
         .await
         .map_err(upstream_failure)?;
     let (mut parts, body) = upstream.into_parts();
