@@ -12,7 +12,9 @@ use hlsplice::hls::{BreakRequest, Dialect, PlaylistKind, RewriteOptions, Timelin
 
 fn corpus() -> Option<Vec<PathBuf>> {
     let Some(root) = std::env::var_os("HLSPLICE_REFERENCE") else {
-        eprintln!("HLSPLICE_REFERENCE is not set: skipping the reference-corpus test (set it to the shared reference folder, e.g. /work/shared/reference)");
+        eprintln!(
+            "HLSPLICE_REFERENCE is not set: skipping the reference-corpus test (set it to the shared reference folder, e.g. /work/shared/reference)"
+        );
         return None;
     };
     let dir = PathBuf::from(root).join("playlists");
@@ -42,7 +44,10 @@ fn reference_playlists_round_trip() {
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let input = std::fs::read(&path).unwrap();
-        let base = RewriteOptions { pdt_anchor: Some(anchor), ..RewriteOptions::default() };
+        let base = RewriteOptions {
+            pdt_anchor: Some(anchor),
+            ..RewriteOptions::default()
+        };
         let mut out = Vec::new();
         let probe = rewrite(&input, &Timeline::new(), &base, &mut out)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -65,8 +70,16 @@ fn reference_playlists_round_trip() {
             })
             .unwrap();
         let input_parses = m3u8_rs::parse_playlist_res(&input).is_ok();
-        for dialect in [Dialect::Both, Dialect::Cue, Dialect::Daterange, Dialect::Enhanced] {
-            let opts = RewriteOptions { dialect, ..base.clone() };
+        for dialect in [
+            Dialect::Both,
+            Dialect::Cue,
+            Dialect::Daterange,
+            Dialect::Enhanced,
+        ] {
+            let opts = RewriteOptions {
+                dialect,
+                ..base.clone()
+            };
             let outcome = rewrite(&input, &timeline, &opts, &mut out)
                 .unwrap_or_else(|e| panic!("{name} {dialect}: {e}"));
             common::assert_lossless(&input, &out);

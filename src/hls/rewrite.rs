@@ -204,6 +204,7 @@ struct Placement {
 pub struct RewriteScratch {
     segments: Vec<Segment>,
     removals: Vec<(usize, usize)>,
+    order: Vec<usize>,
     placements: Vec<Placement>,
 }
 
@@ -481,6 +482,7 @@ fn rewrite_inner(
     let RewriteScratch {
         segments,
         removals,
+        order,
         placements,
     } = scratch;
     segments.clear();
@@ -526,6 +528,7 @@ fn rewrite_inner(
             &header,
             timeline,
             opts,
+            order,
             placements,
             &mut outcome.decisions,
         );
@@ -543,6 +546,7 @@ fn place_breaks(
     header: &Header,
     timeline: &Timeline,
     opts: &RewriteOptions,
+    order: &mut Vec<usize>,
     placements: &mut Vec<Placement>,
     decisions: &mut Vec<Decision>,
 ) {
@@ -563,10 +567,21 @@ fn place_breaks(
     let first_at_or_after =
         |from: usize, t: i64| (from..segments.len()).find(|&i| segments[i].start >= t);
 
-    for (index, b) in timeline.breaks().iter().enumerate() {
-        if b.cancelled {
-            continue;
-        }
+    // Breaks are decided in start order, each no earlier than the decided end of the one
+    // before: snapping moves starts later, and a break must not begin inside the previous one.
+    let breaks = timeline.breaks();
+    order.clear();
+    order.extend((0..breaks.len()).filter(|&i| !breaks[i].cancelled));
+    order.sort_unstable_by_key(|&i| {
+        let b = &breaks[i];
+        (b.decided_start.unwrap_or(b.requested_start), b.id)
+    });
+    // The decided end of the previous break; `None` once a break's end is still open, which
+    // holds back the decisions of the breaks after it.
+    let mut floor: Option<i64> = Some(i64::MIN);
+
+    for &index in order.iter() {
+        let b = &breaks[index];
         let mut decision = Decision {
             break_id: b.id,
             start: None,
@@ -575,7 +590,8 @@ fn place_breaks(
         let start = match b.decided_start {
             Some(t) => to_micros(t),
             None => {
-                let target = round_to_millis(to_micros(b.requested_start));
+                let Some(not_before) = floor else { continue };
+                let target = round_to_millis(to_micros(b.requested_start)).max(not_before);
                 // Requested before the first segment: taken as already decided. Otherwise the
                 // first boundary at or after the target, where "at" allows the tolerance so
                 // that whichever rendition decides first, the others find their matching segment.
@@ -590,7 +606,10 @@ fn place_breaks(
                         decision.start = Some(from_micros(s));
                         s
                     }
-                    None => continue,
+                    None => {
+                        floor = None;
+                        continue;
+                    }
                 }
             }
         };
@@ -625,6 +644,7 @@ fn place_breaks(
         if decision.start.is_some() || decision.end.is_some() {
             decisions.push(decision);
         }
+        floor = end;
 
         // §6.2.1: a range stays while any of its dates maps to a segment in the playlist.
         if end.is_some_and(|e| e < range_window_start.saturating_sub(tolerance)) {

@@ -319,6 +319,22 @@ impl Timeline {
     }
 }
 
+impl Timeline {
+    /// Whether every value in `decisions` is what the timeline stores. A caller that renders
+    /// renditions concurrently from one timeline version applies a render's decisions and, when
+    /// this returns false (another render decided first, within the tolerance), renders again
+    /// before publishing, so no client ever sees a value that is not the stored one.
+    pub fn agrees_with(&self, decisions: &[Decision]) -> bool {
+        decisions.iter().all(|d| {
+            let Some(b) = self.get(d.break_id) else {
+                return true;
+            };
+            d.start.is_none_or(|s| b.decided_start == Some(s))
+                && d.end.is_none_or(|e| b.decided_end == Some(e))
+        })
+    }
+}
+
 /// The OUT and IN `splice_insert` sections of a break (SCTE 35 §9.7.3): splice_immediate_flag
 /// set (HLS carries the position in the playlist, not a PTS), break_duration with auto_return on
 /// the OUT, the same splice_event_id on both.
