@@ -608,7 +608,8 @@ async fn restart_mid_break_serves_same_tags_and_ends_on_time() {
     }
     h.advance_ms(1000);
     let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
-    let in_uri = first_segment_with(&back, "#EXT-X-CUE-IN").expect("IN after the restart");
+    let in_uri = first_segment_with(&back, "#EXT-X-CUE-IN")
+        .unwrap_or_else(|| panic!("IN after the restart:\n{back}\n{:#?}", markers(&after)));
     assert_eq!(
         msn_of(&in_uri),
         newest + 5,

@@ -395,3 +395,18 @@ async fn gzip_health_and_metrics() {
         assert!(metrics.contains(needle), "{needle} missing:\n{metrics}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_refreshes_never_get_a_finished_request_answer() {
+    // A request that arrives after an identical upstream request finished must not be handed
+    // that (older) answer: every refresh after a clock step shows the new segment.
+    let h = Harness::start("fresh", classic()).await;
+    let mut newest = msn_of(&last_segment(&h.playlist("/live/demo/video.m3u8").await));
+    for _ in 0..30 {
+        h.advance_ms(1000);
+        let playlist = h.playlist("/live/demo/video.m3u8").await;
+        let now = msn_of(&last_segment(&playlist));
+        assert_eq!(now, newest + 1, "stale playlist:\n{playlist}");
+        newest = now;
+    }
+}

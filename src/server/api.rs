@@ -26,6 +26,8 @@ use super::streams::{NewBreak, Start, Target};
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;
+/// Oversized bodies up to this size are read and dropped before the 413.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// A native API route, parsed from the path.
 #[derive(Debug, PartialEq, Eq)]
@@ -74,7 +76,14 @@ pub async fn read_body(req: Request<Incoming>) -> Result<Bytes, Failure> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY as u64) {
+    if let Some(len) = declared
+        && len > MAX_BODY as u64
+    {
+        // Read (and drop) a moderately oversized body so the client, still sending, gets to
+        // read the 413 instead of a reset connection; beyond that, answer at once.
+        if len <= DRAIN_LIMIT as u64 {
+            let _ = Limited::new(req.into_body(), DRAIN_LIMIT).collect().await;
+        }
         return Err(Failure::PayloadTooLarge);
     }
     match Limited::new(req.into_body(), MAX_BODY).collect().await {

@@ -189,13 +189,20 @@ impl Stream {
             });
         }
         let mut out = Vec::with_capacity(upstream.len() + 1024);
-        let outcome = hls::rewrite(upstream, &state.timeline, opts, &mut out)
-            .map_err(|e| Failure::BadGateway(format!("upstream playlist rejected: {e}")))?;
+        let rejected =
+            |e: hls::RewriteError| Failure::BadGateway(format!("upstream playlist rejected: {e}"));
+        let mut outcome =
+            hls::rewrite(upstream, &state.timeline, opts, &mut out).map_err(rejected)?;
         let media = matches!(outcome.kind, PlaylistKind::Media);
         let mut snapshot = None;
         if !outcome.decisions.is_empty() && state.timeline.apply(&outcome.decisions) {
             state.revision += 1;
             snapshot = Some(state.snapshot()?);
+        }
+        if !state.timeline.agrees_with(&outcome.decisions) {
+            // A value was already stored (first decision wins): render with the stored values,
+            // so nothing but the stored value is ever served.
+            outcome = hls::rewrite(upstream, &state.timeline, opts, &mut out).map_err(rejected)?;
         }
         if media {
             if let Some(edge) = outcome.live_edge

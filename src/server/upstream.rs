@@ -143,14 +143,17 @@ impl Upstream {
                 let this = Arc::clone(self);
                 tokio::spawn(async move {
                     let result = this.fetch_once(&key, deadline, blocking).await;
-                    // Send first: a request joining between send and removal still gets this
-                    // answer; one arriving after removal starts a fresh request.
+                    // Remove before answering: a request that arrives once the answer exists
+                    // must not be handed this (by then possibly stale) answer; it starts a new
+                    // fetch. Everyone already waiting holds a receiver and gets the answer.
+                    {
+                        let mut flights = match this.flights.lock() {
+                            Ok(guard) => guard,
+                            Err(poisoned) => poisoned.into_inner(),
+                        };
+                        flights.remove(&key);
+                    }
                     let _ = sender.send(Some(result));
-                    let mut flights = match this.flights.lock() {
-                        Ok(guard) => guard,
-                        Err(poisoned) => poisoned.into_inner(),
-                    };
-                    flights.remove(&key);
                 });
                 receiver
             }
