@@ -180,6 +180,19 @@ async fn early_in_and_cancel() {
         .await;
     assert_eq!(status, StatusCode::OK, "{ended}");
     assert_eq!(ended["requested_end"], "2026-01-01T00:00:02.000Z");
+    let (status, again) = h
+        .api(
+            Method::POST,
+            &format!("/api/v1/streams/live/demo/breaks/{id}/end"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a repeated IN is idempotent: {again}"
+    );
+    assert_eq!(again["requested_end"], ended["requested_end"]);
 
     h.advance_ms(1000);
     let back = refresh(&h, &mut video_tags, &mut audio_tags).await;

@@ -552,39 +552,48 @@ impl Streams {
                 reason,
                 existing: Some(break_view(&stream.key, b, edge)),
             };
-            let changed = match (status, cancel_only) {
-                (BreakState::Scheduled, _) => state.timeline.cancel_break(id),
-                (BreakState::Active, false) => {
-                    // Active implies a live edge is known.
-                    let at =
-                        edge.ok_or_else(|| Failure::Unavailable("no live edge known".to_owned()))?;
-                    state.timeline.end_break(id, at)
-                }
-                (BreakState::Active, true) => {
-                    return Err(conflict(
-                        format!("break {id} has already started; end it instead"),
-                        found,
-                    ));
-                }
-                (BreakState::Ended | BreakState::Cancelled, _) => {
-                    return Err(conflict(
-                        format!("break {id} is already {}", state_name(status)),
-                        found,
-                    ));
-                }
-            };
-            let changed = match changed {
-                Ok(changed) => break_view(&stream.key, changed, edge),
-                Err(e) => {
-                    let reason = e.to_string();
-                    return Err(match state.timeline.get(id) {
-                        Some(b) => conflict(reason, b),
-                        None => Failure::Refused(reason),
-                    });
-                }
-            };
-            state.revision += 1;
-            (state.revision, state.snapshot()?, changed)
+            if status == BreakState::Active && !cancel_only && found.requested_end.is_some() {
+                // An IN was already requested: repeating it must not move the IN later.
+                (state.revision, None, break_view(&stream.key, found, edge))
+            } else {
+                let changed = match (status, cancel_only) {
+                    (BreakState::Scheduled, _) => state.timeline.cancel_break(id),
+                    (BreakState::Active, false) => {
+                        // Active implies a live edge is known.
+                        let at = edge
+                            .ok_or_else(|| Failure::Unavailable("no live edge known".to_owned()))?;
+                        state.timeline.end_break(id, at)
+                    }
+                    (BreakState::Active, true) => {
+                        return Err(conflict(
+                            format!("break {id} has already started; end it instead"),
+                            found,
+                        ));
+                    }
+                    (BreakState::Ended | BreakState::Cancelled, _) => {
+                        return Err(conflict(
+                            format!("break {id} is already {}", state_name(status)),
+                            found,
+                        ));
+                    }
+                };
+                let changed = match changed {
+                    Ok(changed) => break_view(&stream.key, changed, edge),
+                    Err(e) => {
+                        let reason = e.to_string();
+                        return Err(match state.timeline.get(id) {
+                            Some(b) => conflict(reason, b),
+                            None => Failure::Refused(reason),
+                        });
+                    }
+                };
+                state.revision += 1;
+                (state.revision, Some(state.snapshot()?), changed)
+            }
+        };
+        let Some(snapshot) = snapshot else {
+            stream.wait_durable(revision).await?;
+            return Ok(view);
         };
         self.persist(&stream, revision, snapshot).await?;
         tracing::info!(stream = %key, break_id = view["id"].as_u64(), state = view["state"].as_str(), "break changed");
@@ -611,11 +620,16 @@ impl Streams {
     }
 }
 
-/// A break's state as the API reports it: `scheduled` until a rendering has decided (and
-/// published) its start, even when the requested start is already at the live edge.
+/// A break's state as the API reports it, by what has been published: `scheduled` until a
+/// rendering has decided its start (even when the requested start is already at the live
+/// edge), `active` until a rendering has decided its end, then by the live edge.
 pub fn break_state(b: &Break, edge: Option<DateTime<Utc>>) -> BreakState {
-    if !b.cancelled && b.decided_start.is_none() {
+    if b.cancelled {
+        BreakState::Cancelled
+    } else if b.decided_start.is_none() {
         BreakState::Scheduled
+    } else if b.decided_end.is_none() {
+        BreakState::Active
     } else {
         b.state(edge)
     }
