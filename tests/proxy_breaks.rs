@@ -700,7 +700,20 @@ async fn ll_hls_blocking_reload_delta_updates_and_breaks() {
     assert!(delta.contains("#EXT-X-SKIP:SKIPPED-SEGMENTS="), "{delta}");
     assert!(!delta.contains("RECENTLY-REMOVED-DATERANGES"), "{delta}");
     assert!(delta.contains("#EXT-X-DATERANGE"), "{delta}");
+
+    // Part by part through the break and past its IN: published tags never change, and both
+    // renditions end up with the same DATERANGE set.
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    for _ in 0..16 {
+        h.advance_ms(250);
+        video_tags.check(&h.playlist(LL_VIDEO).await);
+        audio_tags.check(&h.playlist("/ll/demo/audio.m3u8").await);
+    }
     let audio = h.playlist("/ll/demo/audio.m3u8").await;
     let video = h.playlist(LL_VIDEO).await;
+    assert!(video.contains("#EXT-X-CUE-IN"), "{video}");
+    assert_eq!(dateranges(&video).len(), 2, "{video}");
     assert_eq!(dateranges(&audio), dateranges(&video));
+    let breaks = h.breaks("ll/demo").await;
+    assert_eq!(breaks[0]["state"], "ended");
 }

@@ -145,10 +145,27 @@ async fn invalid_upstream_answer_is_502() {
         tiny_upstream(|_req| async { HttpResponse::new(body(b"<html>not a playlist</html>")) })
             .await;
     let dir = temp_dir("invalid");
-    let proxy = Proxy::start(ServerConfig::new(format!("http://{addr}"), dir.clone())).await;
+    let config = ServerConfig {
+        api_tokens: vec!["t".to_owned()],
+        ..ServerConfig::new(format!("http://{addr}"), dir.clone())
+    };
+    let proxy = Proxy::start(config).await;
     let response = get(&client(), proxy.addr, "/live/x/video.m3u8", &[]).await;
     assert_eq!(response.status, StatusCode::BAD_GATEWAY);
     assert!(response.text().contains("rejected"), "{}", response.text());
+    // Not a playlist, so no stream became known.
+    let auth = [("authorization", "Bearer t")];
+    let streams = request(
+        &client(),
+        proxy.addr,
+        Method::GET,
+        "/api/v1/streams",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(streams.status, StatusCode::OK, "{}", streams.text());
+    assert!(!streams.text().contains("live/x"), "{}", streams.text());
     proxy.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

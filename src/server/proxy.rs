@@ -62,15 +62,20 @@ pub async fn playlist(
     if fetched.status != StatusCode::OK {
         return Err(Failure::UpstreamStatus(fetched.status));
     }
+    let is_new = known.is_none();
     let stream = match known {
         Some(stream) => stream,
         None => app.streams.get_or_create(key),
     };
+    let rendering = stream.render(path, &fetched.body, &app.rewrite_options);
+    if rendering.is_err() && is_new {
+        app.streams.forget_unused(key);
+    }
     let Rendering {
         rendered,
         cache_hit,
         snapshot,
-    } = stream.render(path, &fetched.body, &app.rewrite_options)?;
+    } = rendering?;
     if cache_hit {
         app.metrics
             .cache_hits

@@ -357,6 +357,19 @@ impl Streams {
         stream
     }
 
+    /// Forgets a stream created for a playlist that then turned out not to be one, so only
+    /// real playlists make a stream known. Streams with breaks are kept.
+    pub fn forget_unused(&self, key: &str) {
+        let mut map = lock(&self.map);
+        let unused = map.get(key).is_some_and(|stream| {
+            let state = lock(&stream.state);
+            state.timeline.breaks().is_empty() && state.renders.is_empty()
+        });
+        if unused {
+            map.remove(key);
+        }
+    }
+
     pub fn all(&self) -> Vec<Arc<Stream>> {
         lock(&self.map).values().cloned().collect()
     }
