@@ -455,7 +455,7 @@ fn resolve_times(segments: &mut [Segment], anchor: Option<i64>) -> bool {
     };
     let mut t = first_pdt;
     for i in (0..first_pdt_index).rev() {
-        t -= segments[i].duration;
+        t = t.saturating_sub(segments[i].duration);
         segments[i].start = t;
     }
     let mut t = first_pdt;
@@ -522,7 +522,7 @@ fn rewrite_inner(
             .iter()
             .rev()
             .find(|s| s.complete)
-            .map(|s| from_micros(round_to_millis(s.start + s.duration)));
+            .map(|s| from_micros(round_to_millis(s.start.saturating_add(s.duration))));
         place_breaks(
             segments,
             &header,
@@ -751,7 +751,7 @@ fn render(
                         push_ms_as_seconds(out, b.planned_duration_ms);
                     } else {
                         out.extend_from_slice(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
-                        push_seconds_3(out, segment.start - p.start);
+                        push_seconds_3(out, segment.start.saturating_sub(p.start));
                         out.extend_from_slice(b",Duration=");
                         push_ms_as_seconds(out, b.planned_duration_ms);
                         if enhanced && !b.scte35_out.is_empty() {
@@ -770,7 +770,9 @@ fn render(
 fn push_ms_as_seconds(out: &mut Vec<u8>, ms: u64) {
     push_seconds_3(
         out,
-        i64::try_from(ms).unwrap_or(i64::MAX / MICROS_PER_MILLI) * MICROS_PER_MILLI,
+        i64::try_from(ms)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(MICROS_PER_MILLI),
     );
 }
 
@@ -827,7 +829,7 @@ fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, eol: &[
     out.extend_from_slice(b"\",END-DATE=\"");
     push_date(out, end);
     out.extend_from_slice(b"\",DURATION=");
-    push_seconds_3(out, end - start);
+    push_seconds_3(out, end.saturating_sub(start));
     if !b.scte35_in.is_empty() {
         out.extend_from_slice(b",SCTE35-IN=");
         push_hex(out, &b.scte35_in);

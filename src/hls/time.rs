@@ -304,6 +304,29 @@ mod tests {
         assert_eq!(to_micros(from_micros(t)), t);
     }
 
+    proptest::proptest! {
+        /// Naive reference: chrono parses the RFC 3339 form; every variant we accept must agree.
+        #[test]
+        fn agrees_with_chrono(secs in -2_000_000_000i64..8_000_000_000, micros in 0u32..1_000_000, offset_min in -1439i32..1440, style in 0u8..5) {
+            let utc = DateTime::from_timestamp(secs, micros * 1000).unwrap();
+            let offset = chrono::FixedOffset::east_opt(offset_min * 60).unwrap();
+            let local = utc.with_timezone(&offset);
+            let text = match style {
+                0 => local.to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+                1 => utc.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                2 => local.format("%Y-%m-%dT%H:%M:%S%.6f%z").to_string(),
+                3 => local.format("%Y-%m-%dT%H:%M:%S%.9f%:z").to_string(),
+                _ => utc.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+            };
+            proptest::prop_assert_eq!(parse_program_date_time(text.as_bytes()), Some(utc.timestamp_micros()), "{}", text);
+            let mut out = Vec::new();
+            push_date(&mut out, round_to_millis(utc.timestamp_micros()));
+            let rendered = String::from_utf8(out).unwrap();
+            let back = DateTime::parse_from_rfc3339(&rendered).unwrap();
+            proptest::prop_assert_eq!(back.timestamp_micros(), round_to_millis(utc.timestamp_micros()));
+        }
+    }
+
     #[test]
     fn decimals_and_seconds() {
         assert_eq!(parse_decimal_micros(b"10"), Some(10_000_000));

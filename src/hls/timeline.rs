@@ -58,7 +58,7 @@ impl Break {
     /// `decided_start` (or `requested_start`) + planned duration.
     pub fn planned_end(&self) -> DateTime<Utc> {
         let start = self.decided_start.unwrap_or(self.requested_start);
-        start + duration_ms(self.planned_duration_ms)
+        add_ms(start, self.planned_duration_ms)
     }
 
     /// The end the rewriter snaps: the early IN when one was requested before the planned end,
@@ -90,8 +90,13 @@ impl Break {
     }
 }
 
-fn duration_ms(ms: u64) -> Duration {
-    Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX / 1_000_000))
+/// `t + ms`, saturating at chrono's range (values from deserialized state may be anything).
+fn add_ms(t: DateTime<Utc>, ms: u64) -> DateTime<Utc> {
+    i64::try_from(ms)
+        .ok()
+        .and_then(Duration::try_milliseconds)
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// A request to schedule a break.
@@ -210,7 +215,7 @@ impl Timeline {
                 planned_duration_ms: req.planned_duration_ms,
             });
         }
-        let new_end = req.start + duration_ms(req.planned_duration_ms);
+        let new_end = add_ms(req.start, req.planned_duration_ms);
         for other in self.breaks.iter().filter(|b| !b.cancelled) {
             let start = other.decided_start.unwrap_or(other.requested_start);
             let end = other.decided_end.unwrap_or_else(|| other.end_target());
@@ -249,7 +254,8 @@ impl Timeline {
             scte35_in,
         });
         self.version += 1;
-        Ok(self.breaks.last().expect("just pushed"))
+        let last = self.breaks.len() - 1;
+        Ok(&self.breaks[last])
     }
 
     /// Early IN: sets `requested_end`.
