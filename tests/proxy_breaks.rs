@@ -10,6 +10,7 @@ use hlsplice::packager::PackagerConfig;
 use http::{Method, StatusCode};
 use proxy_support::*;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 fn classic() -> PackagerConfig {
     PackagerConfig {
@@ -716,4 +717,68 @@ async fn ll_hls_blocking_reload_delta_updates_and_breaks() {
     assert_eq!(dateranges(&audio), dateranges(&video));
     let breaks = h.breaks("ll/demo").await;
     assert_eq!(breaks[0]["state"], "ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_create_one_break() {
+    let h = Arc::new(Harness::start("concurrent", classic()).await);
+    h.playlist(VIDEO).await;
+    // Twenty retries of one request (same request_id) racing each other...
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            h.create_break(
+                "live/demo",
+                json!({"duration_ms": 2000, "request_id": "retry"}),
+            )
+            .await
+        }));
+    }
+    let mut created = 0;
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => {}
+            other => panic!("{other}: {body}"),
+        }
+        ids.insert(body["id"].as_u64().unwrap());
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    // ...and twenty different OUTs racing: one wins, the rest conflict with it.
+    h.advance_ms(3000);
+    h.playlist(VIDEO).await;
+    h.advance_ms(1000);
+    h.playlist(VIDEO).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            h.create_break("live/demo", json!({"duration_ms": 2000}))
+                .await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().0);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(h.breaks("live/demo").await.len(), 2);
 }
