@@ -74,7 +74,6 @@ pub async fn playlist(
     let Rendering {
         rendered,
         cache_hit,
-        snapshot,
     } = rendering?;
     if cache_hit {
         app.metrics
@@ -85,12 +84,9 @@ pub async fn playlist(
             .renders
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    if let Some(snapshot) = snapshot {
-        app.streams
-            .persist(&stream, rendered.revision, snapshot)
-            .await?;
-    }
-    stream.wait_durable(rendered.revision).await?;
+    stream
+        .ensure_durable(app.streams.store(), rendered.revision)
+        .await?;
 
     let gzip = accepts_gzip(req.headers());
     let body = if gzip {

@@ -3,11 +3,14 @@
 //!
 //! Locking: each stream has one `std::sync::Mutex`, held only for in-memory work
 //! (rendering is a pure function over a few kilobytes), never across `.await`.
-//! Durability: every change bumps the stream's `revision`; a snapshot of that revision is
-//! committed to the store (off the async threads) before anything that depends on it is
-//! answered — the API's 2xx as well as a playlist rendering that shows the change. Waiters
-//! watch the stream's durable revision.
+//! Durability: every change bumps the stream's `revision`. Before anything that depends on a
+//! revision is answered — the API's 2xx as well as a playlist rendering that shows the change —
+//! [`Stream::ensure_durable`] makes sure a snapshot at least that new is committed to the store.
+//! One request per stream commits at a time (the latest state, off the async threads, so many
+//! changes share one commit); the others watch the stream's durable revision. A failed commit
+//! is reported to everyone waiting and retried by the next request that needs it.
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -44,7 +47,17 @@ struct StreamRecordRef<'a> {
 pub struct Stream {
     pub key: String,
     state: Mutex<StreamState>,
-    durable: watch::Sender<u64>,
+    durable: watch::Sender<Durability>,
+    /// A commit of this stream is running.
+    committing: AtomicBool,
+}
+
+/// What the store holds of a stream, as the committer last reported it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Durability {
+    revision: u64,
+    /// Failed commits so far; waiters give up when it changes.
+    failures: u64,
 }
 
 struct StreamState {
@@ -93,8 +106,6 @@ pub struct Rendering {
     pub rendered: Arc<Rendered>,
     /// Served from an earlier rendering of the same bytes and timeline version.
     pub cache_hit: bool,
-    /// New decisions were applied: this snapshot must be committed before serving.
-    pub snapshot: Option<Vec<u8>>,
 }
 
 /// When a break should start.
@@ -143,7 +154,10 @@ impl Stream {
             Some(record) => (record.timeline, record.request_ids),
             None => (Timeline::new(), BTreeMap::new()),
         };
-        let (durable, _) = watch::channel(revision);
+        let (durable, _) = watch::channel(Durability {
+            revision,
+            failures: 0,
+        });
         Stream {
             key,
             state: Mutex::new(StreamState {
@@ -156,6 +170,7 @@ impl Stream {
                 renders: HashMap::new(),
             }),
             durable,
+            committing: AtomicBool::new(false),
         }
     }
 
@@ -165,8 +180,8 @@ impl Stream {
 
     /// Renders `upstream` (the body of `path`) with this stream's timeline, or returns the
     /// rendering already made for the same bytes and timeline version. New decisions are
-    /// applied to the timeline; the returned snapshot, if any, must be persisted before the
-    /// rendering is served.
+    /// applied to the timeline; `rendered.revision` must be durable before the rendering is
+    /// served.
     ///
     /// # Errors
     /// `BadGateway` when the upstream body is not a playlist.
@@ -185,7 +200,6 @@ impl Stream {
             return Ok(Rendering {
                 rendered: Arc::clone(existing),
                 cache_hit: true,
-                snapshot: None,
             });
         }
         let mut out = Vec::with_capacity(upstream.len() + 1024);
@@ -194,10 +208,8 @@ impl Stream {
         let mut outcome =
             hls::rewrite(upstream, &state.timeline, opts, &mut out).map_err(rejected)?;
         let media = matches!(outcome.kind, PlaylistKind::Media);
-        let mut snapshot = None;
         if !outcome.decisions.is_empty() && state.timeline.apply(&outcome.decisions) {
             state.revision += 1;
-            snapshot = Some(state.snapshot()?);
         }
         if !state.timeline.agrees_with(&outcome.decisions) {
             // A value was already stored (first decision wins): render with the stored values,
@@ -241,7 +253,6 @@ impl Stream {
         Ok(Rendering {
             rendered,
             cache_hit: false,
-            snapshot,
         })
     }
 
@@ -271,22 +282,78 @@ impl Stream {
             .any(|b| break_state(b, edge) == BreakState::Active)
     }
 
-    /// Waits until `revision` is committed to the store.
+    /// Returns once the store holds this stream at `revision` or newer, committing the
+    /// latest state itself when no other request is already doing so.
     ///
     /// # Errors
-    /// `Store` when it does not become durable in time (a commit failed).
-    pub async fn wait_durable(&self, revision: u64) -> Result<(), Failure> {
+    /// `Store` when the commit fails or does not finish in time.
+    pub async fn ensure_durable(
+        self: &Arc<Self>,
+        store: &Arc<Store>,
+        revision: u64,
+    ) -> Result<(), Failure> {
         let mut receiver = self.durable.subscribe();
-        match tokio::time::timeout(
-            DURABLE_WAIT,
-            receiver.wait_for(|durable| *durable >= revision),
-        )
-        .await
-        {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(Failure::Store(
-                "change not committed to the store in time".to_owned(),
-            )),
+        let seen = *receiver.borrow_and_update();
+        if seen.revision >= revision {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + DURABLE_WAIT;
+        loop {
+            if !self.committing.swap(true, Ordering::AcqRel) {
+                self.commit_latest(store).await?;
+            } else {
+                match tokio::time::timeout_at(deadline, receiver.changed()).await {
+                    Ok(Ok(())) => {}
+                    _ => return Err(Failure::Store("commit did not finish in time".to_owned())),
+                }
+            }
+            let now = *receiver.borrow_and_update();
+            if now.revision >= revision {
+                return Ok(());
+            }
+            if now.failures != seen.failures {
+                return Err(Failure::Store(
+                    "committing the break timeline failed".to_owned(),
+                ));
+            }
+        }
+    }
+
+    /// Commits a snapshot of the current state. The caller holds `committing`; the blocking
+    /// task itself publishes the outcome and releases it, so a request that goes away
+    /// mid-commit cannot leave the stream without a committer.
+    async fn commit_latest(self: &Arc<Self>, store: &Arc<Store>) -> Result<(), Failure> {
+        let snapshot = {
+            let state = lock(&self.state);
+            state.snapshot().map(|bytes| (state.revision, bytes))
+        };
+        let (revision, bytes) = match snapshot {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                self.committing.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
+        let stream = Arc::clone(self);
+        let store = Arc::clone(store);
+        let done = tokio::task::spawn_blocking(move || {
+            let saved = store.save(&stream.key, revision, &bytes);
+            // Release first: a waiter woken by the news may need to commit a newer revision.
+            stream.committing.store(false, Ordering::Release);
+            stream.durable.send_modify(|durable| match &saved {
+                Ok(()) => durable.revision = durable.revision.max(revision),
+                Err(_) => durable.failures += 1,
+            });
+            saved
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::error!(stream = %self.key, error = %e, "break store commit failed");
+                Err(Failure::Store(e))
+            }
+            Err(e) => Err(Failure::Store(e.to_string())),
         }
     }
 }
@@ -342,6 +409,10 @@ impl Streams {
         })
     }
 
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
     pub fn get(&self, key: &str) -> Option<Arc<Stream>> {
         lock(&self.map).get(key).cloned()
     }
@@ -379,39 +450,6 @@ impl Streams {
             .ok_or_else(|| Failure::NotFound(format!("Could not find the stream: [{key}]")))
     }
 
-    /// Commits a snapshot of `revision` and marks it durable.
-    ///
-    /// # Errors
-    /// `Store` when the commit fails.
-    pub async fn persist(
-        &self,
-        stream: &Arc<Stream>,
-        revision: u64,
-        snapshot: Vec<u8>,
-    ) -> Result<(), Failure> {
-        let store = Arc::clone(&self.store);
-        let key = stream.key.clone();
-        let saved =
-            tokio::task::spawn_blocking(move || store.save(&key, revision, &snapshot)).await;
-        match saved {
-            Ok(Ok(())) => {
-                stream.durable.send_if_modified(|durable| {
-                    let newer = *durable < revision;
-                    if newer {
-                        *durable = revision;
-                    }
-                    newer
-                });
-                Ok(())
-            }
-            Ok(Err(e)) => {
-                tracing::error!(stream = %stream.key, error = %e, "break store commit failed");
-                Err(Failure::Store(e))
-            }
-            Err(e) => Err(Failure::Store(e.to_string())),
-        }
-    }
-
     /// Creates a break; `Ok((200, ..))` for a repeated `request_id`, `Ok((201, ..))` for a new one.
     ///
     /// # Errors
@@ -440,7 +478,7 @@ impl Streams {
         }
         let stream = self.known(key)?;
         // The lock guard must not live across an await: the block decides, the awaits follow.
-        let (revision, snapshot, view) = {
+        let (revision, created, view) = {
             let mut state = lock(&stream.state);
             let edge = state.live_edge;
             if let Some(request_id) = &req.request_id
@@ -451,7 +489,7 @@ impl Streams {
             {
                 (
                     state.revision,
-                    None,
+                    false,
                     break_view(&stream.key, existing, edge),
                 )
             } else {
@@ -496,15 +534,14 @@ impl Streams {
                     state.request_ids.insert(request_id, id);
                 }
                 state.revision += 1;
-                (state.revision, Some(state.snapshot()?), view)
+                (state.revision, true, view)
             }
         };
-        let Some(snapshot) = snapshot else {
-            // A repeated request_id: the original break, once it is durable.
-            stream.wait_durable(revision).await?;
+        stream.ensure_durable(&self.store, revision).await?;
+        if !created {
+            // A repeated request_id: the original break.
             return Ok((StatusCode::OK, view));
-        };
-        self.persist(&stream, revision, snapshot).await?;
+        }
         tracing::info!(stream = %key, break_id = view["id"].as_u64(), "break created");
         Ok((StatusCode::CREATED, view))
     }
@@ -532,7 +569,7 @@ impl Streams {
         cancel_only: bool,
     ) -> Result<serde_json::Value, Failure> {
         let stream = self.known(key)?;
-        let (revision, snapshot, view) = {
+        let (revision, view) = {
             let mut state = lock(&stream.state);
             let edge = state.live_edge;
             let found = match target {
@@ -567,7 +604,7 @@ impl Streams {
             };
             if status == BreakState::Active && !cancel_only && found.requested_end.is_some() {
                 // An IN was already requested: repeating it must not move the IN later.
-                (state.revision, None, break_view(&stream.key, found, edge))
+                (state.revision, break_view(&stream.key, found, edge))
             } else {
                 let changed = match (status, cancel_only) {
                     (BreakState::Scheduled, _) => state.timeline.cancel_break(id),
@@ -601,14 +638,10 @@ impl Streams {
                     }
                 };
                 state.revision += 1;
-                (state.revision, Some(state.snapshot()?), changed)
+                (state.revision, changed)
             }
         };
-        let Some(snapshot) = snapshot else {
-            stream.wait_durable(revision).await?;
-            return Ok(view);
-        };
-        self.persist(&stream, revision, snapshot).await?;
+        stream.ensure_durable(&self.store, revision).await?;
         tracing::info!(stream = %key, break_id = view["id"].as_u64(), state = view["state"].as_str(), "break changed");
         Ok(view)
     }
@@ -697,4 +730,62 @@ fn live_cache_control(basis: Option<f64>) -> http::HeaderValue {
     };
     http::HeaderValue::try_from(format!("max-age={half}"))
         .unwrap_or(http::HeaderValue::from_static("max-age=0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap()
+    }
+
+    fn new_break(request_id: &str) -> NewBreak {
+        NewBreak {
+            start: Start::At(at("2026-01-01T00:00:10Z")),
+            duration_ms: 1000,
+            event_id: None,
+            request_id: Some(request_id.to_owned()),
+        }
+    }
+
+    #[tokio::test]
+    async fn commits_before_answering_and_reports_a_failed_commit_at_once() {
+        let dir =
+            std::env::temp_dir().join(format!("hlsplice-streams-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (store, rows) = Store::open(&dir).unwrap();
+        let store = Arc::new(store);
+        let streams = Streams::load(Arc::clone(&store), rows, 60_000).unwrap();
+        streams.get_or_create("live/a");
+        let (status, view) = streams
+            .create_break("live/a", new_break("one"))
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(view["state"], "scheduled");
+
+        // Committed: a fresh load sees it (reading a second handle is not possible while open,
+        // so close, reopen and compare).
+        store.close();
+        let (reopened, rows) = Store::open(&dir).unwrap();
+        assert_eq!(rows.len(), 1);
+        let record: StreamRecord = serde_json::from_slice(&rows[0].record).unwrap();
+        assert_eq!(record.timeline.breaks().len(), 1);
+        assert_eq!(record.request_ids.get("one"), Some(&1));
+        drop(reopened);
+
+        // The old store is closed, so the next commit fails: every waiter hears it at once.
+        let stream = streams.get("live/a").unwrap();
+        let started = std::time::Instant::now();
+        let cancel = streams.cancel_break("live/a", 1);
+        let wait = stream.ensure_durable(&store, 2);
+        let (cancelled, waited) = tokio::join!(cancel, wait);
+        assert!(matches!(cancelled, Err(Failure::Store(_))), "{cancelled:?}");
+        assert!(matches!(waited, Err(Failure::Store(_))), "{waited:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
