@@ -422,6 +422,21 @@ async fn api_rules_conflicts_idempotency_and_validation() {
         (StatusCode::OK, first["id"].clone())
     );
 
+    let one = format!("/api/v1/streams/live/demo/breaks/{}", first["id"]);
+    let (status, single) = h.api(Method::GET, &one, None).await;
+    assert_eq!(
+        (status, single["id"].clone()),
+        (StatusCode::OK, first["id"].clone())
+    );
+    let head = request(&h.client, addr, Method::HEAD, VIDEO, &[], None).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    let length: usize = head.headers["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(length, h.playlist(VIDEO).await.len());
     let (status, streams) = h.api(Method::GET, "/api/v1/streams", None).await;
     assert_eq!(status, StatusCode::OK);
     let demo = streams["streams"]
