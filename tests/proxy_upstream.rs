@@ -427,3 +427,39 @@ async fn sequential_refreshes_never_get_a_finished_request_answer() {
         newest = now;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_encoded_upstream_playlists_are_decoded() {
+    use std::io::Write as _;
+    const PLAYLIST: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n\
+        #EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:2.0,\ns7.ts\n#EXTINF:2.0,\ns8.ts\n";
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(PLAYLIST.as_bytes()).unwrap();
+    let zipped = Bytes::from(encoder.finish().unwrap());
+    let (addr, _) = tiny_upstream(move |_req| {
+        let zipped = zipped.clone();
+        async move {
+            let mut response = HttpResponse::new(http_body_util::Full::new(zipped).boxed());
+            response
+                .headers_mut()
+                .insert("content-encoding", "gzip".parse().unwrap());
+            response
+        }
+    })
+    .await;
+    let dir = temp_dir("gzip-upstream");
+    let proxy = Proxy::start(ServerConfig::new(format!("http://{addr}"), dir.clone())).await;
+    let response = get(&client(), proxy.addr, "/live/z/index.m3u8", &[]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(
+        response.text(),
+        PLAYLIST,
+        "no breaks: the playlist passes unchanged"
+    );
+    assert_eq!(
+        response.headers["cache-control"], "max-age=1",
+        "half of a 2 s target duration"
+    );
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
