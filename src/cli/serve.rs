@@ -1,9 +1,245 @@
-//! `hlsplice serve` (not implemented yet).
+//! `hlsplice serve`: the origin proxy in front of a packager.
+//!
+//! Settings come from, highest priority first: command-line flags, environment variables
+//! (`HLSPLICE_*`), the TOML file given with `--config`, built-in defaults.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+use anyhow::Context as _;
+use serde::Deserialize;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`serve` is not implemented yet")
+use crate::hls::Dialect;
+use crate::server::{self, ServerConfig};
+
+const AFTER_HELP: &str = "\
+Every setting can also come from an environment variable (shown with each flag) or from the
+TOML file given with --config, using the flag's name with underscores, e.g.:
+
+    upstream = \"http://127.0.0.1:8081\"
+    listen = \"0.0.0.0:8080\"
+    data_dir = \"/var/lib/hlsplice\"
+    api_tokens = [\"change-me\"]
+    dialect = \"both\"
+    max_break_ms = 600000
+    upstream_timeout_ms = 10000
+    strip_upstream_markers = false
+    shutdown_grace_ms = 5000
+
+Flags override environment variables, which override the file. Logs go to stderr; set their
+level with RUST_LOG (default: info).";
+
+/// Run the origin proxy: rewritten playlists, pass-through media, ad-break API.
+#[derive(clap::Args, Debug, Default)]
+#[command(after_long_help = AFTER_HELP)]
+pub struct Args {
+    /// TOML file with any of the settings below (flags and environment variables win).
+    #[arg(long, short = 'c', env = "HLSPLICE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Base URL of the packager (http://host:port[/prefix]); request paths are appended to it.
+    #[arg(long, env = "HLSPLICE_UPSTREAM", value_name = "URL")]
+    pub upstream: Option<String>,
+
+    /// Address and port to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HLSPLICE_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Directory of the durable break store (created if missing) [default: ./hlsplice-data].
+    #[arg(long, env = "HLSPLICE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Token accepted on the API (`Authorization: Bearer <token>` or `Basic base64(<token>)`).
+    /// Repeat for several; the environment variable takes a comma-separated list. Without
+    /// any token every API request is refused.
+    #[arg(
+        long = "api-token",
+        env = "HLSPLICE_API_TOKENS",
+        value_name = "TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_tokens: Vec<String>,
+
+    /// Marker tags to insert: cue (EXT-X-CUE-OUT/CONT/IN), daterange (EXT-X-DATERANGE with
+    /// SCTE35-OUT/IN), both, or enhanced [default: both].
+    #[arg(long, env = "HLSPLICE_DIALECT", value_name = "DIALECT")]
+    pub dialect: Option<String>,
+
+    /// Longest break the API accepts, in milliseconds [default: 600000].
+    #[arg(long, env = "HLSPLICE_MAX_BREAK_MS", value_name = "MS")]
+    pub max_break_ms: Option<u64>,
+
+    /// Deadline for a non-blocking upstream request, in milliseconds; past it the client gets
+    /// 504. Blocking reloads wait up to 3 x the target duration, then 503 [default: 10000].
+    #[arg(long, env = "HLSPLICE_UPSTREAM_TIMEOUT_MS", value_name = "MS")]
+    pub upstream_timeout_ms: Option<u64>,
+
+    /// Remove ad markers the packager already put into its playlists [default: false].
+    #[arg(long, env = "HLSPLICE_STRIP_UPSTREAM_MARKERS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub strip_upstream_markers: Option<bool>,
+
+    /// On SIGTERM/SIGINT, how long open requests may still run, in milliseconds [default: 5000].
+    #[arg(long, env = "HLSPLICE_SHUTDOWN_GRACE_MS", value_name = "MS")]
+    pub shutdown_grace_ms: Option<u64>,
+}
+
+/// The `--config` file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    upstream: Option<String>,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    api_tokens: Option<Vec<String>>,
+    dialect: Option<String>,
+    max_break_ms: Option<u64>,
+    upstream_timeout_ms: Option<u64>,
+    strip_upstream_markers: Option<bool>,
+    shutdown_grace_ms: Option<u64>,
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+/// Merges flags/environment (already merged by clap) over the file over the defaults.
+///
+/// # Errors
+/// When no upstream is given or a value is invalid.
+pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
+    let file = match &args.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let defaults = ServerConfig::default();
+    let upstream = args.upstream.or(file.upstream).context(
+        "no upstream: pass --upstream, set HLSPLICE_UPSTREAM or put `upstream = \"http://...\"` in the --config file",
+    )?;
+    let dialect_text = args.dialect.or(file.dialect);
+    let dialect = match dialect_text {
+        Some(text) => text.parse::<Dialect>().map_err(|_| {
+            anyhow::anyhow!("dialect {text:?}: expected cue, daterange, both or enhanced")
+        })?,
+        None => defaults.dialect,
+    };
+    let api_tokens = if args.api_tokens.is_empty() {
+        file.api_tokens.unwrap_or_default()
+    } else {
+        args.api_tokens
+    };
+    let max_break_ms = args
+        .max_break_ms
+        .or(file.max_break_ms)
+        .unwrap_or(defaults.max_break_ms);
+    if max_break_ms == 0 {
+        anyhow::bail!("max_break_ms must be positive");
+    }
+    Ok(ServerConfig {
+        upstream,
+        listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
+        data_dir: args.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+        api_tokens,
+        dialect,
+        max_break_ms,
+        upstream_timeout_ms: args
+            .upstream_timeout_ms
+            .or(file.upstream_timeout_ms)
+            .unwrap_or(defaults.upstream_timeout_ms),
+        strip_upstream_markers: args
+            .strip_upstream_markers
+            .or(file.strip_upstream_markers)
+            .unwrap_or(defaults.strip_upstream_markers),
+        shutdown_grace_ms: args
+            .shutdown_grace_ms
+            .or(file.shutdown_grace_ms)
+            .unwrap_or(defaults.shutdown_grace_ms),
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = resolve(args)?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        server::run(config, listener, shutdown_signal()).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = std::env::temp_dir().join(format!("hlsplice-serve-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("serve.toml");
+        std::fs::write(
+            &file,
+            "upstream = \"http://10.0.0.1:9000\"\nmax_break_ms = 1000\napi_tokens = [\"a\", \"b\"]\nlisten = \"0.0.0.0:9999\"\n",
+        )
+        .unwrap();
+        let args = Args {
+            config: Some(file.clone()),
+            max_break_ms: Some(2000),
+            ..Args::default()
+        };
+        let config = resolve(args).unwrap();
+        assert_eq!(config.upstream, "http://10.0.0.1:9000");
+        assert_eq!(config.max_break_ms, 2000);
+        assert_eq!(config.api_tokens, vec!["a".to_owned(), "b".to_owned()]);
+        assert_eq!(config.listen.port(), 9999);
+        assert_eq!(config.upstream_timeout_ms, 10_000);
+
+        std::fs::write(&file, "upstrem = \"typo\"\n").unwrap();
+        let err = resolve(Args {
+            config: Some(file),
+            ..Args::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("upstrem"), "{err:#}");
+        assert!(resolve(Args::default()).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1,1 +1,80 @@
-//! hls (being built).
+//! Lossless HLS / LL-HLS media-playlist rewriter: inserts a stream's ad breaks as
+//! `EXT-X-CUE-OUT`/`-CONT`/`-IN` and `EXT-X-DATERANGE` SCTE-35 tags (draft-pantos-hls-rfc8216bis).
+//!
+//! # Lossless
+//! The output is the input with whole lines inserted. Every other byte stays where it was: line
+//! terminators (LF or CRLF; inserted lines use the playlist's own, that of its first line),
+//! comments, blank lines, unknown tags, parts, hints and reports. The only exceptions:
+//! - with [`RewriteOptions::strip_upstream_markers`], upstream marker lines are removed
+//!   (`EXT-X-CUE-OUT`, `-CUE-OUT-CONT`, `-CUE-IN`, `-CUE-SPAN`, `-CUE`, `EXT-OATCLS-SCTE35`,
+//!   `EXT-X-ASSET`, `EXT-X-SCTE35`, `EXT-X-SPLICEPOINT-SCTE35`, and every `EXT-X-DATERANGE` with
+//!   a `SCTE35-*` attribute together with later tags carrying the same ID);
+//! - `CAN-SKIP-DATERANGES=YES` is withdrawn from `EXT-X-SERVER-CONTROL` (that attribute and one
+//!   adjacent comma are removed from the line), in every media playlist, whatever the dialect.
+//!   Our ranges are always written in full; §6.2.5.1 would require us to omit ranges added more
+//!   than CAN-SKIP-UNTIL ago from v2 delta updates and to list ranges we removed in
+//!   RECENTLY-REMOVED-DATERANGES. Withdrawing the attribute means compliant clients never ask
+//!   for `_HLS_skip=v2`; an origin proxy forwards a client's `_HLS_skip=v2` upstream as
+//!   `_HLS_skip=YES` (a plain delta, in which all date ranges are present).
+//!
+//! Multivariant playlists pass through untouched. Input that is not a media playlist comes back
+//! unchanged with a [`RewriteError`]; the rewriter never panics.
+//!
+//! # Program time
+//! Segment start times come from `EXT-X-PROGRAM-DATE-TIME` (RFC 3339 and the variants packagers
+//! write; see `time.rs`), carried forward by EXTINF and backwards from the first tag to the
+//! segments before it. A tag between EXTINF and the URI (ffmpeg) belongs to that segment. A
+//! playlist without any PDT is rewritten from [`RewriteOptions::pdt_anchor`] (the program time of
+//! its first listed segment) and then gets an `EXT-X-PROGRAM-DATE-TIME` line before its first
+//! segment, since a playlist with EXT-X-DATERANGE must have one (§4.4.5.1). Without PDT and
+//! anchor, a timeline with breaks gives [`RewriteError::NoProgramTime`].
+//!
+//! # Timeline rules
+//! - A break's start snaps to the first segment start at or after its requested time; its end to
+//!   the first segment start at or after min(decided start + planned duration, requested end)
+//!   and more than the tolerance after the start. "At" allows the tolerance: a boundary up to
+//!   250 ms early counts, so whichever rendition decides first, the others find their matching
+//!   segment. A requested time before the playlist's first segment (by more than the tolerance)
+//!   is taken as already decided. Snapped values are returned in [`RewriteOutcome::decisions`]; the caller
+//!   stores them with [`Timeline::apply`] before publishing the output, and from then on they are
+//!   rendered as stored. Decided times are whole milliseconds and dates render as
+//!   `2026-11-21T08:00:00.000Z`, so every rendition and refresh prints the same bytes.
+//! - A decided time goes before the first segment starting at or after it minus the tolerance
+//!   ([`RewriteOptions::tolerance_ms`], 250 ms), so renditions whose boundaries differ slightly
+//!   carry it at their matching segment.
+//! - CUE: `#EXT-X-CUE-OUT:DURATION=<planned>` before the break's first segment,
+//!   `#EXT-X-CUE-OUT-CONT:ElapsedTime=<e>,Duration=<planned>` before every later segment in the
+//!   break (also the first listed one when the break began earlier), `#EXT-X-CUE-IN` before the
+//!   first segment at or after the decided end. Enhanced adds `#EXT-OATCLS-SCTE35:<base64>`
+//!   before the CUE-OUT and `,SCTE35=<base64>` to every CUE-OUT-CONT.
+//! - DATERANGE (§4.4.5.1.1):
+//!   `#EXT-X-DATERANGE:ID="…",START-DATE="…",PLANNED-DURATION=…,SCTE35-OUT=0x…` before the break's
+//!   first segment, or before the playlist's first segment when it began earlier; once the decided
+//!   end's segment is listed, `#EXT-X-DATERANGE:ID="…",START-DATE="…",END-DATE="…",DURATION=…,
+//!   SCTE35-IN=0x…` before it. A range is written while its end is unknown or not before the
+//!   first segment (§6.2.1); in a delta update, not before the skipped segments (at most
+//!   SKIPPED-SEGMENTS × target duration earlier). Cancelled breaks never appear (a break can only
+//!   be cancelled before its start is decided). The SCTE-35 bytes are those stored in the
+//!   [`Break`].
+//! - Order before one segment: inserted PDT, then per break in start order its DATERANGE OUT,
+//!   DATERANGE IN, then its CUE tag.
+//! - LL-HLS: a segment's tags go before its first line, i.e. its first `EXT-X-PART` when it has
+//!   parts (§4.4.4.9), including the in-progress segment that has parts and no EXTINF yet.
+//! - Delta updates (`EXT-X-SKIP`): nothing is written for skipped segments; a break that began in
+//!   the skipped part is handled like one that began before the first segment.
+//!
+//! # Cost
+//! One `memchr` line scan that records segment offsets and times in reusable per-thread scratch
+//! memory, then one copy of the input into the caller's buffer with the new lines spliced in. No
+//! allocation per line; a steady-state call allocates only when it returns decisions.
+
+mod rewrite;
+mod scan;
+mod time;
+mod timeline;
+
+pub use rewrite::{
+    Dialect, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome, RewriteScratch,
+    UnknownDialect, rewrite, rewrite_with,
+};
+pub use timeline::{Break, BreakRequest, BreakState, Decision, Timeline, TimelineError};

@@ -1,1 +1,54 @@
-//! scte35 (being built).
+//! SCTE-35 codec: byte-exact encode and decode of `splice_info_section` (SCTE 35 2023r1 §9).
+//!
+//! One module per syntax table of the standard, fields named as the standard names them. The core
+//! does no I/O and encodes into caller buffers without allocating ([`SpliceInfoSection::encode`],
+//! [`hex_into`], [`base64_into`]); `to_vec` / [`to_hex`] / [`to_base64`] are conveniences on top.
+//! Decoding never panics: every failure is a [`DecodeError`] naming the problem and its byte offset.
+//!
+//! ```
+//! use hlsplice::scte35::{self, SpliceTime, SpliceInfoSection};
+//! let out = scte35::splice_insert_out(7, SpliceTime::Pts(900_000), Some(scte35::seconds_to_ticks(30.0)), true);
+//! let bytes = out.to_vec();
+//! assert_eq!(SpliceInfoSection::decode(&bytes).unwrap(), out);
+//! assert!(scte35::to_hex(&bytes).starts_with("0xFC30"));
+//! ```
+
+mod bits;
+mod break_duration;
+mod builders;
+pub mod descriptors;
+mod error;
+mod section;
+mod splice_command;
+mod splice_insert;
+mod splice_time;
+mod text;
+mod time_signal;
+
+pub use break_duration::BreakDuration;
+pub use builders::{
+    splice_insert_cancel, splice_insert_in, splice_insert_out, time_signal,
+    time_signal_segmentation,
+};
+pub use descriptors::{
+    AudioComponent, AudioDescriptor, AvailDescriptor, DeliveryRestrictions, DtmfDescriptor,
+    SegmentationComponent, SegmentationDescriptor, SpliceDescriptor, SubSegment, TimeDescriptor,
+};
+pub use error::{DecodeError, EncodeError};
+pub use section::{LEGACY_SPLICE_COMMAND_LENGTH, Payload, SpliceInfoSection, TABLE_ID};
+pub use splice_command::{PrivateCommand, SpliceCommand, command_type};
+pub use splice_insert::{SpliceInsert, SpliceInsertComponent};
+pub use splice_time::{
+    PTS_MASK, PTS_MODULUS, SpliceTime, TICKS_PER_SECOND, effective_pts, seconds_to_ticks,
+    ticks_to_seconds,
+};
+pub use text::{base64_into, base64_len, decode_text, hex_into, hex_len, to_base64, to_hex};
+pub use time_signal::TimeSignal;
+
+/// CRC-32/MPEG-2 of `bytes` (the CRC_32 of a section is this over all bytes before it).
+pub fn crc32_mpeg2(bytes: &[u8]) -> u32 {
+    section::CRC.checksum(bytes)
+}
+
+#[cfg(test)]
+mod tests;

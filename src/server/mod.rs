@@ -1,1 +1,331 @@
-//! server (being built).
+//! The origin proxy behind `hlsplice serve`.
+//!
+//! A hyper 1.x server between players (or a CDN) and a live packager:
+//! - `GET <path>.m3u8` fetches the same path (query included) from the upstream and answers
+//!   the media playlist rewritten with its stream's break timeline ([`crate::hls::rewrite`]);
+//!   multivariant playlists pass through. The stream key is the playlist's directory.
+//! - every other `GET`/`HEAD` path streams through unbuffered.
+//! - `/api/v1/...` (native) and `/v1/vhosts/...:sendEvent[s]` (OvenMediaEngine-compatible)
+//!   take ad-break events; every break is committed to a redb store before a 2xx.
+//! - `/healthz`, `/metrics` (Prometheus text).
+//!
+//! "Now" in the API is the stream's live edge — the program time at the end of the newest
+//! segment seen in any rendition — never the server clock.
+//!
+//! Structure (after the hyper examples): one [`BoxBody`](body::BoxBody) type, routing as one
+//! `match`, one task per connection under hyper-util's `GracefulShutdown`, failures mapped to
+//! status codes in one place ([`error::Failure`]), shared state as an `Arc<App>` whose locks
+//! are never held across `.await`.
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+
+use crate::hls::{Dialect, RewriteOptions};
+
+mod api;
+mod auth;
+mod body;
+mod error;
+mod metrics;
+mod path;
+mod proxy;
+mod store;
+mod streams;
+mod upstream;
+
+use body::{BoxBody, full};
+use error::{Failure, Style};
+use metrics::{Metrics, route};
+
+/// Everything `hlsplice serve` can be told.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Base URL of the packager, `http://host:port[/prefix]`. Request paths are appended.
+    pub upstream: String,
+    /// Address the CLI binds (informational for [`run`], which gets a bound listener).
+    pub listen: SocketAddr,
+    /// Directory of the break store (`hlsplice.redb`); created if missing.
+    pub data_dir: PathBuf,
+    /// Tokens accepted on API routes. None configured: every API request gets 401.
+    pub api_tokens: Vec<String>,
+    /// Which marker tags the rewriter inserts.
+    pub dialect: Dialect,
+    /// Longest break the API accepts, in milliseconds.
+    pub max_break_ms: u64,
+    /// Deadline for a non-blocking upstream request (playlist body, or segment response head).
+    pub upstream_timeout_ms: u64,
+    /// Remove ad markers the upstream already put in its playlists.
+    pub strip_upstream_markers: bool,
+    /// How long shutdown waits for open requests (e.g. blocking reloads) before dropping them.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            upstream: "http://127.0.0.1:8081".to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./hlsplice-data"),
+            api_tokens: Vec::new(),
+            dialect: Dialect::default(),
+            max_break_ms: 600_000,
+            upstream_timeout_ms: 10_000,
+            strip_upstream_markers: false,
+            shutdown_grace_ms: 5_000,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// A configuration with defaults for everything but the upstream and the data directory.
+    pub fn new(upstream: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            upstream: upstream.into(),
+            data_dir: data_dir.into(),
+            ..ServerConfig::default()
+        }
+    }
+}
+
+/// State shared by every connection.
+struct App {
+    upstream: Arc<upstream::Upstream>,
+    streams: streams::Streams,
+    metrics: Arc<Metrics>,
+    tokens: auth::Tokens,
+    rewrite_options: RewriteOptions,
+    upstream_timeout: Duration,
+    /// Whether a client's `_HLS_skip=v2` is asked upstream as `_HLS_skip=YES`.
+    skip_v2_as_yes: bool,
+}
+
+impl App {
+    fn upstream_timeout(&self) -> Duration {
+        self.upstream_timeout
+    }
+}
+
+/// Closes the store when [`run`] ends or is dropped, so a new server can open the same directory.
+struct CloseStore(Arc<store::Store>);
+
+impl Drop for CloseStore {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Serves until `shutdown` completes, then stops accepting, lets open requests finish (up
+/// to `shutdown_grace_ms`) and closes the store.
+///
+/// # Errors
+/// When the upstream URL is invalid or the store cannot be opened or loaded.
+pub async fn run(
+    config: ServerConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::default());
+    let upstream = Arc::new(
+        upstream::Upstream::new(&config.upstream, Arc::clone(&metrics))
+            .map_err(anyhow::Error::msg)?,
+    );
+    let dir = config.data_dir.clone();
+    let (store, rows) = tokio::task::spawn_blocking(move || store::Store::open(&dir))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    let store = Arc::new(store);
+    let _close = CloseStore(Arc::clone(&store));
+    let loaded = rows.len();
+    let streams = streams::Streams::load(Arc::clone(&store), rows, config.max_break_ms)
+        .map_err(anyhow::Error::msg)?;
+    let tokens = auth::Tokens::new(&config.api_tokens);
+    if tokens.is_empty() {
+        tracing::warn!("no API token configured: every API request will be refused with 401");
+    }
+    let rewrite_options = RewriteOptions {
+        dialect: config.dialect,
+        strip_upstream_markers: config.strip_upstream_markers,
+        ..RewriteOptions::default()
+    };
+    let app = Arc::new(App {
+        upstream,
+        streams,
+        metrics,
+        tokens,
+        rewrite_options,
+        upstream_timeout: Duration::from_millis(config.upstream_timeout_ms.max(1)),
+        skip_v2_as_yes: SKIP_V2_AS_YES,
+    });
+    tracing::info!(
+        listen = %listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
+        upstream = %config.upstream,
+        data_dir = %config.data_dir.display(),
+        streams = loaded,
+        "hlsplice serve started"
+    );
+
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = Arc::clone(&app);
+                let service = service_fn(move |req| handle(Arc::clone(&app), req));
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
+                    .serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting for open requests");
+    let grace = Duration::from_millis(config.shutdown_grace_ms);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "open requests did not finish within {} ms; dropping them",
+            grace.as_millis()
+        );
+    }
+    Ok(())
+}
+
+/// The rewriter withdraws `CAN-SKIP-DATERANGES` from every media playlist (see [`crate::hls`]),
+/// so a client's `_HLS_skip=v2` is asked upstream as `_HLS_skip=YES`: a plain delta update
+/// in which every date range is present.
+const SKIP_V2_AS_YES: bool = true;
+
+async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBody>, Infallible> {
+    let method = req.method().clone();
+    // Only kept when request logging is on.
+    let uri = tracing::enabled!(tracing::Level::DEBUG).then(|| req.uri().clone());
+    let started = std::time::Instant::now();
+    let (route_name, result, style) = dispatch(&app, req).await;
+    let response = match result {
+        Ok(response) => response,
+        Err(failure) => {
+            if failure.status().is_server_error() {
+                tracing::warn!(route = route_name, %method, error = %failure.message(), "request failed");
+            }
+            failure.into_response(style)
+        }
+    };
+    app.metrics
+        .record_request(route_name, response.status().as_u16());
+    tracing::debug!(
+        route = route_name,
+        %method,
+        path = uri.as_ref().map_or("", |u| u.path()),
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+/// The routing table.
+async fn dispatch(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+) -> (&'static str, Result<Response<BoxBody>, Failure>, Style) {
+    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+        return (
+            route::INVALID,
+            Err(Failure::BadPath("absolute URLs are not accepted")),
+            Style::Text,
+        );
+    }
+    let path = req.uri().path();
+    let is_api = path == "/api/v1" || path.starts_with("/api/v1/");
+    let is_ome = path.starts_with("/v1/vhosts/");
+    match (req.method(), path) {
+        (&Method::GET | &Method::HEAD, "/healthz") => {
+            (route::HEALTH, Ok(text(StatusCode::OK, "ok\n")), Style::Text)
+        }
+        (&Method::GET, "/metrics") => (route::METRICS, Ok(metrics_response(app)), Style::Text),
+        _ if is_api => {
+            let result = match authorize(app, &req) {
+                Ok(()) => api::native(app, req).await,
+                Err(failure) => Err(failure),
+            };
+            (route::API, result, Style::Native)
+        }
+        _ if is_ome => {
+            let result = match authorize(app, &req) {
+                Ok(()) => api::ome(app, req).await,
+                Err(failure) => Err(failure),
+            };
+            (route::OME, result, Style::Ome)
+        }
+        (&Method::GET | &Method::HEAD, p) if p.ends_with(".m3u8") => (
+            route::PLAYLIST,
+            proxy::playlist(app, &req).await,
+            Style::Text,
+        ),
+        (&Method::GET | &Method::HEAD, _) => (
+            route::SEGMENT,
+            proxy::pass_through(app, &req).await,
+            Style::Text,
+        ),
+        _ => (route::INVALID, Err(Failure::MethodNotAllowed), Style::Text),
+    }
+}
+
+fn authorize(app: &App, req: &Request<Incoming>) -> Result<(), Failure> {
+    if app.tokens.accepts(req.headers().get(header::AUTHORIZATION)) {
+        Ok(())
+    } else {
+        Err(Failure::Unauthorized)
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<BoxBody> {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn metrics_response(app: &App) -> Response<BoxBody> {
+    let streams = app.streams.all();
+    let active = streams.iter().filter(|s| s.has_active_break()).count() as u64;
+    let body = app.metrics.render(active, streams.len() as u64);
+    let mut response = Response::new(full(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,123 @@
+//! Fuzz target `playlist_rewrite`: arbitrary bytes and an arbitrary timeline never panic the
+//! rewriter, an error leaves the input unchanged, and whenever the rewrite succeeds (without
+//! stripping) the output is the input with whole marker lines inserted (CAN-SKIP-DATERANGES
+//! withdrawn from EXT-X-SERVER-CONTROL being the one documented edit).
+//!
+//! Input layout: byte 0 = options (bits 0-1 dialect, bit 2 strip, bit 3 anchor), byte 1 = number
+//! of breaks (mod 5), then 8 bytes per break, then the playlist bytes. Break times are relative
+//! to the playlist's live edge so that breaks land in the window.
+#![no_main]
+
+use chrono::{DateTime, Duration, Utc};
+use hlsplice::hls::{BreakRequest, Decision, Dialect, RewriteOptions, Timeline, rewrite};
+use libfuzzer_sys::fuzz_target;
+
+const INSERTED: &[&[u8]] = &[
+    b"#EXT-X-DATERANGE:",
+    b"#EXT-X-CUE-OUT:",
+    b"#EXT-X-CUE-OUT-CONT:",
+    b"#EXT-X-CUE-IN",
+    b"#EXT-OATCLS-SCTE35:",
+    b"#EXT-X-PROGRAM-DATE-TIME:",
+];
+
+fn lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    b.split_inclusive(|&c| c == b'\n')
+}
+
+fn lossless(input: &[u8], output: &[u8]) -> bool {
+    let mut expected = lines(input).peekable();
+    for line in lines(output) {
+        match expected.peek() {
+            Some(&next) if next == line => {
+                expected.next();
+            }
+            Some(&next)
+                if next.starts_with(b"#EXT-X-SERVER-CONTROL:")
+                    && line.starts_with(b"#EXT-X-SERVER-CONTROL:")
+                    && line.len() < next.len() =>
+            {
+                expected.next();
+            }
+            _ if INSERTED.iter().any(|t| line.starts_with(t)) && line.ends_with(b"\n") => {}
+            _ => return false,
+        }
+    }
+    expected.next().is_none()
+}
+
+fn check(data: &[u8]) {
+    if data.len() < 2 {
+        return;
+    }
+    let flags = data[0];
+    let count = usize::from(data[1] % 5);
+    let Some(specs) = data.get(2..2 + count * 8) else {
+        return;
+    };
+    let input = &data[2 + count * 8..];
+    let anchor: DateTime<Utc> = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
+    let opts = RewriteOptions {
+        dialect: match flags & 3 {
+            0 => Dialect::Cue,
+            1 => Dialect::Daterange,
+            2 => Dialect::Both,
+            _ => Dialect::Enhanced,
+        },
+        strip_upstream_markers: flags & 4 != 0,
+        pdt_anchor: (flags & 8 != 0).then_some(anchor),
+        ..RewriteOptions::default()
+    };
+    let mut out = Vec::new();
+    let edge = rewrite(input, &Timeline::new(), &opts, &mut out)
+        .ok()
+        .and_then(|o| o.live_edge)
+        .unwrap_or(anchor);
+
+    let mut timeline = Timeline::new();
+    for spec in specs.chunks_exact(8) {
+        let offset_ms = i64::from(i16::from_le_bytes([spec[0], spec[1]])) * 10;
+        let duration_ms = u64::from(u16::from_le_bytes([spec[2], spec[3]])) * 10;
+        let Ok(b) = timeline.add_break(BreakRequest {
+            event_id: (spec[4] & 1 != 0).then_some(u32::from(spec[5])),
+            start: edge.checked_add_signed(Duration::milliseconds(offset_ms)).unwrap_or(edge),
+            planned_duration_ms: duration_ms,
+        }) else {
+            continue;
+        };
+        let (id, start) = (b.id, b.requested_start);
+        match spec[6] % 4 {
+            1 => {
+                let end = start.checked_add_signed(Duration::milliseconds(i64::from(spec[7]) * 100));
+                let _ = timeline.end_break(id, end.unwrap_or(start));
+            }
+            2 => {
+                let _ = timeline.cancel_break(id);
+            }
+            3 => {
+                let at = start
+                    .checked_add_signed(Duration::milliseconds(i64::from(spec[7]) * 37))
+                    .unwrap_or(start);
+                timeline.apply(&[Decision { break_id: id, start: Some(at), end: None }]);
+            }
+            _ => {}
+        }
+    }
+
+    match rewrite(input, &timeline, &opts, &mut out) {
+        Ok(outcome) => {
+            if !opts.strip_upstream_markers {
+                assert!(lossless(input, &out), "output is not the input plus inserted lines");
+            }
+            // Feeding the decisions back renders the same bytes.
+            let before = out.clone();
+            timeline.apply(&outcome.decisions);
+            let again = rewrite(input, &timeline, &opts, &mut out).expect("second render");
+            assert!(again.decisions.is_empty());
+            assert_eq!(before, out);
+        }
+        Err(_) => assert_eq!(out, input, "an error must leave the input unchanged"),
+    }
+}
+
+fuzz_target!(|data: &[u8]| check(data));

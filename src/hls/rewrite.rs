@@ -1,0 +1,838 @@
+//! The rewrite engine: one scan of the playlist to find its segments and their program times,
+//! the timeline rules applied to those boundaries, and one copy into the caller's buffer with the
+//! marker lines inserted before their segments. See the module docs of [`crate::hls`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::scan::{Attributes, Line, Lines, attribute, line_terminator, parse_u64, unquote};
+use super::time::{
+    MICROS_PER_MILLI, from_micros, parse_decimal_micros, parse_program_date_time, push_date,
+    push_seconds_3, round_to_millis, to_micros,
+};
+use super::timeline::{Break, Decision, Timeline};
+
+/// Which marker tags the rewriter writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// `#EXT-X-CUE-OUT` / `#EXT-X-CUE-OUT-CONT` / `#EXT-X-CUE-IN`.
+    Cue,
+    /// `#EXT-X-DATERANGE` with `SCTE35-OUT` / `SCTE35-IN` (RFC 8216bis §4.4.5.1.1).
+    Daterange,
+    /// DATERANGE and CUE tags together.
+    #[default]
+    Both,
+    /// CUE tags with the SCTE-35 payload: `#EXT-OATCLS-SCTE35` and `,SCTE35=` on CUE-OUT-CONT.
+    Enhanced,
+}
+
+impl Dialect {
+    fn writes_daterange(self) -> bool {
+        matches!(self, Self::Daterange | Self::Both)
+    }
+
+    fn writes_cue(self) -> bool {
+        !matches!(self, Self::Daterange)
+    }
+
+    /// The name used on the command line and in configuration files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cue => "cue",
+            Self::Daterange => "daterange",
+            Self::Both => "both",
+            Self::Enhanced => "enhanced",
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown dialect name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownDialect(pub String);
+
+impl fmt::Display for UnknownDialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown dialect {:?} (expected cue, daterange, both or enhanced)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownDialect {}
+
+impl FromStr for Dialect {
+    type Err = UnknownDialect;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "cue" => Ok(Self::Cue),
+            "daterange" => Ok(Self::Daterange),
+            "both" => Ok(Self::Both),
+            "enhanced" => Ok(Self::Enhanced),
+            _ => Err(UnknownDialect(s.to_owned())),
+        }
+    }
+}
+
+/// How to rewrite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewriteOptions {
+    pub dialect: Dialect,
+    /// Remove upstream ad-marker lines (CUE family, EXT-OATCLS-SCTE35, EXT-X-ASSET, SCTE-35
+    /// DATERANGEs) instead of passing them through.
+    pub strip_upstream_markers: bool,
+    /// Program time of the first segment of a playlist that has no EXT-X-PROGRAM-DATE-TIME.
+    pub pdt_anchor: Option<DateTime<Utc>>,
+    /// Renditions whose boundaries differ by less than this match the same decided time.
+    pub tolerance_ms: u64,
+}
+
+impl Default for RewriteOptions {
+    fn default() -> Self {
+        Self {
+            dialect: Dialect::Both,
+            strip_upstream_markers: false,
+            pdt_anchor: None,
+            tolerance_ms: 250,
+        }
+    }
+}
+
+/// Media or multivariant playlist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlaylistKind {
+    Media,
+    Multivariant,
+}
+
+/// What a rewrite found and decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RewriteOutcome {
+    /// New snapped values to store with [`Timeline::apply`] (empty: nothing new, no allocation).
+    pub decisions: Vec<Decision>,
+    pub kind: PlaylistKind,
+    /// Program time at the end of the newest full segment.
+    pub live_edge: Option<DateTime<Utc>>,
+    /// EXT-X-TARGETDURATION in seconds.
+    pub target_duration: Option<f64>,
+    /// EXT-X-PART-INF PART-TARGET in seconds (LL-HLS).
+    pub part_target: Option<f64>,
+    /// EXT-X-MEDIA-SEQUENCE (0 when absent).
+    pub media_sequence: u64,
+    /// EXT-X-ENDLIST present.
+    pub ended: bool,
+}
+
+/// Why a playlist was passed through unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RewriteError {
+    /// The input does not start with `#EXTM3U` (RFC 8216bis §4.4.1.1).
+    NotAPlaylist,
+    /// A tag the rewriter needs has a value it cannot read.
+    InvalidTag { line: usize, tag: &'static str },
+    /// No EXT-X-PROGRAM-DATE-TIME in the playlist and no `pdt_anchor`: DATERANGE needs program
+    /// time (RFC 8216bis §4.4.5.1) and so does placing any break.
+    NoProgramTime,
+}
+
+impl fmt::Display for RewriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAPlaylist => f.write_str("not an HLS playlist: the first line is not #EXTM3U"),
+            Self::InvalidTag { line, tag } => write!(f, "line {line}: invalid {tag} value"),
+            Self::NoProgramTime => f.write_str(
+                "the playlist has no EXT-X-PROGRAM-DATE-TIME and no program-time anchor was given",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RewriteError {}
+
+/// One segment as the scan found it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Segment {
+    /// Byte offset of the segment's first line (its EXTINF, or its first EXT-X-PART), where
+    /// its inserted tags go (RFC 8216bis §4.4.4.9: before the first part).
+    at: usize,
+    /// Program time of its start in µs, rounded to the millisecond.
+    start: i64,
+    /// EXTINF duration in µs (0 while the segment is still in progress).
+    duration: i64,
+    /// Its own EXT-X-PROGRAM-DATE-TIME, if any.
+    pdt: Option<i64>,
+    /// Its URI line was seen.
+    complete: bool,
+}
+
+/// Where one break's tags go in this playlist.
+#[derive(Clone, Copy, Debug)]
+struct Placement {
+    /// Index into `Timeline::breaks()`.
+    index: usize,
+    start: i64,
+    end: Option<i64>,
+    /// Segment before which the DATERANGE OUT goes (the first one when the break began earlier).
+    out_seg: usize,
+    /// The break's first segment is in the playlist (CUE-OUT rather than CUE-OUT-CONT).
+    began_in_window: bool,
+    /// Segment before which the IN tags go, once it exists.
+    in_seg: Option<usize>,
+    /// The break overlaps the listed segments (CUE tags are written).
+    cue: bool,
+}
+
+/// Reusable working memory of [`rewrite_with`]. [`rewrite`] keeps one per thread, so a
+/// steady-state rewrite allocates nothing but the (usually empty) decision list.
+#[derive(Debug, Default)]
+pub struct RewriteScratch {
+    segments: Vec<Segment>,
+    removals: Vec<(usize, usize)>,
+    order: Vec<usize>,
+    placements: Vec<Placement>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<RewriteScratch> = RefCell::new(RewriteScratch::default());
+}
+
+/// Rewrites `input` into `out` (cleared first, capacity reused): the input with the timeline's
+/// marker lines inserted. Pure: no I/O.
+///
+/// # Errors
+/// When `input` is not a valid media playlist (or has no program time and no anchor while the
+/// timeline has breaks), `out` holds `input` unchanged and the error says why.
+pub fn rewrite(
+    input: &[u8],
+    timeline: &Timeline,
+    opts: &RewriteOptions,
+    out: &mut Vec<u8>,
+) -> Result<RewriteOutcome, RewriteError> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => rewrite_with(&mut scratch, input, timeline, opts, out),
+        // Only reachable if a caller re-enters from inside a rewrite; use fresh memory.
+        Err(_) => rewrite_with(&mut RewriteScratch::default(), input, timeline, opts, out),
+    })
+}
+
+/// [`rewrite`] with caller-owned working memory.
+///
+/// # Errors
+/// As [`rewrite`].
+pub fn rewrite_with(
+    scratch: &mut RewriteScratch,
+    input: &[u8],
+    timeline: &Timeline,
+    opts: &RewriteOptions,
+    out: &mut Vec<u8>,
+) -> Result<RewriteOutcome, RewriteError> {
+    out.clear();
+    let result = rewrite_inner(scratch, input, timeline, opts, out);
+    if result.is_err() {
+        out.clear();
+        out.extend_from_slice(input);
+    }
+    result
+}
+
+/// What the scan learnt about the playlist as a whole.
+#[derive(Debug, Default)]
+struct Header {
+    media_sequence: u64,
+    target_duration_us: Option<i64>,
+    part_target_us: Option<i64>,
+    ended: bool,
+    skipped_segments: u64,
+    multivariant: bool,
+    has_pdt: bool,
+}
+
+/// Upstream ad-marker tags removed by `strip_upstream_markers` (SCTE-35 DATERANGEs are handled
+/// separately, by attribute and ID).
+const UPSTREAM_MARKER_TAGS: &[&[u8]] = &[
+    b"#EXT-X-CUE-OUT",
+    b"#EXT-X-CUE-OUT-CONT",
+    b"#EXT-X-CUE-IN",
+    b"#EXT-X-CUE-SPAN",
+    b"#EXT-X-CUE",
+    b"#EXT-OATCLS-SCTE35",
+    b"#EXT-X-ASSET",
+    b"#EXT-X-SCTE35",
+    b"#EXT-X-SPLICEPOINT-SCTE35",
+];
+
+/// How many stripped upstream DATERANGE IDs are remembered (to strip their closing tags too).
+const STRIPPED_IDS: usize = 16;
+
+fn scan(
+    input: &[u8],
+    opts: &RewriteOptions,
+    segments: &mut Vec<Segment>,
+    removals: &mut Vec<(usize, usize)>,
+) -> Result<Header, RewriteError> {
+    let mut header = Header::default();
+    let mut open: Option<usize> = None;
+    let mut pending_pdt: Option<i64> = None;
+    let mut stripped_ids: [&[u8]; STRIPPED_IDS] = [&[]; STRIPPED_IDS];
+    let mut stripped_count = 0;
+    let mut lines = Lines::new(input);
+
+    let first = lines.next().ok_or(RewriteError::NotAPlaylist)?;
+    let first_text = &input[first.start..first.end];
+    let first_text = first_text
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(first_text);
+    if !first_text.starts_with(b"#EXTM3U") {
+        return Err(RewriteError::NotAPlaylist);
+    }
+
+    for (number, line) in lines.enumerate() {
+        let Line { start, end, next } = line;
+        let text = &input[start..end];
+        let Some(&b0) = text.first() else { continue };
+        if b0 != b'#' {
+            if text.trim_ascii().is_empty() {
+                continue;
+            }
+            if let Some(i) = open.take() {
+                segments[i].complete = true;
+            }
+            continue;
+        }
+        if !text.starts_with(b"#EXT") {
+            continue;
+        }
+        let colon = memchr::memchr(b':', text).unwrap_or(text.len());
+        let name = &text[..colon];
+        let value = text.get(colon + 1..).unwrap_or(&[]);
+        // line numbers are 1-based and the header was line 1
+        let line_no = number + 2;
+        match name {
+            b"#EXT-X-PART" if open.is_none() => {
+                open = Some(segments.len());
+                segments.push(Segment {
+                    at: start,
+                    pdt: pending_pdt.take(),
+                    ..Segment::default()
+                });
+            }
+            b"#EXTINF" => {
+                let comma = memchr::memchr(b',', value).unwrap_or(value.len());
+                let duration =
+                    parse_decimal_micros(&value[..comma]).ok_or(RewriteError::InvalidTag {
+                        line: line_no,
+                        tag: "EXTINF",
+                    })?;
+                let i = match open {
+                    Some(i) => i,
+                    None => {
+                        segments.push(Segment {
+                            at: start,
+                            pdt: pending_pdt.take(),
+                            ..Segment::default()
+                        });
+                        segments.len() - 1
+                    }
+                };
+                open = Some(i);
+                segments[i].duration = duration;
+            }
+            b"#EXT-X-PROGRAM-DATE-TIME" => {
+                // Unreadable dates are ignored: time is then carried forward by EXTINF.
+                if let Some(t) = parse_program_date_time(value) {
+                    header.has_pdt = true;
+                    match open {
+                        // ffmpeg writes the tag after EXTINF, before the URI.
+                        Some(i) => {
+                            if segments[i].pdt.is_none() {
+                                segments[i].pdt = Some(t);
+                            }
+                        }
+                        None => pending_pdt = Some(t),
+                    }
+                }
+            }
+            b"#EXT-X-MEDIA-SEQUENCE" => {
+                header.media_sequence = parse_u64(value).ok_or(RewriteError::InvalidTag {
+                    line: line_no,
+                    tag: "EXT-X-MEDIA-SEQUENCE",
+                })?;
+            }
+            b"#EXT-X-TARGETDURATION" => {
+                header.target_duration_us =
+                    Some(parse_decimal_micros(value).ok_or(RewriteError::InvalidTag {
+                        line: line_no,
+                        tag: "EXT-X-TARGETDURATION",
+                    })?);
+            }
+            b"#EXT-X-PART-INF" => {
+                header.part_target_us =
+                    attribute(value, b"PART-TARGET").and_then(parse_decimal_micros);
+            }
+            b"#EXT-X-ENDLIST" => header.ended = true,
+            b"#EXT-X-SKIP" => {
+                header.skipped_segments = attribute(value, b"SKIPPED-SEGMENTS")
+                    .and_then(parse_u64)
+                    .ok_or(RewriteError::InvalidTag {
+                        line: line_no,
+                        tag: "EXT-X-SKIP",
+                    })?;
+            }
+            b"#EXT-X-SERVER-CONTROL" => {
+                // We withdraw CAN-SKIP-DATERANGES (see the module docs): our ranges are always
+                // written in full, so clients must not ask for v2 delta updates.
+                let list_at = start + colon + 1;
+                let mut previous_end: Option<usize> = None;
+                let mut attrs = Attributes::new(value).peekable();
+                while let Some((attr, _, (a, b))) = attrs.next() {
+                    if attr == b"CAN-SKIP-DATERANGES" {
+                        let range = match (previous_end, attrs.peek()) {
+                            (Some(p), _) => (list_at + p, list_at + b),
+                            (None, Some((_, _, (na, _)))) => (list_at + a, list_at + na),
+                            (None, None) => (list_at + a, list_at + b),
+                        };
+                        removals.push(range);
+                        break;
+                    }
+                    previous_end = Some(b);
+                }
+            }
+            b"#EXT-X-STREAM-INF" | b"#EXT-X-I-FRAME-STREAM-INF" => {
+                header.multivariant = true;
+                return Ok(header);
+            }
+            b"#EXT-X-DATERANGE" if opts.strip_upstream_markers => {
+                let is_scte35 = Attributes::new(value).any(|(n, _, _)| n.starts_with(b"SCTE35-"));
+                let id = attribute(value, b"ID").map(unquote);
+                let known_id = id.is_some_and(|id| stripped_ids[..stripped_count].contains(&id));
+                if is_scte35 || known_id {
+                    removals.push((start, next));
+                    if let Some(id) = id
+                        && !known_id
+                        && stripped_count < STRIPPED_IDS
+                    {
+                        stripped_ids[stripped_count] = id;
+                        stripped_count += 1;
+                    }
+                }
+            }
+            _ if opts.strip_upstream_markers && UPSTREAM_MARKER_TAGS.contains(&name) => {
+                removals.push((start, next));
+            }
+            _ => {}
+        }
+    }
+    Ok(header)
+}
+
+/// Fills in each segment's start: from its own PDT, carried forward by EXTINF, and carried
+/// backwards from the first PDT to the segments before it. Returns false when there is no
+/// program time at all.
+fn resolve_times(segments: &mut [Segment], anchor: Option<i64>) -> bool {
+    let Some((first_pdt_index, first_pdt)) = segments
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| s.pdt.map(|t| (i, t)))
+        .or(anchor.map(|t| (0, t)))
+    else {
+        return false;
+    };
+    let mut t = first_pdt;
+    for i in (0..first_pdt_index).rev() {
+        t = t.saturating_sub(segments[i].duration);
+        segments[i].start = t;
+    }
+    let mut t = first_pdt;
+    for s in &mut segments[first_pdt_index..] {
+        if let Some(pdt) = s.pdt {
+            t = pdt;
+        }
+        s.start = t;
+        t = t.saturating_add(s.duration);
+    }
+    for s in segments.iter_mut() {
+        s.start = round_to_millis(s.start);
+    }
+    true
+}
+
+fn rewrite_inner(
+    scratch: &mut RewriteScratch,
+    input: &[u8],
+    timeline: &Timeline,
+    opts: &RewriteOptions,
+    out: &mut Vec<u8>,
+) -> Result<RewriteOutcome, RewriteError> {
+    let RewriteScratch {
+        segments,
+        removals,
+        order,
+        placements,
+    } = scratch;
+    segments.clear();
+    removals.clear();
+    placements.clear();
+
+    let header = scan(input, opts, segments, removals)?;
+    let mut outcome = RewriteOutcome {
+        decisions: Vec::new(),
+        kind: PlaylistKind::Media,
+        live_edge: None,
+        target_duration: header.target_duration_us.map(|us| us as f64 / 1e6),
+        part_target: header.part_target_us.map(|us| us as f64 / 1e6),
+        media_sequence: header.media_sequence,
+        ended: header.ended,
+    };
+    if header.multivariant {
+        outcome.kind = PlaylistKind::Multivariant;
+        outcome.target_duration = None;
+        outcome.part_target = None;
+        out.extend_from_slice(input);
+        return Ok(outcome);
+    }
+
+    let anchor = if header.has_pdt {
+        None
+    } else {
+        opts.pdt_anchor.map(to_micros)
+    };
+    let has_time = resolve_times(segments, anchor);
+    let needs_time = !segments.is_empty() && timeline.breaks().iter().any(|b| !b.cancelled);
+    if !has_time && needs_time {
+        return Err(RewriteError::NoProgramTime);
+    }
+    if has_time {
+        outcome.live_edge = segments
+            .iter()
+            .rev()
+            .find(|s| s.complete)
+            .map(|s| from_micros(round_to_millis(s.start.saturating_add(s.duration))));
+        place_breaks(
+            segments,
+            &header,
+            timeline,
+            opts,
+            order,
+            placements,
+            &mut outcome.decisions,
+        );
+    }
+
+    render(
+        input, segments, removals, placements, timeline, opts, anchor, out,
+    );
+    Ok(outcome)
+}
+
+/// Applies the timeline rules to this playlist's boundaries (see the module docs).
+fn place_breaks(
+    segments: &[Segment],
+    header: &Header,
+    timeline: &Timeline,
+    opts: &RewriteOptions,
+    order: &mut Vec<usize>,
+    placements: &mut Vec<Placement>,
+    decisions: &mut Vec<Decision>,
+) {
+    let Some(first) = segments.first() else {
+        return;
+    };
+    let t0 = first.start;
+    let tolerance = i64::try_from(opts.tolerance_ms)
+        .unwrap_or(i64::MAX / MICROS_PER_MILLI)
+        .saturating_mul(MICROS_PER_MILLI);
+    // In a delta update the skipped segments are still part of the playlist (§6.2.5.1): their
+    // ranges stay. Their times are unknown, but each lasts at most the target duration.
+    let skipped_span = header
+        .target_duration_us
+        .unwrap_or(0)
+        .saturating_mul(i64::try_from(header.skipped_segments).unwrap_or(i64::MAX));
+    let range_window_start = t0.saturating_sub(skipped_span);
+    let first_at_or_after =
+        |from: usize, t: i64| (from..segments.len()).find(|&i| segments[i].start >= t);
+
+    // Breaks are decided in start order, each no earlier than the decided end of the one
+    // before: snapping moves starts later, and a break must not begin inside the previous one.
+    let breaks = timeline.breaks();
+    order.clear();
+    order.extend((0..breaks.len()).filter(|&i| !breaks[i].cancelled));
+    order.sort_unstable_by_key(|&i| {
+        let b = &breaks[i];
+        (b.decided_start.unwrap_or(b.requested_start), b.id)
+    });
+    // The decided end of the previous break; `None` once a break's end is still open, which
+    // holds back the decisions of the breaks after it.
+    let mut floor: Option<i64> = Some(i64::MIN);
+
+    for &index in order.iter() {
+        let b = &breaks[index];
+        let mut decision = Decision {
+            break_id: b.id,
+            start: None,
+            end: None,
+        };
+        let start = match b.decided_start {
+            Some(t) => to_micros(t),
+            None => {
+                let Some(not_before) = floor else { continue };
+                let target = round_to_millis(to_micros(b.requested_start)).max(not_before);
+                // Requested before the first segment: taken as already decided. Otherwise the
+                // first boundary at or after the target, where "at" allows the tolerance so
+                // that whichever rendition decides first, the others find their matching segment.
+                let snapped = if target < t0.saturating_sub(tolerance) {
+                    Some(target)
+                } else {
+                    first_at_or_after(0, target.saturating_sub(tolerance))
+                        .map(|i| segments[i].start)
+                };
+                match snapped {
+                    Some(s) => {
+                        decision.start = Some(from_micros(s));
+                        s
+                    }
+                    None => {
+                        floor = None;
+                        continue;
+                    }
+                }
+            }
+        };
+        let end = match b.decided_end {
+            Some(t) => Some(to_micros(t)),
+            None => {
+                let planned = start.saturating_add(
+                    i64::try_from(b.planned_duration_ms)
+                        .unwrap_or(i64::MAX / MICROS_PER_MILLI)
+                        .saturating_mul(MICROS_PER_MILLI),
+                );
+                let target = match b.requested_end {
+                    Some(e) => round_to_millis(to_micros(e)).min(planned),
+                    None => planned,
+                };
+                let snapped = if target < t0.saturating_sub(tolerance) {
+                    Some(target.max(start))
+                } else {
+                    (0..segments.len())
+                        .find(|&i| {
+                            segments[i].start >= target.saturating_sub(tolerance)
+                                && segments[i].start > start.saturating_add(tolerance)
+                        })
+                        .map(|i| segments[i].start)
+                };
+                if let Some(e) = snapped {
+                    decision.end = Some(from_micros(e));
+                }
+                snapped
+            }
+        };
+        if decision.start.is_some() || decision.end.is_some() {
+            decisions.push(decision);
+        }
+        floor = end;
+
+        // §6.2.1: a range stays while any of its dates maps to a segment in the playlist.
+        if end.is_some_and(|e| e < range_window_start.saturating_sub(tolerance)) {
+            continue;
+        }
+        let (out_seg, began_in_window) = if start < t0.saturating_sub(tolerance) {
+            (0, false)
+        } else {
+            match first_at_or_after(0, start.saturating_sub(tolerance)) {
+                Some(i) => (i, true),
+                // Its first segment is not in the playlist yet.
+                None => continue,
+            }
+        };
+        let in_seg = end.and_then(|e| {
+            let from = if began_in_window { out_seg + 1 } else { 0 };
+            first_at_or_after(from, e.saturating_sub(tolerance))
+        });
+        placements.push(Placement {
+            index,
+            start,
+            end,
+            out_seg,
+            began_in_window,
+            in_seg,
+            cue: end.is_none_or(|e| e >= t0.saturating_sub(tolerance)),
+        });
+    }
+    placements.sort_unstable_by_key(|p| (p.start, p.index));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    input: &[u8],
+    segments: &[Segment],
+    removals: &[(usize, usize)],
+    placements: &[Placement],
+    timeline: &Timeline,
+    opts: &RewriteOptions,
+    anchor: Option<i64>,
+    out: &mut Vec<u8>,
+) {
+    let eol = line_terminator(input);
+    out.reserve(input.len() + 64 + placements.len() * 400);
+    let mut cursor = 0;
+    let mut removal = 0;
+    let mut copy_until = |out: &mut Vec<u8>, cursor: &mut usize, pos: usize| {
+        while let Some(&(a, b)) = removals.get(removal) {
+            if a >= pos {
+                break;
+            }
+            if a > *cursor {
+                out.extend_from_slice(&input[*cursor..a]);
+            }
+            *cursor = (*cursor).max(b);
+            removal += 1;
+        }
+        if pos > *cursor {
+            out.extend_from_slice(&input[*cursor..pos]);
+            *cursor = pos;
+        }
+    };
+    let breaks = timeline.breaks();
+    let dialect = opts.dialect;
+    for (i, segment) in segments.iter().enumerate() {
+        let insert_pdt = i == 0 && anchor.is_some();
+        let touches = |p: &Placement| {
+            p.out_seg == i
+                || p.in_seg == Some(i)
+                || (p.cue && i >= p.out_seg && p.in_seg.is_none_or(|s| i < s))
+        };
+        if !insert_pdt && !placements.iter().any(touches) {
+            continue;
+        }
+        copy_until(out, &mut cursor, segment.at);
+        if insert_pdt {
+            out.extend_from_slice(b"#EXT-X-PROGRAM-DATE-TIME:");
+            push_date(out, segment.start);
+            out.extend_from_slice(eol);
+        }
+        for p in placements {
+            let b = &breaks[p.index];
+            if dialect.writes_daterange() {
+                if p.out_seg == i {
+                    push_daterange_out(out, b, p.start, eol);
+                }
+                if let (Some(end), true) = (p.end, p.in_seg == Some(i)) {
+                    push_daterange_in(out, b, p.start, end, eol);
+                }
+            }
+            if dialect.writes_cue() && p.cue {
+                let enhanced = dialect == Dialect::Enhanced;
+                if p.in_seg == Some(i) {
+                    out.extend_from_slice(b"#EXT-X-CUE-IN");
+                    out.extend_from_slice(eol);
+                } else if i >= p.out_seg && p.in_seg.is_none_or(|s| i < s) {
+                    if i == p.out_seg && p.began_in_window {
+                        if enhanced && !b.scte35_out.is_empty() {
+                            out.extend_from_slice(b"#EXT-OATCLS-SCTE35:");
+                            push_base64(out, &b.scte35_out);
+                            out.extend_from_slice(eol);
+                        }
+                        out.extend_from_slice(b"#EXT-X-CUE-OUT:DURATION=");
+                        push_ms_as_seconds(out, b.planned_duration_ms);
+                    } else {
+                        out.extend_from_slice(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
+                        push_seconds_3(out, segment.start.saturating_sub(p.start));
+                        out.extend_from_slice(b",Duration=");
+                        push_ms_as_seconds(out, b.planned_duration_ms);
+                        if enhanced && !b.scte35_out.is_empty() {
+                            out.extend_from_slice(b",SCTE35=");
+                            push_base64(out, &b.scte35_out);
+                        }
+                    }
+                    out.extend_from_slice(eol);
+                }
+            }
+        }
+    }
+    copy_until(out, &mut cursor, input.len());
+}
+
+fn push_ms_as_seconds(out: &mut Vec<u8>, ms: u64) {
+    push_seconds_3(
+        out,
+        i64::try_from(ms)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(MICROS_PER_MILLI),
+    );
+}
+
+/// The ID as a quoted-string may carry neither `"` nor line breaks (RFC 8216bis §4.2).
+fn push_quoted(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    out.extend(text.bytes().filter(|b| !matches!(b, b'"' | b'\r' | b'\n')));
+    out.push(b'"');
+}
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    out.extend_from_slice(b"0x");
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0x0F)]);
+    }
+}
+
+fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let Some(len) = base64::encoded_len(bytes.len(), true) else {
+        return;
+    };
+    let at = out.len();
+    out.resize(at + len, 0);
+    match engine.encode_slice(bytes, &mut out[at..]) {
+        Ok(written) => out.truncate(at + written),
+        Err(_) => out.truncate(at),
+    }
+}
+
+/// `#EXT-X-DATERANGE:ID="…",START-DATE="…",PLANNED-DURATION=…,SCTE35-OUT=0x…` (§4.4.5.1.1).
+fn push_daterange_out(out: &mut Vec<u8>, b: &Break, start: i64, eol: &[u8]) {
+    out.extend_from_slice(b"#EXT-X-DATERANGE:ID=");
+    push_quoted(out, &b.daterange_id);
+    out.extend_from_slice(b",START-DATE=\"");
+    push_date(out, start);
+    out.extend_from_slice(b"\",PLANNED-DURATION=");
+    push_ms_as_seconds(out, b.planned_duration_ms);
+    if !b.scte35_out.is_empty() {
+        out.extend_from_slice(b",SCTE35-OUT=");
+        push_hex(out, &b.scte35_out);
+    }
+    out.extend_from_slice(eol);
+}
+
+/// The closing tag: same ID, the same START-DATE, plus END-DATE, DURATION and SCTE35-IN.
+fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, eol: &[u8]) {
+    out.extend_from_slice(b"#EXT-X-DATERANGE:ID=");
+    push_quoted(out, &b.daterange_id);
+    out.extend_from_slice(b",START-DATE=\"");
+    push_date(out, start);
+    out.extend_from_slice(b"\",END-DATE=\"");
+    push_date(out, end);
+    out.extend_from_slice(b"\",DURATION=");
+    push_seconds_3(out, end.saturating_sub(start));
+    if !b.scte35_in.is_empty() {
+        out.extend_from_slice(b",SCTE35-IN=");
+        push_hex(out, &b.scte35_in);
+    }
+    out.extend_from_slice(eol);
+}

@@ -1,0 +1,189 @@
+//! The line scanner: splits a playlist into lines with `memchr`, each line keeping its own
+//! terminator, and reads the few attributes the rewriter needs. No allocation.
+
+/// One line of a playlist: `start..end` is its text without terminator, `next` is where the
+/// following line starts (after `\n` or `\r\n`, or the end of input).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub start: usize,
+    pub end: usize,
+    pub next: usize,
+}
+
+/// Iterates over the lines of `input`.
+pub(crate) struct Lines<'a> {
+    input: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(input: &'a [u8]) -> Self {
+        Self { input, pos: 0 }
+    }
+}
+
+impl Iterator for Lines<'_> {
+    type Item = Line;
+
+    #[inline]
+    fn next(&mut self) -> Option<Line> {
+        let start = self.pos;
+        if start >= self.input.len() {
+            return None;
+        }
+        let rest = &self.input[start..];
+        let (end, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) if i > 0 && rest[i - 1] == b'\r' => (start + i - 1, start + i + 1),
+            Some(i) => (start + i, start + i + 1),
+            None => (self.input.len(), self.input.len()),
+        };
+        self.pos = next;
+        Some(Line { start, end, next })
+    }
+}
+
+/// The terminator inserted lines use: the playlist's own (that of its first line), LF otherwise.
+pub(crate) fn line_terminator(input: &[u8]) -> &'static [u8] {
+    match memchr::memchr(b'\n', input) {
+        Some(i) if i > 0 && input[i - 1] == b'\r' => b"\r\n",
+        _ => b"\n",
+    }
+}
+
+/// Iterates over `NAME=value` pairs of an attribute list (RFC 8216bis §4.2), honouring quoted
+/// strings. Values keep their quotes. Yields `(name, value, range)` where `range` is the byte
+/// span of the pair within `list`.
+pub(crate) struct Attributes<'a> {
+    list: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Attributes<'a> {
+    pub fn new(list: &'a [u8]) -> Self {
+        Self { list, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = (&'a [u8], &'a [u8], (usize, usize));
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let list = self.list;
+        while self.pos < list.len() {
+            let start = self.pos;
+            let mut i = start;
+            let mut quoted = false;
+            while i < list.len() {
+                match list[i] {
+                    b'"' => quoted = !quoted,
+                    b',' if !quoted => break,
+                    _ => {}
+                }
+                i += 1;
+            }
+            self.pos = i + 1;
+            let pair = &list[start..i];
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = match memchr::memchr(b'=', pair) {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &pair[pair.len()..]),
+            };
+            return Some((name.trim_ascii(), value.trim_ascii(), (start, i)));
+        }
+        None
+    }
+}
+
+/// The value of attribute `name` in `list`, quotes kept.
+pub(crate) fn attribute<'a>(list: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    Attributes::new(list)
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, v, _)| v)
+}
+
+/// Strips one pair of surrounding double quotes.
+pub(crate) fn unquote(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => value,
+    }
+}
+
+/// Parses an unsigned decimal integer (`decimal-integer`, RFC 8216bis §4.2).
+pub(crate) fn parse_u64(value: &[u8]) -> Option<u64> {
+    let v = value.trim_ascii();
+    if v.is_empty() || v.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(input: &[u8]) -> Vec<(&[u8], &[u8])> {
+        Lines::new(input)
+            .map(|l| (&input[l.start..l.end], &input[l.end..l.next]))
+            .collect()
+    }
+
+    #[test]
+    fn lines_keep_their_terminators() {
+        let input = b"#EXTM3U\r\n#A\n\nuri\r\n\r\nlast";
+        assert_eq!(
+            texts(input),
+            vec![
+                (&b"#EXTM3U"[..], &b"\r\n"[..]),
+                (b"#A", b"\n"),
+                (b"", b"\n"),
+                (b"uri", b"\r\n"),
+                (b"", b"\r\n"),
+                (b"last", b""),
+            ]
+        );
+        assert_eq!(texts(b""), vec![]);
+        assert_eq!(texts(b"\r"), vec![(&b"\r"[..], &b""[..])]);
+        assert_eq!(line_terminator(b"#EXTM3U\r\n#A\n"), b"\r\n");
+        assert_eq!(line_terminator(b"#EXTM3U\n#A\r\n"), b"\n");
+        assert_eq!(line_terminator(b"#EXTM3U"), b"\n");
+        assert_eq!(line_terminator(b"\n"), b"\n");
+    }
+
+    #[test]
+    fn attributes_honour_quotes() {
+        let list = br#"ID="a,b",START-DATE="2026-11-21T08:00:00Z",X-FLAG,PLANNED-DURATION=30"#;
+        let names: Vec<&[u8]> = Attributes::new(list).map(|(n, _, _)| n).collect();
+        assert_eq!(
+            names,
+            vec![&b"ID"[..], b"START-DATE", b"X-FLAG", b"PLANNED-DURATION"]
+        );
+        assert_eq!(attribute(list, b"ID"), Some(&br#""a,b""#[..]));
+        assert_eq!(unquote(attribute(list, b"ID").unwrap()), b"a,b");
+        assert_eq!(attribute(list, b"PLANNED-DURATION"), Some(&b"30"[..]));
+        assert_eq!(attribute(list, b"DURATION"), None);
+        let (_, _, range) = Attributes::new(list).nth(2).unwrap();
+        assert_eq!(&list[range.0..range.1], b"X-FLAG");
+        assert_eq!(Attributes::new(b",,").count(), 0);
+        assert_eq!(unquote(b"\""), b"\"");
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_u64(b"1151226"), Some(1_151_226));
+        assert_eq!(parse_u64(b" 7 "), Some(7));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"-1"), None);
+        assert_eq!(parse_u64(b""), None);
+    }
+}

@@ -1,0 +1,354 @@
+//! Program time: parsing EXT-X-PROGRAM-DATE-TIME values and rendering dates, without allocation.
+//!
+//! Internally a program time is an `i64` count of microseconds since the Unix epoch (UTC). The
+//! parser accepts RFC 3339 (RFC 8216bis §4.4.4.6) and what packagers really write: `Z`/`z`,
+//! `+hh:mm`, `+hhmm` and `+hh` offsets, no offset at all (read as UTC), any number of fractional
+//! digits (rounded to the microsecond) and a lowercase `t` or a space as the date/time separator.
+//! Dates are always rendered in one fixed form, `2026-11-21T08:00:00.000Z`, so that every rendition
+//! and every refresh of a playlist prints a stored value byte for byte the same.
+
+use chrono::{DateTime, Utc};
+
+pub(crate) const MICROS_PER_MILLI: i64 = 1_000;
+pub(crate) const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// Microseconds since the epoch of a chrono date.
+pub(crate) fn to_micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The chrono date of a microsecond count (saturating at chrono's range, which no playlist reaches).
+pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Rounds a microsecond time to the nearest millisecond (ties away from zero), the precision
+/// at which decided values are stored and rendered.
+pub(crate) fn round_to_millis(us: i64) -> i64 {
+    let ms = us.div_euclid(MICROS_PER_MILLI);
+    let rem = us.rem_euclid(MICROS_PER_MILLI);
+    let ms = if rem >= MICROS_PER_MILLI / 2 {
+        ms + 1
+    } else {
+        ms
+    };
+    ms.saturating_mul(MICROS_PER_MILLI)
+}
+
+fn digits(bytes: &[u8]) -> Option<i64> {
+    let mut value: i64 = 0;
+    if bytes.is_empty() {
+        return None;
+    }
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(b - b'0');
+    }
+    Some(value)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Year, month, day of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Parses an EXT-X-PROGRAM-DATE-TIME value (the text after the colon) into microseconds since
+/// the epoch. Returns `None` for anything that is not a date-time.
+pub(crate) fn parse_program_date_time(value: &[u8]) -> Option<i64> {
+    let v = trim_ascii(value);
+    if v.len() < 19 {
+        return None;
+    }
+    if v[4] != b'-' || v[7] != b'-' || v[13] != b':' || v[16] != b':' {
+        return None;
+    }
+    if !matches!(v[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let year = digits(&v[0..4])?;
+    let month = digits(&v[5..7])?;
+    let day = digits(&v[8..10])?;
+    let hour = digits(&v[11..13])?;
+    let minute = digits(&v[14..16])?;
+    let second = digits(&v[17..19])?;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &v[19..];
+    let mut micros: i64 = 0;
+    if let Some((&b'.', frac)) = rest.split_first() {
+        let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        let mut scale = 100_000;
+        for &d in &frac[..n.min(6)] {
+            micros += i64::from(d - b'0') * scale;
+            scale /= 10;
+        }
+        if n > 6 && frac[6] >= b'5' {
+            micros += 1;
+        }
+        rest = &frac[n..];
+    }
+    let offset_seconds: i64 = match rest {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), tz @ ..] => {
+            let (hh, mm) = match tz {
+                [h1, h2] => (digits(&[*h1, *h2])?, 0),
+                [h1, h2, m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+                [h1, h2, b':', m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
+                _ => return None,
+            };
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let off = hh * 3600 + mm * 60;
+            if *sign == b'-' { -off } else { off }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    Some(seconds * MICROS_PER_SECOND + micros)
+}
+
+fn trim_ascii(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+fn push_padded(out: &mut Vec<u8>, value: i64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut v = value.unsigned_abs();
+    let mut i = buf.len();
+    while v > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let len = (buf.len() - i).max(width).min(buf.len());
+    out.extend_from_slice(&buf[buf.len() - len..]);
+}
+
+/// Appends `2026-11-21T08:00:00.000Z` for a microsecond time, truncated to the millisecond
+/// (stored values are already whole milliseconds).
+pub(crate) fn push_date(out: &mut Vec<u8>, us: i64) {
+    let ms_total = us.div_euclid(MICROS_PER_MILLI);
+    let days = ms_total.div_euclid(86_400_000);
+    let ms_of_day = ms_total.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    // Years outside 0..=9999 cannot come from a parsed playlist; clamp to keep four digits.
+    push_padded(out, year.clamp(0, 9999), 4);
+    out.push(b'-');
+    push_padded(out, month, 2);
+    out.push(b'-');
+    push_padded(out, day, 2);
+    out.push(b'T');
+    push_padded(out, ms_of_day / 3_600_000, 2);
+    out.push(b':');
+    push_padded(out, ms_of_day / 60_000 % 60, 2);
+    out.push(b':');
+    push_padded(out, ms_of_day / 1000 % 60, 2);
+    out.push(b'.');
+    push_padded(out, ms_of_day % 1000, 3);
+    out.push(b'Z');
+}
+
+/// Appends a non-negative duration in microseconds as seconds with exactly three decimals,
+/// rounded to the millisecond (`12.000`, `0.033`). Negative values print as `0.000`.
+pub(crate) fn push_seconds_3(out: &mut Vec<u8>, us: i64) {
+    let ms = round_to_millis(us.max(0)) / MICROS_PER_MILLI;
+    push_padded(out, ms / 1000, 1);
+    out.push(b'.');
+    push_padded(out, ms % 1000, 3);
+}
+
+/// Parses a non-negative decimal (`10`, `4.00008`, `6.`) into microseconds, rounding beyond six
+/// fractional digits. `None` for anything else (signs, exponents, empty, absurdly large values).
+pub(crate) fn parse_decimal_micros(value: &[u8]) -> Option<i64> {
+    let v = trim_ascii(value);
+    let int_len = v.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int_len == 0 && v.first() != Some(&b'.') {
+        return None;
+    }
+    if int_len > 12 {
+        return None;
+    }
+    let whole = if int_len == 0 {
+        0
+    } else {
+        digits(&v[..int_len])?
+    };
+    let rest = &v[int_len..];
+    let mut micros = 0;
+    match rest.split_first() {
+        None => {}
+        Some((&b'.', frac)) => {
+            if !frac.iter().all(u8::is_ascii_digit) || (int_len == 0 && frac.is_empty()) {
+                return None;
+            }
+            let mut scale = 100_000;
+            for &d in frac.iter().take(6) {
+                micros += i64::from(d - b'0') * scale;
+                scale /= 10;
+            }
+            if frac.len() > 6 && frac[6] >= b'5' {
+                micros += 1;
+            }
+        }
+        Some(_) => return None,
+    }
+    Some(whole * MICROS_PER_SECOND + micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(us: i64) -> String {
+        let mut out = Vec::new();
+        push_date(&mut out, us);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn parses_rfc3339_and_packager_variants() {
+        let reference = parse_program_date_time(b"2024-10-20T03:48:18.085Z").unwrap();
+        for text in [
+            "2024-10-20T03:48:18.085Z",
+            "2024-10-20T03:48:18.085z",
+            "2024-10-20T11:48:18.085+0800",
+            "2024-10-20T11:48:18.085+08:00",
+            "2024-10-20T11:48:18.085+08",
+            "2024-10-19T23:48:18.085-04:00",
+            "2024-10-20T03:48:18.085000000Z",
+            "2024-10-20t03:48:18.0850",
+            "2024-10-20 03:48:18.085 ",
+        ] {
+            assert_eq!(
+                parse_program_date_time(text.as_bytes()),
+                Some(reference),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_program_date_time(b"2016-05-27T16:34:44Z"),
+            Some(1_464_366_884 * MICROS_PER_SECOND)
+        );
+        assert_eq!(
+            parse_program_date_time(b"2022-04-26T13:11:31.3333005Z").map(|t| t % MICROS_PER_SECOND),
+            Some(333_301)
+        );
+    }
+
+    #[test]
+    fn rejects_non_dates() {
+        for text in [
+            "",
+            "2024-10-20",
+            "2024-13-20T03:48:18Z",
+            "2024-10-20T24:00:00Z",
+            "2024-10-20T03:48:18.Z",
+            "2024-10-20T03:48:18+8",
+            "2024-10-20T03:48:18Zjunk",
+            "yyyy-mm-ddThh:mm:ssZ",
+        ] {
+            assert_eq!(parse_program_date_time(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn renders_one_fixed_date_form() {
+        let t = parse_program_date_time(b"2026-11-21T08:00:00Z").unwrap();
+        assert_eq!(date(t), "2026-11-21T08:00:00.000Z");
+        assert_eq!(date(t + 4_004_000), "2026-11-21T08:00:04.004Z");
+        assert_eq!(date(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(date(-1_000), "1969-12-31T23:59:59.999Z");
+        let leap = parse_program_date_time(b"2024-02-29T23:59:59.999Z").unwrap();
+        assert_eq!(date(leap), "2024-02-29T23:59:59.999Z");
+        assert_eq!(to_micros(from_micros(t)), t);
+    }
+
+    proptest::proptest! {
+        /// Naive reference: chrono parses the RFC 3339 form; every variant we accept must agree.
+        #[test]
+        fn agrees_with_chrono(secs in -2_000_000_000i64..8_000_000_000, micros in 0u32..1_000_000, offset_min in -1439i32..1440, style in 0u8..5) {
+            let utc = DateTime::from_timestamp(secs, micros * 1000).unwrap();
+            let offset = chrono::FixedOffset::east_opt(offset_min * 60).unwrap();
+            let local = utc.with_timezone(&offset);
+            let text = match style {
+                0 => local.to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+                1 => utc.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                2 => local.format("%Y-%m-%dT%H:%M:%S%.6f%z").to_string(),
+                3 => local.format("%Y-%m-%dT%H:%M:%S%.9f%:z").to_string(),
+                _ => utc.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+            };
+            proptest::prop_assert_eq!(parse_program_date_time(text.as_bytes()), Some(utc.timestamp_micros()), "{}", text);
+            let mut out = Vec::new();
+            push_date(&mut out, round_to_millis(utc.timestamp_micros()));
+            let rendered = String::from_utf8(out).unwrap();
+            let back = DateTime::parse_from_rfc3339(&rendered).unwrap();
+            proptest::prop_assert_eq!(back.timestamp_micros(), round_to_millis(utc.timestamp_micros()));
+        }
+    }
+
+    #[test]
+    fn decimals_and_seconds() {
+        assert_eq!(parse_decimal_micros(b"10"), Some(10_000_000));
+        assert_eq!(parse_decimal_micros(b"4.00008"), Some(4_000_080));
+        assert_eq!(parse_decimal_micros(b" 5.1666 "), Some(5_166_600));
+        assert_eq!(parse_decimal_micros(b"0.33333349"), Some(333_333));
+        assert_eq!(parse_decimal_micros(b".5"), Some(500_000));
+        assert_eq!(parse_decimal_micros(b"6."), Some(6_000_000));
+        for bad in ["", ".", "-1", "1e3", "abc", "1.2.3", "9999999999999"] {
+            assert_eq!(parse_decimal_micros(bad.as_bytes()), None, "{bad}");
+        }
+        let mut out = Vec::new();
+        push_seconds_3(&mut out, 30_000_000);
+        out.push(b' ');
+        push_seconds_3(&mut out, 33_499);
+        out.push(b' ');
+        push_seconds_3(&mut out, 59_999_600);
+        out.push(b' ');
+        push_seconds_3(&mut out, -5);
+        assert_eq!(out, b"30.000 0.033 60.000 0.000");
+        assert_eq!(round_to_millis(1_499), 1_000);
+        assert_eq!(round_to_millis(1_500), 2_000);
+        assert_eq!(round_to_millis(-1_400), -1_000);
+    }
+}

@@ -1,0 +1,271 @@
+//! The player-facing side: rewritten media playlists and streamed pass-through.
+//!
+//! Cache-Control on playlists: answers to blocking requests (`_HLS_msn`, RFC 8216bis
+//! §6.2.5.2) may be cached for a minute because their content for that request never
+//! changes; other live media playlists for half the part target (LL-HLS) or half the
+//! target duration, in whole seconds rounded down. Ended and multivariant playlists keep
+//! the upstream's header.
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::App;
+use super::body::{BoxBody, BoxError, empty, full};
+use super::error::Failure;
+use super::path::{stream_key_of, validate_path, validate_query};
+use super::streams::Rendering;
+use super::upstream::{UpstreamError, strip_hop_by_hop};
+
+const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+
+/// `GET|HEAD <path>.m3u8`.
+pub async fn playlist(
+    app: &Arc<App>,
+    req: &Request<Incoming>,
+) -> Result<Response<BoxBody>, Failure> {
+    let path = req.uri().path();
+    validate_path(path).map_err(Failure::BadPath)?;
+    let query = req.uri().query().unwrap_or("");
+    validate_query(query).map_err(Failure::BadPath)?;
+    let key = stream_key_of(path);
+    let blocking = has_param(query, "_HLS_msn");
+    let known = app.streams.get(key);
+    let deadline = if blocking {
+        // RFC 8216bis §6.2.5.2: a blocked request that is not answered within three target
+        // durations should be answered 503.
+        let target = known
+            .as_ref()
+            .and_then(|s| s.target_duration())
+            .filter(|t| t.is_finite() && *t > 0.0);
+        match target {
+            Some(target) => Duration::from_secs_f64((target * 3.0).min(600.0)),
+            None => app.upstream_timeout() * 3,
+        }
+    } else {
+        app.upstream_timeout()
+    };
+    let upstream_query = upstream_query(query, app.skip_v2_as_yes);
+    let target = if upstream_query.is_empty() {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(format!("{path}?{upstream_query}"))
+    };
+    let fetched = app
+        .upstream
+        .fetch_playlist(&target, deadline, blocking)
+        .await
+        .map_err(upstream_failure)?;
+    if fetched.status != StatusCode::OK {
+        return Err(Failure::UpstreamStatus(fetched.status));
+    }
+    let is_new = known.is_none();
+    let stream = match known {
+        Some(stream) => stream,
+        None => app.streams.get_or_create(key),
+    };
+    let rendering = stream.render(path, &fetched.body, &app.rewrite_options);
+    if rendering.is_err() && is_new {
+        app.streams.forget_unused(key);
+    }
+    let Rendering {
+        rendered,
+        cache_hit,
+    } = rendering?;
+    if cache_hit {
+        app.metrics
+            .cache_hits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    } else {
+        app.metrics
+            .renders
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    stream
+        .ensure_durable(app.streams.store(), rendered.revision)
+        .await?;
+
+    let gzip = accepts_gzip(req.headers());
+    let body = if gzip {
+        rendered.gzip().clone()
+    } else {
+        rendered.body.clone()
+    };
+    let mut response = Response::new(if req.method() == Method::HEAD {
+        empty()
+    } else {
+        full(body.clone())
+    });
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PLAYLIST_TYPE),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    let cache_control = if !rendered.media || rendered.ended {
+        fetched.cache_control.clone()
+    } else if blocking {
+        Some(HeaderValue::from_static("max-age=60"))
+    } else {
+        Some(rendered.live_cache_control.clone())
+    };
+    if let Some(value) = cache_control {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    if !rendered.media
+        && let Some(content_type) = &fetched.content_type
+    {
+        headers.insert(header::CONTENT_TYPE, content_type.clone());
+    }
+    Ok(response)
+}
+
+/// `GET|HEAD` of anything else: streamed through with the upstream's status and headers.
+pub async fn pass_through(
+    app: &Arc<App>,
+    req: &Request<Incoming>,
+) -> Result<Response<BoxBody>, Failure> {
+    let path = req.uri().path();
+    validate_path(path).map_err(Failure::BadPath)?;
+    let target = match req.uri().query() {
+        Some(query) => {
+            validate_query(query).map_err(Failure::BadPath)?;
+            Cow::Owned(format!("{path}?{query}"))
+        }
+        None => Cow::Borrowed(path),
+    };
+    let upstream = app
+        .upstream
+        .forward(req.method(), &target, req.headers(), app.upstream_timeout())
+        .await
+        .map_err(upstream_failure)?;
+    let (mut parts, body) = upstream.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
+    Ok(Response::from_parts(parts, body))
+}
+
+/// Maps upstream failures to the status the issue and RFC 8216bis ask for.
+fn upstream_failure(e: UpstreamError) -> Failure {
+    match e {
+        UpstreamError::Connect(why) => Failure::BadGateway(format!("upstream unreachable: {why}")),
+        UpstreamError::Invalid(why) => {
+            Failure::BadGateway(format!("invalid upstream answer: {why}"))
+        }
+        UpstreamError::Timeout {
+            blocking: true,
+            after,
+        } => Failure::Unavailable(format!(
+            "blocking playlist reload not satisfied within {} ms",
+            after.as_millis()
+        )),
+        UpstreamError::Timeout {
+            blocking: false,
+            after,
+        } => Failure::GatewayTimeout(format!(
+            "upstream did not answer within {} ms",
+            after.as_millis()
+        )),
+    }
+}
+
+fn has_param(query: &str, name: &str) -> bool {
+    query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some(name))
+}
+
+/// The query sent upstream: the client's, except that `_HLS_skip=v2` becomes `_HLS_skip=YES`
+/// when the proxy withdrew `CAN-SKIP-DATERANGES` (the upstream would otherwise omit the
+/// DATERANGE tags the proxy itself must see).
+fn upstream_query(query: &str, skip_v2_as_yes: bool) -> Cow<'_, str> {
+    if !skip_v2_as_yes || !query.split('&').any(|pair| pair == "_HLS_skip=v2") {
+        return Cow::Borrowed(query);
+    }
+    let rewritten: Vec<&str> = query
+        .split('&')
+        .map(|pair| {
+            if pair == "_HLS_skip=v2" {
+                "_HLS_skip=YES"
+            } else {
+                pair
+            }
+        })
+        .collect();
+    Cow::Owned(rewritten.join("&"))
+}
+
+/// Whether `Accept-Encoding` allows gzip (a `gzip`, `x-gzip` or `*` coding with q > 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let allowed = parts.all(|param| {
+                let param = param.trim();
+                match param
+                    .strip_prefix("q=")
+                    .or_else(|| param.strip_prefix("Q="))
+                {
+                    Some(q) => q.trim().parse::<f32>().is_ok_and(|q| q > 0.0),
+                    None => true,
+                }
+            });
+            allowed
+                && (name.eq_ignore_ascii_case("gzip")
+                    || name.eq_ignore_ascii_case("x-gzip")
+                    || name == "*")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation() {
+        let mut headers = HeaderMap::new();
+        assert!(!accepts_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0.5"),
+        );
+        assert!(accepts_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0, br"),
+        );
+        assert!(!accepts_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        assert!(!accepts_gzip(&headers));
+    }
+
+    #[test]
+    fn skip_v2_rewrite() {
+        assert_eq!(
+            upstream_query("_HLS_msn=3&_HLS_skip=v2", true),
+            "_HLS_msn=3&_HLS_skip=YES"
+        );
+        assert_eq!(
+            upstream_query("_HLS_msn=3&_HLS_skip=v2", false),
+            "_HLS_msn=3&_HLS_skip=v2"
+        );
+        assert_eq!(upstream_query("_HLS_skip=YES", true), "_HLS_skip=YES");
+        assert!(has_param("_HLS_msn=3&_HLS_part=1", "_HLS_msn"));
+        assert!(!has_param("x_HLS_msn=3", "_HLS_msn"));
+    }
+}

@@ -1,0 +1,383 @@
+//! The upstream side: a pooled hyper-util client, single-flight playlist fetches and
+//! streamed pass-through.
+//!
+//! Single flight: identical concurrent playlist requests (same path and query) share one
+//! upstream request. The fetch runs in its own task, so it completes (and its answer is
+//! shared) even when the client that started it goes away. This is what keeps a thousand
+//! players blocking on the same `_HLS_msn`/`_HLS_part` (RFC 8216bis §6.2.5.2) at one
+//! upstream request.
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::sync::watch;
+
+use super::metrics::Metrics;
+
+/// Largest playlist accepted from upstream.
+const MAX_PLAYLIST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why an upstream request failed. `Clone` because one failure is shared by every
+/// coalesced waiter.
+#[derive(Clone, Debug)]
+pub enum UpstreamError {
+    /// Could not connect (refused, unreachable, DNS).
+    Connect(String),
+    /// Connected, but the answer was not a usable HTTP response or body.
+    Invalid(String),
+    /// No complete answer within the deadline; `blocking` says it was a blocking reload.
+    Timeout { blocking: bool, after: Duration },
+}
+
+/// A complete upstream playlist answer.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: StatusCode,
+    pub body: Bytes,
+    pub cache_control: Option<HeaderValue>,
+    pub content_type: Option<HeaderValue>,
+}
+
+type FlightResult = Result<Arc<Fetched>, UpstreamError>;
+type Flight = watch::Receiver<Option<FlightResult>>;
+
+/// The configured upstream.
+pub struct Upstream {
+    client: Client<HttpConnector, Empty<Bytes>>,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// Base path without a trailing slash (`""` for a bare host).
+    prefix: String,
+    flights: Mutex<HashMap<String, Flight>>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Upstream({}://{}{})",
+            self.scheme, self.authority, self.prefix
+        )
+    }
+}
+
+impl Upstream {
+    /// # Errors
+    /// When `base` is not an absolute `http://` URL without query.
+    pub fn new(base: &str, metrics: Arc<Metrics>) -> Result<Self, String> {
+        let uri: Uri = base
+            .parse()
+            .map_err(|e| format!("upstream {base:?}: {e}"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| format!("upstream {base:?}: missing http://"))?;
+        if scheme != http::uri::Scheme::HTTP {
+            return Err(format!("upstream {base:?}: only http:// is supported"));
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("upstream {base:?}: missing host"))?;
+        if uri.query().is_some() {
+            return Err(format!("upstream {base:?}: must not have a query"));
+        }
+        let prefix = uri.path().trim_end_matches('/').to_owned();
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .build(connector);
+        Ok(Upstream {
+            client,
+            scheme,
+            authority,
+            prefix,
+            flights: Mutex::new(HashMap::new()),
+            metrics,
+        })
+    }
+
+    fn uri(&self, path_and_query: &str) -> Result<Uri, UpstreamError> {
+        let full = format!("{}{}", self.prefix, path_and_query);
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(full)
+            .build()
+            .map_err(|e| UpstreamError::Invalid(format!("cannot build upstream URL: {e}")))
+    }
+
+    /// Fetches a playlist, joining an identical request already in flight.
+    /// `path_and_query` is the validated request target (`/live/x/v.m3u8?_HLS_msn=5`).
+    pub async fn fetch_playlist(
+        self: &Arc<Self>,
+        path_and_query: &str,
+        deadline: Duration,
+        blocking: bool,
+    ) -> FlightResult {
+        let mut flight = {
+            let mut flights = match self.flights.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some(existing) = flights.get(path_and_query) {
+                self.metrics.coalesced.fetch_add(1, Ordering::Relaxed);
+                existing.clone()
+            } else {
+                let (sender, receiver) = watch::channel(None);
+                let key = path_and_query.to_owned();
+                flights.insert(key.clone(), receiver.clone());
+                let this = Arc::clone(self);
+                tokio::spawn(async move {
+                    let result = this.fetch_once(&key, deadline, blocking).await;
+                    // Remove before answering: a request that arrives once the answer exists
+                    // must not be handed this (by then possibly stale) answer; it starts a new
+                    // fetch. Everyone already waiting holds a receiver and gets the answer.
+                    {
+                        let mut flights = match this.flights.lock() {
+                            Ok(guard) => guard,
+                            Err(poisoned) => poisoned.into_inner(),
+                        };
+                        flights.remove(&key);
+                    }
+                    let _ = sender.send(Some(result));
+                });
+                receiver
+            }
+        };
+        match flight.wait_for(Option::is_some).await {
+            Ok(value) => match value.as_ref() {
+                Some(result) => result.clone(),
+                None => Err(UpstreamError::Invalid(
+                    "upstream request vanished".to_owned(),
+                )),
+            },
+            Err(_) => Err(UpstreamError::Invalid(
+                "upstream request was abandoned".to_owned(),
+            )),
+        }
+    }
+
+    async fn fetch_once(
+        &self,
+        path_and_query: &str,
+        deadline: Duration,
+        blocking: bool,
+    ) -> FlightResult {
+        let uri = self.uri(path_and_query)?;
+        let mut request = Request::new(Empty::new());
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        // The rewriter needs the plain bytes; gzip for clients is done here, once per version.
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_static(concat!("hlsplice/", env!("CARGO_PKG_VERSION"))),
+        );
+        self.metrics
+            .upstream_requests
+            .fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let work = async {
+            let response = self.client.request(request).await.map_err(client_error)?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_PLAYLIST_BYTES)
+                .collect()
+                .await
+                .map_err(|e| UpstreamError::Invalid(format!("reading playlist body: {e}")))?
+                .to_bytes();
+            let body = if is_gzip(&parts.headers) {
+                gunzip(&body)?
+            } else {
+                body
+            };
+            Ok(Arc::new(Fetched {
+                status: parts.status,
+                body,
+                cache_control: parts.headers.get(header::CACHE_CONTROL).cloned(),
+                content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+            }))
+        };
+        let result = match tokio::time::timeout(deadline, work).await {
+            Ok(result) => result,
+            Err(_) => Err(UpstreamError::Timeout {
+                blocking,
+                after: deadline,
+            }),
+        };
+        self.metrics.record_upstream_latency(started.elapsed());
+        if result.is_err() {
+            self.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Forwards a GET/HEAD for a non-playlist path and returns the upstream response with
+    /// its body still streaming. `deadline` bounds the wait for the response head only.
+    pub async fn forward(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        client_headers: &HeaderMap,
+        deadline: Duration,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let uri = self.uri(path_and_query)?;
+        let mut request = Request::new(Empty::new());
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        for name in &FORWARDED_REQUEST_HEADERS {
+            for value in client_headers.get_all(name) {
+                headers.append(name, value.clone());
+            }
+        }
+        self.metrics
+            .upstream_requests
+            .fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = match tokio::time::timeout(deadline, self.client.request(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(client_error(e)),
+            Err(_) => Err(UpstreamError::Timeout {
+                blocking: false,
+                after: deadline,
+            }),
+        };
+        self.metrics.record_upstream_latency(started.elapsed());
+        if result.is_err() {
+            self.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+/// Request headers a segment request carries upstream: range and validators, content
+/// negotiation and the user agent. Nothing else (no cookies, no credentials, no hop-by-hop).
+const FORWARDED_REQUEST_HEADERS: [header::HeaderName; 7] = [
+    header::RANGE,
+    header::IF_RANGE,
+    header::IF_NONE_MATCH,
+    header::IF_MODIFIED_SINCE,
+    header::ACCEPT,
+    header::ACCEPT_ENCODING,
+    header::USER_AGENT,
+];
+
+/// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those named in `Connection`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<header::HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| header::HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+    ] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+}
+
+fn client_error(e: hyper_util::client::legacy::Error) -> UpstreamError {
+    if e.is_connect() {
+        UpstreamError::Connect(source_chain(&e))
+    } else {
+        UpstreamError::Invalid(source_chain(&e))
+    }
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+fn is_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
+}
+
+fn gunzip(body: &[u8]) -> Result<Bytes, UpstreamError> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(body.len() * 4);
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_PLAYLIST_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| UpstreamError::Invalid(format!("gzip playlist body: {e}")))?;
+    if out.len() > MAX_PLAYLIST_BYTES {
+        return Err(UpstreamError::Invalid("playlist too large".to_owned()));
+    }
+    Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_hop_by_hop_and_connection_named() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-private"),
+        );
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("x-private", HeaderValue::from_static("1"));
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key(header::CONTENT_TYPE));
+    }
+
+    #[test]
+    fn rejects_non_http_upstreams() {
+        let metrics = Arc::new(Metrics::default());
+        assert!(Upstream::new("https://example.com", metrics.clone()).is_err());
+        assert!(Upstream::new("example.com", metrics.clone()).is_err());
+        assert!(Upstream::new("http://h/?q", metrics.clone()).is_err());
+        let up = Upstream::new("http://127.0.0.1:1/origin/", metrics).unwrap();
+        assert_eq!(
+            up.uri("/a/b.m3u8?x=1").unwrap().to_string(),
+            "http://127.0.0.1:1/origin/a/b.m3u8?x=1"
+        );
+    }
+}

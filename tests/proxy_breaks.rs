@@ -1,0 +1,799 @@
+//! Proxy acceptance tests driven through the break API, with the clock-driven packager
+//! (crate::packager) upstream. Time moves only when a test advances the ManualClock; the
+//! break positions asserted below follow from it exactly (1 s segments, live edge at the
+//! end of the newest segment).
+mod proxy_support;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use hlsplice::packager::PackagerConfig;
+use http::{Method, StatusCode};
+use proxy_support::*;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn classic() -> PackagerConfig {
+    PackagerConfig {
+        part_ms: None,
+        ..PackagerConfig::default()
+    }
+}
+
+fn date(value: &Value) -> DateTime<Utc> {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a date: {value}"));
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+const VIDEO: &str = "/live/demo/video.m3u8";
+const AUDIO: &str = "/live/demo/audio.m3u8";
+
+/// Refreshes both renditions, checks that no published tag changed, returns the video playlist.
+async fn refresh(h: &Harness, published: &mut Published, audio: &mut Published) -> String {
+    let video = h.playlist(VIDEO).await;
+    published.check(&video);
+    audio.check(&h.playlist(AUDIO).await);
+    video
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_lifecycle_cue_out_cont_auto_in() {
+    let h = Harness::start("lifecycle", classic()).await;
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    let before = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let newest = msn_of(&last_segment(&before));
+
+    let (status, created) = h
+        .create_break("live/demo", json!({"duration_ms": 3000, "start": "now"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["state"], "scheduled");
+    assert_eq!(
+        created["requested_start"], "2026-01-01T00:00:00.000Z",
+        "now = the live edge, not the wall clock"
+    );
+    assert!(created["decided_start"].is_null());
+    assert_eq!(created["planned_duration_ms"], 3000);
+    assert!(
+        created["daterange_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert!(created["event_id"].as_u64().is_some());
+    for section in ["scte35_out", "scte35_in"] {
+        let hex = created[section]["hex"].as_str().unwrap();
+        let b64 = created[section]["base64"].as_str().unwrap();
+        assert!(hex.starts_with("0x"));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        assert_eq!(
+            hex.len(),
+            2 + 2 * bytes.len(),
+            "{section}: hex and base64 disagree"
+        );
+    }
+    // Nothing is marked before a new segment exists.
+    let same = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert!(!same.contains("#EXT-X-CUE-OUT"), "{same}");
+
+    h.advance_ms(1000);
+    let out = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let first = first_segment_with(&out, "#EXT-X-CUE-OUT:").expect("CUE-OUT after one segment");
+    assert_eq!(
+        msn_of(&first),
+        newest + 1,
+        "CUE-OUT goes on the first segment published after the request:\n{out}"
+    );
+    let tags = video_tags.tags(&first).unwrap();
+    assert!(
+        tags.iter()
+            .any(|t| t.starts_with("#EXT-X-DATERANGE") && t.contains("SCTE35-OUT=")),
+        "{tags:?}"
+    );
+    let active = h.breaks("live/demo").await;
+    assert_eq!(active[0]["state"], "active");
+    assert_eq!(active[0]["decided_start"], "2026-01-01T00:00:00.000Z");
+
+    for step in 1..=2u64 {
+        h.advance_ms(1000);
+        let cont = refresh(&h, &mut video_tags, &mut audio_tags).await;
+        let uri = last_segment(&cont);
+        assert_eq!(msn_of(&uri), newest + 1 + step);
+        let tags = video_tags.tags(&uri).unwrap();
+        assert!(
+            tags.iter().any(|t| t.starts_with("#EXT-X-CUE-OUT-CONT")),
+            "segment {uri}: {tags:?}"
+        );
+        assert!(!cont.contains("#EXT-X-CUE-IN"), "{cont}");
+    }
+
+    h.advance_ms(1000);
+    let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let in_uri = first_segment_with(&back, "#EXT-X-CUE-IN").expect("auto IN after the duration");
+    assert_eq!(msn_of(&in_uri), newest + 4, "IN 3 s after the OUT:\n{back}");
+    let ended = h.breaks("live/demo").await;
+    assert_eq!(ended[0]["state"], "ended");
+    assert_eq!(
+        date(&ended[0]["decided_end"]) - date(&ended[0]["decided_start"]),
+        chrono::Duration::seconds(3)
+    );
+    assert!(
+        back.lines()
+            .any(|l| l.starts_with("#EXT-X-DATERANGE") && l.contains("SCTE35-IN=")),
+        "{back}"
+    );
+
+    // Both renditions carry the same DATERANGE set once both have listed the IN segment (audio
+    // boundaries trail the video's by a few ms), and later refreshes change nothing published.
+    assert_eq!(dateranges(&back).len(), 2, "{back}");
+    for _ in 0..3 {
+        h.advance_ms(1000);
+        refresh(&h, &mut video_tags, &mut audio_tags).await;
+    }
+    let audio = h.playlist(AUDIO).await;
+    let video = h.playlist(VIDEO).await;
+    assert_eq!(
+        dateranges(&audio),
+        dateranges(&video),
+        "audio:\n{audio}\nvideo:\n{video}"
+    );
+    assert_eq!(dateranges(&video).len(), 2);
+    // Second refresh of identical bytes is a cache hit.
+    h.playlist(VIDEO).await;
+    h.playlist(VIDEO).await;
+    assert!(h.metric("hlsplice_playlist_cache_hits_total").await >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_in_and_cancel() {
+    let h = Harness::start("early-in", classic()).await;
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let (status, created) = h
+        .create_break("live/demo", json!({"duration_ms": 30000}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_u64().unwrap();
+    h.advance_ms(2000);
+    let during = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let newest = msn_of(&last_segment(&during));
+
+    // Cancelling a started break is refused; ending it early works.
+    let (status, body) = h
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/streams/live/demo/breaks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["break"]["id"], id);
+    let (status, ended) = h
+        .api(
+            Method::POST,
+            &format!("/api/v1/streams/live/demo/breaks/{id}/end"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(ended["requested_end"], "2026-01-01T00:00:02.000Z");
+    let (status, again) = h
+        .api(
+            Method::POST,
+            &format!("/api/v1/streams/live/demo/breaks/{id}/end"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a repeated IN is idempotent: {again}"
+    );
+    assert_eq!(again["requested_end"], ended["requested_end"]);
+
+    h.advance_ms(1000);
+    let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let in_uri = first_segment_with(&back, "#EXT-X-CUE-IN").expect("early IN");
+    assert_eq!(
+        msn_of(&in_uri),
+        newest + 1,
+        "early IN on the next segment:\n{back}"
+    );
+    assert_eq!(h.breaks("live/demo").await[0]["state"], "ended");
+    let (status, body) = h
+        .api(
+            Method::POST,
+            &format!("/api/v1/streams/live/demo/breaks/{id}/end"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "IN with nothing active: {body}"
+    );
+
+    // A break scheduled ahead, cancelled before it starts, never appears.
+    let (status, future) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 2000, "start": "2026-01-01T00:00:06Z", "event_id": 77}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{future}");
+    assert_eq!(future["event_id"], 77);
+    let future_id = future["id"].as_u64().unwrap();
+    let (status, cancelled) = h
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/streams/live%2Fdemo/breaks/{future_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["state"], "cancelled");
+    let (status, _) = h
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/streams/live/demo/breaks/{future_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let daterange_id = future["daterange_id"].as_str().unwrap().to_owned();
+    for _ in 0..6 {
+        h.advance_ms(1000);
+        let playlist = refresh(&h, &mut video_tags, &mut audio_tags).await;
+        assert!(!playlist.contains(&daterange_id), "{playlist}");
+        let outs: Vec<_> = markers(&playlist)
+            .into_iter()
+            .filter(|(uri, tags)| {
+                msn_of(uri) > msn_of(&in_uri)
+                    && tags.iter().any(|t| t.starts_with("#EXT-X-CUE-OUT"))
+            })
+            .collect();
+        assert!(outs.is_empty(), "{playlist}");
+    }
+    let (status, body) = h
+        .api(
+            Method::POST,
+            "/api/v1/streams/live/demo/breaks/99/end",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_rules_conflicts_idempotency_and_validation() {
+    let h = Harness::start("api-rules", classic()).await;
+    let (status, body) = h
+        .create_break("live/demo", json!({"duration_ms": 1000}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "unknown before any playlist: {body}"
+    );
+    h.playlist(VIDEO).await;
+
+    // Auth: no header, wrong token, Basic with the token.
+    let addr = h.proxy_addr();
+    let path = "/api/v1/streams/live/demo/breaks";
+    let none = request(&h.client, addr, Method::GET, path, &[], None).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert!(none.headers.get("www-authenticate").is_some());
+    let wrong = request(
+        &h.client,
+        addr,
+        Method::GET,
+        path,
+        &[("authorization", "Bearer nope")],
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(TOKEN)
+    );
+    let ok = request(
+        &h.client,
+        addr,
+        Method::GET,
+        path,
+        &[("authorization", &basic)],
+        None,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+
+    // Validation.
+    for (body, needle) in [
+        (json!({"duration_ms": 0}), "positive"),
+        (json!({"duration_ms": 120_001}), "maximum"),
+        (json!({"start": "now"}), "duration_ms"),
+        (
+            json!({"duration_ms": 1000, "start": "yesterday"}),
+            "RFC 3339",
+        ),
+        (json!({"duration_ms": 1000, "color": "red"}), "color"),
+        (json!({"duration_ms": -5}), "duration_ms"),
+    ] {
+        let (status, answer) = h.create_break("live/demo", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {answer}");
+        assert!(
+            answer["error"].as_str().unwrap_or("").contains(needle),
+            "{body} -> {answer}"
+        );
+    }
+    let auth = format!("Bearer {TOKEN}");
+    let broken = request(
+        &h.client,
+        addr,
+        Method::POST,
+        path,
+        &[("authorization", &auth)],
+        Some("{\"duration_ms\": ".into()),
+    )
+    .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST, "{}", broken.text());
+    assert!(broken.text().contains("invalid JSON"), "{}", broken.text());
+    let huge = format!(
+        "{{\"duration_ms\": 1000, \"request_id\": \"{}\"}}",
+        "x".repeat(70 * 1024)
+    );
+    let too_large = request(
+        &h.client,
+        addr,
+        Method::POST,
+        path,
+        &[("authorization", &auth)],
+        Some(huge),
+    )
+    .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = h
+        .create_break("live/%2e%2e", json!({"duration_ms": 1000}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = h
+        .create_break("live/other", json!({"duration_ms": 1000}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 1000, "start": "2025-12-31T23:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a start before the live edge is refused: {body}"
+    );
+
+    // Idempotency and the one-break rule.
+    let (status, first) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 5000, "request_id": "r-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 9000, "request_id": "r-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["planned_duration_ms"], 5000);
+    let (status, conflict) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 1000, "request_id": "r-2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{conflict}");
+    assert_eq!(conflict["break"]["id"], first["id"]);
+    h.advance_ms(2000);
+    h.playlist(VIDEO).await;
+    let (status, conflict) = h
+        .create_break("live/demo", json!({"duration_ms": 1000}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "OUT while active: {conflict}");
+    assert_eq!(conflict["break"]["state"], "active");
+    let breaks = h.breaks("live/demo").await;
+    assert_eq!(breaks.len(), 1, "no second break was created: {breaks:?}");
+    let (status, again) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 1000, "request_id": "r-1"}),
+        )
+        .await;
+    assert_eq!(
+        (status, again["id"].clone()),
+        (StatusCode::OK, first["id"].clone())
+    );
+
+    let one = format!("/api/v1/streams/live/demo/breaks/{}", first["id"]);
+    let (status, single) = h.api(Method::GET, &one, None).await;
+    assert_eq!(
+        (status, single["id"].clone()),
+        (StatusCode::OK, first["id"].clone())
+    );
+    let head = request(&h.client, addr, Method::HEAD, VIDEO, &[], None).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    let length: usize = head.headers["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(length, h.playlist(VIDEO).await.len());
+    let (status, streams) = h.api(Method::GET, "/api/v1/streams", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let demo = streams["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream"] == "live/demo")
+        .cloned()
+        .unwrap();
+    assert_eq!(demo["live_edge"], "2026-01-01T00:00:02.000Z");
+    assert_eq!(demo["active_break"]["id"], first["id"]);
+    assert!(h.metric("hlsplice_active_breaks").await >= 1.0);
+}
+
+fn ome_path(stream: &str, suffix: &str) -> String {
+    format!("/v1/vhosts/default/apps/live/streams/{stream}:{suffix}")
+}
+
+async fn ome(h: &Harness, path: &str, body: &str) -> (StatusCode, Value, Response) {
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(TOKEN)
+    );
+    let response = request(
+        &h.client,
+        h.proxy_addr(),
+        Method::POST,
+        path,
+        &[("authorization", &auth)],
+        Some(body.to_owned()),
+    )
+    .await;
+    let value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, value, response)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ovenmediaengine_send_event_cue_and_scte35() {
+    let h = Harness::start("ome", classic()).await;
+    let send = ome_path("demo", "sendEvent");
+    let cue_out = r#"{"eventFormat":"cue","events":[{"cueType":"out","duration":2000}]}"#;
+
+    let unauth = request(
+        &h.client,
+        h.proxy_addr(),
+        Method::POST,
+        &send,
+        &[],
+        Some(cue_out.into()),
+    )
+    .await;
+    assert_eq!(unauth.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        unauth.headers["www-authenticate"],
+        "Basic realm=\"OvenMediaEngine\""
+    );
+    let body: Value = serde_json::from_slice(&unauth.body).unwrap();
+    assert_eq!(body["statusCode"], 401);
+    assert_eq!(
+        body["message"],
+        "[HTTP] Authorization header is required to call API (401)"
+    );
+
+    let (status, body, _) = ome(&h, &send, cue_out).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["statusCode"], 404);
+
+    let before = h.playlist(VIDEO).await;
+    let newest = msn_of(&last_segment(&before));
+    let (status, body, response) = ome(&h, &send, cue_out).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"message": "OK", "statusCode": 200}));
+    assert_eq!(response.headers["content-type"], "application/json");
+    let (status, body, _) = ome(&h, &send, cue_out).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an OUT while one is scheduled: {body}"
+    );
+    assert_eq!(body["statusCode"], 409);
+
+    h.advance_ms(1000);
+    let out = h.playlist(VIDEO).await;
+    assert_eq!(
+        first_segment_with(&out, "#EXT-X-CUE-OUT:").map(|u| msn_of(&u)),
+        Some(newest + 1),
+        "{out}"
+    );
+    let (status, body, _) = ome(
+        &h,
+        &send,
+        r#"{"eventFormat":"cue","events":[{"cueType":"in"}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    h.advance_ms(1000);
+    let back = h.playlist(VIDEO).await;
+    assert_eq!(
+        first_segment_with(&back, "#EXT-X-CUE-IN").map(|u| msn_of(&u)),
+        Some(newest + 2),
+        "{back}"
+    );
+    let (status, body, _) = ome(
+        &h,
+        &send,
+        r#"{"eventFormat":"cue","events":[{"cueType":"in"}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "IN with none active: {body}");
+
+    // scte35 format through :sendEvents, with an explicit splice_event_id.
+    let events = ome_path("demo", "sendEvents");
+    let scte_out = r#"[{"eventFormat":"scte35","events":[{"spliceCommand":"spliceInsert","id":2025,"type":"out","duration":4000,"autoReturn":true}]}]"#;
+    let (status, body, _) = ome(&h, &events, scte_out).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let breaks = h.breaks("live/demo").await;
+    assert_eq!(breaks.last().unwrap()["event_id"], 2025);
+    h.advance_ms(1000);
+    h.playlist(VIDEO).await;
+    let (status, body, _) = ome(
+        &h,
+        &events,
+        r#"[{"eventFormat":"scte35","events":[{"id":7,"type":"in"}]}]"#,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "IN for another event id: {body}"
+    );
+    let (status, body, _) = ome(
+        &h,
+        &events,
+        r#"[{"eventFormat":"scte35","events":[{"id":2025,"type":"in"}]}]"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    for (bad, needle) in [
+        (
+            r#"{"eventFormat":"id3v2","events":[{"frameType":"TXXX","info":"a","data":"b"}]}"#,
+            "not supported",
+        ),
+        (r#"[1, 2"#, "JSON"),
+        (
+            r#"{"eventFormat":"cue","events":[{"cueType":"out"}]}"#,
+            "duration",
+        ),
+        (r#"{"events":[{"cueType":"in"}]}"#, "eventFormat"),
+    ] {
+        let (status, body, _) = ome(&h, &send, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} -> {body}");
+        assert_eq!(body["statusCode"], 400);
+        assert!(
+            body["message"].as_str().unwrap().contains(needle),
+            "{bad} -> {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_mid_break_serves_same_tags_and_ends_on_time() {
+    let mut h = Harness::start("restart", classic()).await;
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    let before = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let newest = msn_of(&last_segment(&before));
+    let (status, created) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 4000, "request_id": "once"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    h.advance_ms(2000);
+    let during = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert!(during.contains("#EXT-X-CUE-OUT-CONT"), "{during}");
+
+    h.kill_and_restart_proxy().await;
+
+    // Same tags on the same segments, before and after the clock moves on.
+    let after = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert_eq!(markers(&after), markers(&during));
+    let (status, again) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 4000, "request_id": "once"}),
+        )
+        .await;
+    assert_eq!(
+        (status, again["id"].clone()),
+        (StatusCode::OK, created["id"].clone()),
+        "idempotency keys survive"
+    );
+    for _ in 0..2 {
+        h.advance_ms(1000);
+        let playlist = refresh(&h, &mut video_tags, &mut audio_tags).await;
+        assert!(!playlist.contains("#EXT-X-CUE-IN"), "{playlist}");
+    }
+    h.advance_ms(1000);
+    let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let in_uri = first_segment_with(&back, "#EXT-X-CUE-IN")
+        .unwrap_or_else(|| panic!("IN after the restart:\n{back}\n{:#?}", markers(&after)));
+    assert_eq!(
+        msn_of(&in_uri),
+        newest + 5,
+        "ends when it would have:\n{back}"
+    );
+    let breaks = h.breaks("live/demo").await;
+    assert_eq!(breaks.len(), 1);
+    assert_eq!(breaks[0]["state"], "ended");
+}
+
+const LL_VIDEO: &str = "/ll/demo/video.m3u8";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ll_hls_blocking_reload_delta_updates_and_breaks() {
+    let h = Harness::start("ll", PackagerConfig::default()).await;
+    let response = h.get(LL_VIDEO).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(
+        response.headers["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
+    assert_eq!(
+        response.headers["cache-control"], "max-age=0",
+        "half of a 250 ms part target, whole seconds"
+    );
+    let first = response.text();
+    assert!(first.contains("#EXT-X-PART:"), "{first}");
+    assert!(
+        !first.contains("CAN-SKIP-DATERANGES"),
+        "withdrawn by the rewriter: {first}"
+    );
+    let newest = msn_of(&last_segment(&first));
+
+    let (status, body) = h
+        .create_break("ll/demo", json!({"duration_ms": 2000}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A blocking request for the next segment waits until the clock publishes it.
+    let path = format!("{LL_VIDEO}?_HLS_msn={}&_HLS_part=0", newest + 1);
+    let client = h.client.clone();
+    let addr = h.proxy_addr();
+    let waiting = tokio::spawn(async move { get(&client, addr, &path, &[]).await });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        !waiting.is_finished(),
+        "blocking reload answered before the part existed"
+    );
+    h.advance_ms(250);
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text());
+    assert_eq!(answered.headers["cache-control"], "max-age=60");
+    let text = answered.text();
+    // The break's tags go before the first part of the new segment.
+    let lines: Vec<&str> = text.lines().collect();
+    let out_line = lines
+        .iter()
+        .position(|l| l.starts_with("#EXT-X-CUE-OUT:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let next = lines[out_line + 1..]
+        .iter()
+        .find(|l| !l.starts_with("#EXT-X-PROGRAM-DATE-TIME") && !l.starts_with("#EXT-X-DATERANGE"))
+        .unwrap();
+    assert!(
+        next.starts_with("#EXT-X-PART:") && next.contains(&format!("video_{}.0.m4s", newest + 1)),
+        "{text}"
+    );
+
+    // Delta updates: v2 is asked upstream as YES, so the date ranges stay in the playlist.
+    h.advance_ms(750);
+    let delta = h.playlist(&format!("{LL_VIDEO}?_HLS_skip=v2")).await;
+    assert!(delta.contains("#EXT-X-SKIP:SKIPPED-SEGMENTS="), "{delta}");
+    assert!(!delta.contains("RECENTLY-REMOVED-DATERANGES"), "{delta}");
+    assert!(delta.contains("#EXT-X-DATERANGE"), "{delta}");
+
+    // Part by part through the break and past its IN: published tags never change, and both
+    // renditions end up with the same DATERANGE set.
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    for _ in 0..16 {
+        h.advance_ms(250);
+        video_tags.check(&h.playlist(LL_VIDEO).await);
+        audio_tags.check(&h.playlist("/ll/demo/audio.m3u8").await);
+    }
+    let audio = h.playlist("/ll/demo/audio.m3u8").await;
+    let video = h.playlist(LL_VIDEO).await;
+    assert!(video.contains("#EXT-X-CUE-IN"), "{video}");
+    assert_eq!(dateranges(&video).len(), 2, "{video}");
+    assert_eq!(dateranges(&audio), dateranges(&video));
+    let breaks = h.breaks("ll/demo").await;
+    assert_eq!(breaks[0]["state"], "ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_create_one_break() {
+    let h = Arc::new(Harness::start("concurrent", classic()).await);
+    h.playlist(VIDEO).await;
+    // Twenty retries of one request (same request_id) racing each other...
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            h.create_break(
+                "live/demo",
+                json!({"duration_ms": 2000, "request_id": "retry"}),
+            )
+            .await
+        }));
+    }
+    let mut created = 0;
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => {}
+            other => panic!("{other}: {body}"),
+        }
+        ids.insert(body["id"].as_u64().unwrap());
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    // ...and twenty different OUTs racing: one wins, the rest conflict with it.
+    h.advance_ms(3000);
+    h.playlist(VIDEO).await;
+    h.advance_ms(1000);
+    h.playlist(VIDEO).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            h.create_break("live/demo", json!({"duration_ms": 2000}))
+                .await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().0);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(h.breaks("live/demo").await.len(), 2);
+}

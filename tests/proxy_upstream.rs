@@ -1,0 +1,465 @@
+//! Proxy acceptance tests for the upstream side: failures (502/504/503), single flight,
+//! streamed pass-through with Range, path validation, gzip, health and metrics.
+mod proxy_support;
+
+use std::convert::Infallible;
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hlsplice::packager::{Fault, PackagerConfig};
+use hlsplice::server::ServerConfig;
+use http::{Method, Request, Response as HttpResponse, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Frame;
+use hyper_util::rt::TokioIo;
+use proxy_support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+fn classic() -> PackagerConfig {
+    PackagerConfig {
+        part_ms: None,
+        ..PackagerConfig::default()
+    }
+}
+
+type TestBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+/// A one-route upstream written for a test: every request goes to `respond`, and is counted.
+async fn tiny_upstream<F, Fut>(respond: F) -> (SocketAddr, Arc<AtomicU64>)
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = HttpResponse<TestBody>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    let counter = count.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let respond = respond.clone();
+            let counter = counter.clone();
+            let service = hyper::service::service_fn(move |req| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let respond = respond.clone();
+                async move { Ok::<_, Infallible>(respond(req).await) }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service),
+            );
+        }
+    });
+    (addr, count)
+}
+
+fn body(bytes: &'static [u8]) -> TestBody {
+    http_body_util::Full::new(Bytes::from_static(bytes)).boxed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_down_is_502() {
+    // A port nobody listens on.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = temp_dir("down");
+    let proxy = Proxy::start(ServerConfig::new(format!("http://{closed}"), dir.clone())).await;
+    let client = client();
+    for path in ["/live/demo/video.m3u8", "/live/demo/video_1.ts"] {
+        let response = get(&client, proxy.addr, path, &[]).await;
+        assert_eq!(response.status, StatusCode::BAD_GATEWAY, "{path}");
+        assert!(
+            response.text().contains("upstream unreachable"),
+            "{}",
+            response.text()
+        );
+        assert_eq!(
+            response.headers["content-type"],
+            "text/plain; charset=utf-8"
+        );
+    }
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_stalled_is_504_and_blocked_reload_503() {
+    let h = Harness::start_with("stall", classic(), |c| ServerConfig {
+        upstream_timeout_ms: 300,
+        ..c
+    })
+    .await;
+    let playlist = h.playlist("/live/demo/video.m3u8").await;
+    let newest = msn_of(&last_segment(&playlist));
+    h.packager.set_fault(Fault::Stall);
+
+    let started = Instant::now();
+    let response = h.get("/live/demo/video.m3u8").await;
+    assert_eq!(
+        response.status,
+        StatusCode::GATEWAY_TIMEOUT,
+        "{}",
+        response.text()
+    );
+    assert!(response.text().contains("300 ms"), "{}", response.text());
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // Blocking reload: at most 3 x target duration (1 s), then 503 (RFC 8216bis §6.2.5.2).
+    let started = Instant::now();
+    let response = h
+        .get(&format!("/live/demo/video.m3u8?_HLS_msn={}", newest + 1))
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        response.text()
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+
+    // Upstream errors keep their status.
+    h.packager.set_fault(Fault::Status(404));
+    assert_eq!(
+        h.get("/live/demo/video.m3u8").await.status,
+        StatusCode::NOT_FOUND
+    );
+    h.packager.set_fault(Fault::None);
+    assert_eq!(h.get("/live/demo/video.m3u8").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_upstream_answer_is_502() {
+    let (addr, _) =
+        tiny_upstream(|_req| async { HttpResponse::new(body(b"<html>not a playlist</html>")) })
+            .await;
+    let dir = temp_dir("invalid");
+    let config = ServerConfig {
+        api_tokens: vec!["t".to_owned()],
+        ..ServerConfig::new(format!("http://{addr}"), dir.clone())
+    };
+    let proxy = Proxy::start(config).await;
+    let response = get(&client(), proxy.addr, "/live/x/video.m3u8", &[]).await;
+    assert_eq!(response.status, StatusCode::BAD_GATEWAY);
+    assert!(response.text().contains("rejected"), "{}", response.text());
+    // Not a playlist, so no stream became known.
+    let auth = [("authorization", "Bearer t")];
+    let streams = request(
+        &client(),
+        proxy.addr,
+        Method::GET,
+        "/api/v1/streams",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(streams.status, StatusCode::OK, "{}", streams.text());
+    assert!(!streams.text().contains("live/x"), "{}", streams.text());
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_flight_for_200_concurrent_blocking_clients() {
+    let h = Harness::start("single-flight", PackagerConfig::default()).await;
+    let playlist = h.playlist("/ll/demo/video.m3u8").await;
+    let next = msn_of(&last_segment(&playlist)) + 1;
+    let before = h.packager.upstream_requests();
+    let coalesced_before = h.metric("hlsplice_coalesced_requests_total").await;
+
+    let path = format!("/ll/demo/video.m3u8?_HLS_msn={next}&_HLS_part=0");
+    let mut clients = Vec::new();
+    for _ in 0..200 {
+        let client = h.client.clone();
+        let addr = h.proxy_addr();
+        let path = path.clone();
+        clients.push(tokio::spawn(
+            async move { get(&client, addr, &path, &[]).await },
+        ));
+    }
+    // Wait until all 200 are inside the proxy, joined on one upstream request.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.metric("hlsplice_coalesced_requests_total").await < coalesced_before + 199.0 {
+        assert!(Instant::now() < deadline, "clients did not all arrive");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(h.packager.upstream_requests(), before + 1);
+    h.advance_ms(250);
+    let mut bodies = std::collections::HashSet::new();
+    for client in clients {
+        let response = client.await.unwrap();
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        bodies.insert(response.body);
+    }
+    assert_eq!(bodies.len(), 1, "every client got the same rendering");
+    assert_eq!(
+        h.packager.upstream_requests(),
+        before + 1,
+        "200 blocking clients cost one upstream request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pass_through_streams_with_range_and_upstream_headers() {
+    let h = Harness::start("pass-through", classic()).await;
+    let playlist = h.playlist("/live/demo/video.m3u8").await;
+    let segment = format!("/live/demo/{}", last_segment(&playlist));
+    let whole = h.get(&segment).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert!(whole.body.len() > 188, "a real TS segment");
+    assert_eq!(
+        whole.headers["cache-control"], "max-age=3600",
+        "segments keep the upstream's Cache-Control"
+    );
+    let ranged = get(
+        &h.client,
+        h.proxy_addr(),
+        &segment,
+        &[("range", "bytes=188-375")],
+    )
+    .await;
+    assert_eq!(ranged.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.body, whole.body.slice(188..376));
+    assert_eq!(
+        ranged.headers["content-range"],
+        format!("bytes 188-375/{}", whole.body.len())
+    );
+
+    // Streaming: the first chunk reaches the client while the upstream is still sending.
+    let (tx, rx) = mpsc::channel::<Bytes>(4);
+    let rx = Arc::new(tokio::sync::Mutex::new(Some(rx)));
+    let (addr, _) = tiny_upstream(move |_req| {
+        let rx = rx.clone();
+        async move {
+            let rx = rx.lock().await.take();
+            let mut response = HttpResponse::new(ChannelBody(rx).boxed());
+            response
+                .headers_mut()
+                .insert("connection", "keep-alive, x-hop".parse().unwrap());
+            response.headers_mut().insert("x-hop", "1".parse().unwrap());
+            response
+                .headers_mut()
+                .insert("x-kept", "1".parse().unwrap());
+            response
+        }
+    })
+    .await;
+    let dir = temp_dir("stream");
+    let proxy = Proxy::start(ServerConfig::new(format!("http://{addr}"), dir.clone())).await;
+    let request = Request::get(format!("http://{}/live/x/seg_1.m4s", proxy.addr))
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let client = client();
+    tx.send(Bytes::from_static(b"first")).await.unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), client.request(request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers().get("x-hop").is_none(),
+        "headers named in Connection are hop-by-hop"
+    );
+    assert!(response.headers().get("x-kept").is_some());
+    let mut body = response.into_body();
+    let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        frame.into_data().unwrap(),
+        Bytes::from_static(b"first"),
+        "not buffered until the end"
+    );
+    tx.send(Bytes::from_static(b"second")).await.unwrap();
+    drop(tx);
+    let rest = body.collect().await.unwrap().to_bytes();
+    assert_eq!(rest, Bytes::from_static(b"second"));
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A response body fed by a channel, chunk by chunk.
+struct ChannelBody(Option<mpsc::Receiver<Bytes>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.0.as_mut() {
+            Some(rx) => rx
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_are_validated_before_anything_goes_upstream() {
+    let (addr, count) = tiny_upstream(|_req| async { HttpResponse::new(body(b"x")) }).await;
+    let dir = temp_dir("paths");
+    let proxy = Proxy::start(ServerConfig::new(format!("http://{addr}"), dir.clone())).await;
+    let client = client();
+    for path in [
+        "/live/%2e%2e/secret.m3u8",
+        "/live/..%2fsecret.ts",
+        "/live/%252e%252e/x.ts",
+        "/live//x.m3u8",
+        "/live/./x.ts",
+    ] {
+        let response = get(&client, proxy.addr, path, &[]).await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            response.text()
+        );
+    }
+    // Raw requests a client library would normalize: absolute-form and dot segments.
+    for raw in [
+        "GET http://evil.example/live/x.m3u8 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        "GET /live/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        stream.write_all(raw.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer))
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{raw:?} -> {answer}");
+    }
+    let post = request(
+        &client,
+        proxy.addr,
+        Method::POST,
+        "/live/x/seg.ts",
+        &[],
+        Some(String::new()),
+    )
+    .await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "nothing reached the upstream"
+    );
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_health_and_metrics() {
+    let h = Harness::start("gzip", classic()).await;
+    let plain = h.playlist("/live/demo/video.m3u8").await;
+    let zipped = get(
+        &h.client,
+        h.proxy_addr(),
+        "/live/demo/video.m3u8",
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(zipped.status, StatusCode::OK);
+    assert_eq!(zipped.headers["content-encoding"], "gzip");
+    assert_eq!(zipped.headers["vary"], "Accept-Encoding");
+    assert_eq!(
+        zipped.headers["cache-control"], "max-age=0",
+        "half of a 1 s target duration, whole seconds"
+    );
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&zipped.body[..])
+        .read_to_string(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain);
+    let master = h.get("/live/demo/master.m3u8").await;
+    assert_eq!(master.status, StatusCode::OK);
+    assert!(
+        master.text().contains("#EXT-X-STREAM-INF"),
+        "multivariant passes through"
+    );
+    assert_eq!(master.headers["cache-control"], "max-age=5", "upstream's");
+
+    let health = h.get("/healthz").await;
+    assert_eq!(
+        (health.status, health.text().as_str()),
+        (StatusCode::OK, "ok\n")
+    );
+    let metrics = h.get("/metrics").await.text();
+    for needle in [
+        "hlsplice_requests_total{route=\"playlist\",status=\"200\"} 3",
+        "hlsplice_upstream_latency_seconds_count 3",
+        "hlsplice_upstream_latency_seconds_bucket{le=\"+Inf\"} 3",
+        "hlsplice_coalesced_requests_total 0",
+        "hlsplice_playlist_cache_hits_total 1",
+        "hlsplice_active_breaks 0",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing:\n{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_refreshes_never_get_a_finished_request_answer() {
+    // A request that arrives after an identical upstream request finished must not be handed
+    // that (older) answer: every refresh after a clock step shows the new segment.
+    let h = Harness::start("fresh", classic()).await;
+    let mut newest = msn_of(&last_segment(&h.playlist("/live/demo/video.m3u8").await));
+    for _ in 0..30 {
+        h.advance_ms(1000);
+        let playlist = h.playlist("/live/demo/video.m3u8").await;
+        let now = msn_of(&last_segment(&playlist));
+        assert_eq!(now, newest + 1, "stale playlist:\n{playlist}");
+        newest = now;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_encoded_upstream_playlists_are_decoded() {
+    use std::io::Write as _;
+    const PLAYLIST: &str = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n\
+        #EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:2.0,\ns7.ts\n#EXTINF:2.0,\ns8.ts\n";
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(PLAYLIST.as_bytes()).unwrap();
+    let zipped = Bytes::from(encoder.finish().unwrap());
+    let (addr, _) = tiny_upstream(move |_req| {
+        let zipped = zipped.clone();
+        async move {
+            let mut response = HttpResponse::new(http_body_util::Full::new(zipped).boxed());
+            response
+                .headers_mut()
+                .insert("content-encoding", "gzip".parse().unwrap());
+            response
+        }
+    })
+    .await;
+    let dir = temp_dir("gzip-upstream");
+    let proxy = Proxy::start(ServerConfig::new(format!("http://{addr}"), dir.clone())).await;
+    let response = get(&client(), proxy.addr, "/live/z/index.m3u8", &[]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(
+        response.text(),
+        PLAYLIST,
+        "no breaks: the playlist passes unchanged"
+    );
+    assert_eq!(
+        response.headers["cache-control"], "max-age=1",
+        "half of a 2 s target duration"
+    );
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

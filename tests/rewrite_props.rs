@@ -1,0 +1,436 @@
+//! Property tests on generated live playlists and timelines:
+//! - removing the inserted lines gives back the input bytes (CAN-SKIP-DATERANGES aside);
+//! - every segment inside a break carries exactly one CUE-OUT or CUE-OUT-CONT and the first after
+//!   it a CUE-IN, and no other segment carries one;
+//! - over a live window sliding across breaks (start and end sliding in and out, decisions fed
+//!   back with `Timeline::apply` as the proxy does, early INs arriving mid-way), no attribute under
+//!   a DATERANGE ID ever changes, an ID never reappears after it went, and a video and an audio
+//!   rendition with slightly different segment durations carry the identical DATERANGE set.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use hlsplice::hls::{BreakRequest, Dialect, RewriteOptions, Timeline, rewrite};
+use proptest::prelude::*;
+
+const TOLERANCE_MS: i64 = 250;
+
+fn base() -> DateTime<Utc> {
+    "2026-11-21T08:00:00Z".parse().unwrap()
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    base() + Duration::milliseconds(ms)
+}
+
+fn fmt_pdt(ms: i64, mode: PdtMode) -> String {
+    match mode {
+        PdtMode::Offset => (at(ms) + Duration::hours(1))
+            .format("%Y-%m-%dT%H:%M:%S%.3f+0100")
+            .to_string(),
+        _ => at(ms).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PdtMode {
+    Every,
+    FirstOnly,
+    AfterExtinf,
+    Offset,
+    None,
+}
+
+#[derive(Clone, Debug)]
+struct PlaylistSpec {
+    first_msn: u64,
+    /// Start of the first listed segment, ms after `base()`.
+    first_start_ms: i64,
+    durations_ms: Vec<i64>,
+    pdt: PdtMode,
+    crlf: bool,
+    /// How many of the last complete segments are listed with parts.
+    parts_on_last: usize,
+    /// Parts of the in-progress segment (0: none listed).
+    in_progress_parts: usize,
+    comments: bool,
+    server_control_skip_dateranges: bool,
+}
+
+impl PlaylistSpec {
+    /// The playlist text and the start (ms after `base()`) of every listed segment, the
+    /// in-progress one included.
+    fn render(&self) -> (Vec<u8>, Vec<i64>) {
+        let eol = if self.crlf { "\r\n" } else { "\n" };
+        let mut l: Vec<String> = vec![
+            "#EXTM3U".into(),
+            "#EXT-X-VERSION:9".into(),
+            "#EXT-X-TARGETDURATION:6".into(),
+        ];
+        if self.parts_on_last > 0 || self.in_progress_parts > 0 {
+            let mut sc = "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,".to_string();
+            if self.server_control_skip_dateranges {
+                sc.push_str("CAN-SKIP-DATERANGES=YES,");
+            }
+            sc.push_str("PART-HOLD-BACK=3.0,CAN-SKIP-UNTIL=36.0");
+            l.push(sc);
+            l.push("#EXT-X-PART-INF:PART-TARGET=1.0".into());
+        }
+        l.push(format!("#EXT-X-MEDIA-SEQUENCE:{}", self.first_msn));
+        if self.comments {
+            l.push("# generated".into());
+            l.push(String::new());
+        }
+        let mut starts = Vec::new();
+        let mut t = self.first_start_ms;
+        let n = self.durations_ms.len();
+        for (i, &d) in self.durations_ms.iter().enumerate() {
+            starts.push(t);
+            let pdt_before = match self.pdt {
+                PdtMode::Every | PdtMode::Offset => true,
+                PdtMode::FirstOnly => i == 0,
+                _ => false,
+            };
+            if pdt_before {
+                l.push(format!("#EXT-X-PROGRAM-DATE-TIME:{}", fmt_pdt(t, self.pdt)));
+            }
+            if self.comments && i % 3 == 1 {
+                l.push("#X-UNKNOWN-TAG:A=1".into());
+            }
+            if i + self.parts_on_last >= n {
+                for p in 0..4 {
+                    l.push(format!(
+                        "#EXT-X-PART:DURATION={:.3},URI=\"p{}.{p}.m4s\"",
+                        d as f64 / 4000.0,
+                        self.first_msn + i as u64
+                    ));
+                }
+            }
+            l.push(format!("#EXTINF:{:.3},", d as f64 / 1000.0));
+            if self.pdt == PdtMode::AfterExtinf {
+                l.push(format!("#EXT-X-PROGRAM-DATE-TIME:{}", fmt_pdt(t, self.pdt)));
+            }
+            l.push(format!("s{}.m4s", self.first_msn + i as u64));
+            t += d;
+        }
+        if self.in_progress_parts > 0 {
+            starts.push(t);
+            for p in 0..self.in_progress_parts {
+                l.push(format!(
+                    "#EXT-X-PART:DURATION=1.000,URI=\"p{}.{p}.m4s\"",
+                    self.first_msn + n as u64
+                ));
+            }
+            l.push(format!(
+                "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p{}.{}.m4s\"",
+                self.first_msn + n as u64,
+                self.in_progress_parts
+            ));
+            l.push(format!(
+                "#EXT-X-RENDITION-REPORT:URI=\"other.m3u8\",LAST-MSN={},LAST-PART={}",
+                self.first_msn + n as u64,
+                self.in_progress_parts - 1
+            ));
+        }
+        let mut text = l.join(eol);
+        text.push_str(eol);
+        (text.into_bytes(), starts)
+    }
+
+    fn options(&self, dialect: Dialect) -> RewriteOptions {
+        RewriteOptions {
+            dialect,
+            pdt_anchor: (self.pdt == PdtMode::None).then(|| at(self.first_start_ms)),
+            ..RewriteOptions::default()
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct BreakSpec {
+    start_ms: i64,
+    duration_ms: u64,
+    early_end_ms: Option<i64>,
+    cancel: bool,
+}
+
+fn timeline_of(breaks: &[BreakSpec]) -> Timeline {
+    let mut tl = Timeline::new();
+    for b in breaks {
+        let Ok(added) = tl.add_break(BreakRequest {
+            event_id: None,
+            start: at(b.start_ms),
+            planned_duration_ms: b.duration_ms,
+        }) else {
+            continue; // overlapping: refused, as the API should
+        };
+        let id = added.id;
+        if let Some(e) = b.early_end_ms {
+            let _ = tl.end_break(id, at(b.start_ms + e));
+        }
+        if b.cancel {
+            tl.cancel_break(id).unwrap();
+        }
+    }
+    tl
+}
+
+fn pdt_mode() -> impl Strategy<Value = PdtMode> {
+    prop_oneof![
+        Just(PdtMode::Every),
+        Just(PdtMode::FirstOnly),
+        Just(PdtMode::AfterExtinf),
+        Just(PdtMode::Offset),
+        Just(PdtMode::None),
+    ]
+}
+
+fn playlist() -> impl Strategy<Value = PlaylistSpec> {
+    (
+        0u64..1_000_000,
+        -5_000i64..5_000,
+        prop::collection::vec(1_000i64..6_000, 1..12),
+        pdt_mode(),
+        any::<bool>(),
+        0usize..4,
+        0usize..4,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                first_msn,
+                first_start_ms,
+                durations_ms,
+                pdt,
+                crlf,
+                parts,
+                in_progress,
+                comments,
+                skip,
+            )| {
+                let parts_on_last = parts.min(durations_ms.len());
+                PlaylistSpec {
+                    first_msn,
+                    first_start_ms,
+                    durations_ms,
+                    pdt,
+                    crlf,
+                    parts_on_last,
+                    in_progress_parts: in_progress,
+                    comments,
+                    server_control_skip_dateranges: skip,
+                }
+            },
+        )
+}
+
+fn break_spec() -> impl Strategy<Value = BreakSpec> {
+    (
+        -40_000i64..70_000,
+        1_000u64..40_000,
+        prop::option::of(500i64..40_000),
+        prop::bool::weighted(0.15),
+    )
+        .prop_map(|(start_ms, duration_ms, early_end_ms, cancel)| BreakSpec {
+            start_ms,
+            duration_ms,
+            early_end_ms,
+            cancel,
+        })
+}
+
+fn dialect() -> impl Strategy<Value = Dialect> {
+    prop_oneof![
+        Just(Dialect::Cue),
+        Just(Dialect::Daterange),
+        Just(Dialect::Both),
+        Just(Dialect::Enhanced),
+    ]
+}
+
+/// The inserted/CUE tag lines that precede each listed segment's first line.
+fn tags_per_segment(output: &[u8]) -> Vec<Vec<String>> {
+    let text = String::from_utf8_lossy(output);
+    let mut per_segment = Vec::new();
+    let mut pending = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let starts_segment =
+            (line.starts_with("#EXTINF:") || line.starts_with("#EXT-X-PART:")) && !inside;
+        if starts_segment {
+            per_segment.push(std::mem::take(&mut pending));
+            inside = true;
+        } else if line.starts_with("#EXT-X-CUE")
+            || line.starts_with("#EXT-X-DATERANGE")
+            || line.starts_with("#EXT-OATCLS")
+        {
+            pending.push(line.to_string());
+        } else if !line.starts_with('#') && !line.trim().is_empty() {
+            inside = false;
+        }
+    }
+    per_segment
+}
+
+fn daterange_attrs(line: &str) -> (String, BTreeMap<String, String>) {
+    let list = line.strip_prefix("#EXT-X-DATERANGE:").unwrap();
+    let mut attrs = BTreeMap::new();
+    // Our values carry no commas inside quotes.
+    for pair in list.split(',') {
+        let (k, v) = pair.split_once('=').unwrap();
+        attrs.insert(k.to_string(), v.to_string());
+    }
+    (attrs["ID"].clone(), attrs)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn lossless_and_cue_structure(spec in playlist(), breaks in prop::collection::vec(break_spec(), 0..4), dialect in dialect()) {
+        let (input, starts) = spec.render();
+        let mut timeline = timeline_of(&breaks);
+        let opts = spec.options(dialect);
+        let mut out = Vec::new();
+        let outcome = rewrite(&input, &timeline, &opts, &mut out).unwrap();
+        common::assert_lossless(&input, &out);
+
+        // Decisions fed back render the same bytes and decide nothing new.
+        timeline.apply(&outcome.decisions);
+        let mut again = Vec::new();
+        let second = rewrite(&input, &timeline, &opts, &mut again).unwrap();
+        prop_assert!(second.decisions.is_empty());
+        prop_assert_eq!(&again, &out);
+
+        if dialect == Dialect::Daterange {
+            return Ok(());
+        }
+        let per_segment = tags_per_segment(&out);
+        prop_assert_eq!(per_segment.len(), starts.len());
+        let t0 = starts[0];
+        let tol = TOLERANCE_MS;
+        for (i, tags) in per_segment.iter().enumerate() {
+            let s = starts[i];
+            let outs = tags.iter().filter(|t| t.starts_with("#EXT-X-CUE-OUT:") || t.starts_with("#EXT-X-CUE-OUT-CONT:")).count();
+            let ins = tags.iter().filter(|t| *t == "#EXT-X-CUE-IN").count();
+            let mut want_outs = 0;
+            let mut want_ins = 0;
+            for b in timeline.breaks().iter().filter(|b| !b.cancelled) {
+                let Some(ds) = b.decided_start else { continue };
+                let ds = (ds - base()).num_milliseconds();
+                let de = b.decided_end.map(|e| (e - base()).num_milliseconds());
+                if de.is_some_and(|e| e < t0 - tol) {
+                    continue; // ended before the window: no CUE tags at all
+                }
+                let in_break = s >= ds - tol && de.is_none_or(|e| s < e - tol);
+                if in_break {
+                    want_outs += 1;
+                }
+                if let Some(e) = de {
+                    let first_after = starts.iter().position(|&x| x >= e - tol);
+                    if first_after == Some(i) {
+                        want_ins += 1;
+                    }
+                }
+            }
+            prop_assert!(want_outs <= 1, "overlapping breaks were accepted");
+            prop_assert_eq!(outs, want_outs, "segment {} (start {} ms): {:?}", i, s, tags);
+            prop_assert_eq!(ins, want_ins, "segment {} (start {} ms): {:?}", i, s, tags);
+        }
+    }
+
+    #[test]
+    fn sliding_window_never_changes_a_published_attribute(
+        durations in prop::collection::vec(1_500i64..6_000, 30..40),
+        jitter in prop::collection::vec(-100i64..100, 40),
+        window in 3usize..8,
+        breaks in prop::collection::vec(break_spec(), 1..4),
+        early_in in prop::option::of((0usize..30, 1_000i64..20_000)),
+        pdt in prop_oneof![Just(PdtMode::Every), Just(PdtMode::FirstOnly), Just(PdtMode::AfterExtinf)],
+        ll in any::<bool>(),
+    ) {
+        // Video boundaries; the audio rendition's boundaries differ by less than 100 ms.
+        let mut video_starts = vec![0i64];
+        for d in &durations {
+            video_starts.push(video_starts.last().unwrap() + d);
+        }
+        let audio_starts: Vec<i64> = video_starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| if i == 0 { s } else { s + jitter[i % jitter.len()] })
+            .collect();
+        let breaks: Vec<BreakSpec> = breaks
+            .into_iter()
+            .map(|b| BreakSpec { start_ms: b.start_ms.abs() * 2 + 10_000, ..b })
+            .collect();
+        let mut timeline = timeline_of(&breaks);
+        let mut published: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut seen_at: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let n = durations.len();
+        for k in 0..n.saturating_sub(window) {
+            if let Some((when, after)) = early_in
+                && when == k
+                && let Some(id) = timeline.breaks().iter().find(|b| !b.cancelled && b.decided_end.is_none()).map(|b| b.id)
+            {
+                let start = timeline.get(id).unwrap().decided_start.unwrap_or(timeline.get(id).unwrap().requested_start);
+                let _ = timeline.end_break(id, start + Duration::milliseconds(after));
+            }
+            // Every render is published; a render that decided something is followed by
+            // another pass (the next requests see the stored values), and the renditions are
+            // compared once nothing new is decided.
+            let mut sets = Vec::new();
+            for _pass in 0..3 {
+                sets.clear();
+                let mut decided_any = false;
+                for starts in [&video_starts, &audio_starts] {
+                    let spec = PlaylistSpec {
+                        first_msn: k as u64,
+                        first_start_ms: starts[k],
+                        durations_ms: (k..k + window).map(|i| starts[i + 1] - starts[i]).collect(),
+                        pdt,
+                        crlf: false,
+                        parts_on_last: if ll { 2 } else { 0 },
+                        in_progress_parts: if ll { 2 } else { 0 },
+                        comments: false,
+                        server_control_skip_dateranges: ll,
+                    };
+                    let (input, _) = spec.render();
+                    let mut out = Vec::new();
+                    let outcome = rewrite(&input, &timeline, &spec.options(Dialect::Both), &mut out).unwrap();
+                    // The proxy stores decisions before publishing.
+                    decided_any |= timeline.apply(&outcome.decisions);
+                    prop_assert!(timeline.agrees_with(&outcome.decisions));
+                    let mut lines = BTreeSet::new();
+                    for line in String::from_utf8_lossy(&out).lines().filter(|l| l.starts_with("#EXT-X-DATERANGE:")) {
+                        lines.insert(line.to_string());
+                        let (id, attrs) = daterange_attrs(line);
+                        let entry = published.entry(id.clone()).or_default();
+                        for (name, value) in attrs {
+                            if let Some(old) = entry.get(&name) {
+                                prop_assert_eq!(old, &value, "refresh {}: {} of {} changed", k, name, id);
+                            } else {
+                                entry.insert(name, value);
+                            }
+                        }
+                        let seen = seen_at.entry(id).or_default();
+                        if seen.last() != Some(&k) {
+                            seen.push(k);
+                        }
+                    }
+                    sets.push(lines);
+                }
+                if !decided_any {
+                    break;
+                }
+            }
+            prop_assert_eq!(&sets[0], &sets[1], "refresh {}: renditions differ", k);
+        }
+        for (id, refreshes) in seen_at {
+            let contiguous = refreshes.windows(2).all(|w| w[1] == w[0] + 1);
+            prop_assert!(contiguous, "{} disappeared and came back: {:?}", id, refreshes);
+        }
+    }
+}
