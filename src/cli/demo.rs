@@ -1,9 +1,235 @@
-//! `hlsplice demo` (not implemented yet).
+//! `hlsplice demo`: the built-in live packager ([`crate::packager`]) on an internal loopback port,
+//! the origin proxy ([`crate::server`]) in front of it, and instructions for trying both API
+//! styles. Needs nothing else; Ctrl-C (or SIGTERM) exits.
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context as _;
+use base64::Engine as _;
+
+use crate::hls::Dialect;
+use crate::packager::{self, Packager, PackagerConfig, SystemClock};
+use crate::server::{self, ServerConfig};
+
+/// Run a built-in live packager with the origin proxy in front of it.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Address the proxy (what players and curl talk to) listens on.
+    #[arg(long, env = "HLSPLICE_DEMO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`demo` is not implemented yet")
+    /// Marker tags to insert: cue, daterange, both or enhanced.
+    #[arg(long, env = "HLSPLICE_DIALECT", default_value = "both")]
+    pub dialect: String,
+
+    /// API token the demo accepts (Bearer, or Basic base64(token) for the OvenMediaEngine API).
+    #[arg(long, env = "HLSPLICE_DEMO_TOKEN", default_value = "demo-token")]
+    pub token: String,
+
+    /// Break store directory [default: a fresh temporary directory, removed on exit].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dialect: Dialect = args
+        .dialect
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--dialect must be cue, daterange, both or enhanced"))?;
+    if args.token.is_empty() {
+        anyhow::bail!("--token must not be empty");
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+
+    let (data_dir, temporary) = match args.data_dir.clone() {
+        Some(dir) => (dir, false),
+        None => (
+            std::env::temp_dir().join(format!("hlsplice-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(demo(&args, dialect, data_dir.clone()));
+    if temporary {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Result<()> {
+    let packager_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot bind the internal packager on 127.0.0.1")?;
+    let packager_addr = packager_listener.local_addr()?;
+    let proxy_listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (try --listen)", args.listen))?;
+    let proxy_addr = proxy_listener.local_addr()?;
+
+    let packager = Arc::new(Packager::new(
+        PackagerConfig::default(),
+        Arc::new(SystemClock),
+    ));
+    let (stop_packager, packager_stopped) = tokio::sync::oneshot::channel::<()>();
+    let packager_task = tokio::spawn(packager::serve(packager, packager_listener, async {
+        let _ = packager_stopped.await;
+    }));
+
+    let config = ServerConfig {
+        upstream: format!("http://{packager_addr}"),
+        listen: proxy_addr,
+        data_dir,
+        api_tokens: vec![args.token.clone()],
+        dialect,
+        ..ServerConfig::default()
+    };
+    let (stop_proxy, proxy_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut proxy_task = tokio::spawn(server::run(config, proxy_listener, async {
+        let _ = proxy_stopped.await;
+    }));
+
+    // A stream is known to the proxy once one of its playlists went through it, and the API's
+    // "now" is the live edge the proxy last saw. Act as a player that is always watching, so the
+    // curl commands below work straight away and "start":"now" means now.
+    for path in PLAYLISTS {
+        if let Err(err) = warm_up(proxy_addr, path).await {
+            tracing::warn!(%err, path, "demo: warm-up request failed");
+        }
+    }
+    let watcher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            for path in PLAYLISTS {
+                let _ = warm_up(proxy_addr, path).await;
+            }
+        }
+    });
+    println!("{}", banner(proxy_addr, packager_addr, &args.token));
+
+    let outcome = tokio::select! {
+        () = shutdown_signal() => None,
+        done = &mut proxy_task => Some(done),
+    };
+    let proxy_result = match outcome {
+        Some(done) => done,
+        None => {
+            eprintln!("hlsplice demo: shutting down");
+            let _ = stop_proxy.send(());
+            proxy_task.await
+        }
+    };
+    watcher.abort();
+    let _ = stop_packager.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(3), packager_task).await;
+    proxy_result.context("the proxy task failed")?
+}
+
+const PLAYLISTS: [&str; 4] = [
+    "/live/demo/video.m3u8",
+    "/live/demo/audio.m3u8",
+    "/ll/demo/video.m3u8",
+    "/ll/demo/audio.m3u8",
+];
+
+/// One GET through the proxy; only the status line matters.
+async fn warm_up(addr: SocketAddr, path: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let fetch = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<_, std::io::Error>(head)
+    };
+    let head = tokio::time::timeout(Duration::from_secs(5), fetch)
+        .await
+        .context("timed out")??;
+    anyhow::ensure!(
+        head.get(9..12) == Some(&b"200"[..]),
+        "answered {}",
+        String::from_utf8_lossy(&head)
+    );
+    Ok(())
+}
+
+/// What the demo prints: URLs, ready-to-paste curl commands and what to look for.
+pub fn banner(proxy: SocketAddr, packager: SocketAddr, token: &str) -> String {
+    let basic = base64::engine::general_purpose::STANDARD.encode(token);
+    let base = format!("http://{proxy}");
+    format!(
+        r#"hlsplice demo: a live packager (internal, http://{packager}) looping an 8 s test clip,
+with the hlsplice origin proxy in front of it on {base}. API token: {token}
+
+Playlists (through the proxy):
+  classic HLS  {base}/live/demo/master.m3u8   (video.m3u8 + audio.m3u8, MPEG-TS, 1 s segments)
+  LL-HLS       {base}/ll/demo/master.m3u8     (fMP4, 250 ms parts, blocking reload, delta updates)
+
+Watch a playlist (new segment every second):
+  watch -n 1 "curl -s {base}/live/demo/video.m3u8 | tail -n 16"
+Play it:
+  ffplay {base}/live/demo/master.m3u8
+
+Start a 10 s ad break on live/demo, native API:
+  curl -s -X POST {base}/api/v1/streams/live/demo/breaks -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{"duration_ms":10000,"start":"now"}}'
+End it early (IN at the live edge; replace 1 with the "id" the call above returned):
+  curl -s -X POST {base}/api/v1/streams/live/demo/breaks/1/end -H 'Authorization: Bearer {token}'
+List breaks:
+  curl -s {base}/api/v1/streams/live/demo/breaks -H 'Authorization: Bearer {token}'
+
+Start a 10 s ad break on ll/demo, OvenMediaEngine API (Basic base64(token)):
+  curl -s -X POST '{base}/v1/vhosts/default/apps/ll/streams/demo:sendEvent' -H 'Authorization: Basic {basic}' -H 'Content-Type: application/json' -d '{{"eventFormat":"cue","events":[{{"cueType":"out","duration":10000}}]}}'
+End it early:
+  curl -s -X POST '{base}/v1/vhosts/default/apps/ll/streams/demo:sendEvent' -H 'Authorization: Basic {basic}' -H 'Content-Type: application/json' -d '{{"eventFormat":"cue","events":[{{"cueType":"in"}}]}}'
+
+What to look for in video.m3u8 and audio.m3u8 after starting a break:
+  - #EXT-X-CUE-OUT:DURATION=10 and #EXT-X-DATERANGE:...,SCTE35-OUT=0xFC30... before the first
+    segment published after your request, on both renditions with the same ID and START-DATE;
+  - #EXT-X-CUE-OUT-CONT:ElapsedTime=...,Duration=10 on the segments inside the break;
+  - #EXT-X-CUE-IN and a second DATERANGE with SCTE35-IN=... where the break ends
+    (10 s later, or at the first segment after your early IN);
+  - the tags never change once published, however often you reload;
+  - the clip loops every 8 s: #EXT-X-DISCONTINUITY there is the loop, not the ad break.
+  Decode a marker: hlsplice decode 0xFC30...
+
+Ctrl-C stops the demo."#
+    )
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }

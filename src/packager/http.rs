@@ -231,22 +231,13 @@ async fn handle(p: &Packager, req: Request<Incoming>) -> Response<Body> {
             if !p.is_published(flavor, r, msn, None, p.elapsed_at(p.clock().now())) {
                 return text(StatusCode::NOT_FOUND, "segment not published\n");
             }
-            let media = p.clip().rendition(r);
-            let list = if flavor == Flavor::Classic {
-                &media.ts
+            let (bytes, content_type) = if flavor == Flavor::Classic {
+                (p.clip().ts_segment(r, msn), "video/mp2t")
             } else {
-                &media.segments
+                (p.clip().mp4_segment(r, msn), mp4_type(r))
             };
-            match pick(list, msn) {
-                Some(bytes) => ranged(
-                    &req,
-                    bytes,
-                    if flavor == Flavor::Classic {
-                        "video/mp2t"
-                    } else {
-                        mp4_type(r)
-                    },
-                ),
+            match bytes {
+                Some(bytes) => ranged(&req, bytes, content_type),
                 None => text(StatusCode::NOT_FOUND, "no media in this clip\n"),
             }
         }
@@ -270,13 +261,9 @@ async fn handle(p: &Packager, req: Request<Incoming>) -> Response<Body> {
                     return text(StatusCode::SERVICE_UNAVAILABLE, "part not ready in time\n");
                 }
             }
-            let parts = &p.clip().rendition(r).parts;
-            let bytes = usize::try_from(msn % (parts.len().max(1) as u64))
-                .ok()
-                .and_then(|i| parts.get(i))
-                .and_then(|ps| usize::try_from(part).ok().and_then(|j| ps.get(j)));
+            let bytes = p.clip().mp4_part(r, msn, part);
             match bytes {
-                Some(b) => ranged(&req, b.clone(), mp4_type(r)),
+                Some(b) => ranged(&req, b, mp4_type(r)),
                 None => text(StatusCode::NOT_FOUND, "no media in this clip\n"),
             }
         }
@@ -288,14 +275,6 @@ fn mp4_type(r: Rendition) -> &'static str {
         Rendition::Video => "video/mp4",
         Rendition::Audio => "audio/mp4",
     }
-}
-
-fn pick(list: &[Bytes], msn: u64) -> Option<Bytes> {
-    if list.is_empty() {
-        return None;
-    }
-    let i = usize::try_from(msn % list.len() as u64).ok()?;
-    list.get(i).cloned()
 }
 
 async fn apply_fault(p: &Packager) -> Option<Response<Body>> {

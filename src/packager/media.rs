@@ -55,6 +55,8 @@ pub struct RenditionMedia {
     pub parts: Vec<Vec<Bytes>>,
     /// fMP4 segments: each the concatenation of its parts.
     pub segments: Vec<Bytes>,
+    /// The fMP4 track's timescale (`mdhd`), for shifting `tfdt` on later loops.
+    pub timescale: u64,
 }
 
 /// A clip the packager loops.
@@ -62,6 +64,7 @@ pub struct RenditionMedia {
 pub struct Clip {
     info: ClipInfo,
     segments: usize,
+    segment_ms: u64,
     video: RenditionMedia,
     audio: RenditionMedia,
 }
@@ -138,6 +141,7 @@ impl Clip {
                 audio_channels: u32::try_from(m.number("audio_channels")?).unwrap_or(2),
             },
             segments,
+            segment_ms: segment / TICKS_PER_MS,
             video,
             audio,
         })
@@ -156,6 +160,7 @@ impl Clip {
                 audio_channels: 2,
             },
             segments: 8,
+            segment_ms: 1000,
             video: RenditionMedia::default(),
             audio: RenditionMedia::default(),
         }
@@ -169,6 +174,45 @@ impl Clip {
     /// Codec and bandwidth metadata.
     pub fn info(&self) -> &ClipInfo {
         &self.info
+    }
+
+    /// Which clip segment plays at media sequence number `msn`, and how far (in seconds × 1000)
+    /// the loop it belongs to starts after the clip's own timestamps.
+    fn locate(&self, msn: u64) -> Option<(usize, u64)> {
+        let n = self.segments as u64;
+        if n == 0 {
+            return None;
+        }
+        let index = usize::try_from(msn % n).ok()?;
+        let loop_ms = (msn / n).saturating_mul(n).saturating_mul(self.segment_ms);
+        Some((index, loop_ms))
+    }
+
+    /// The MPEG-TS segment at `msn`, its timestamps (PTS, DTS, PCR) shifted by the loops before
+    /// it, so players that ignore EXT-X-DISCONTINUITY (ffmpeg) still see time moving forward.
+    pub fn ts_segment(&self, rendition: super::Rendition, msn: u64) -> Option<Bytes> {
+        let (index, loop_ms) = self.locate(msn)?;
+        let bytes = self.rendition(rendition).ts.get(index)?;
+        if loop_ms == 0 {
+            return Some(bytes.clone());
+        }
+        Some(shift_ts(bytes, loop_ms.wrapping_mul(90)))
+    }
+
+    /// The fMP4 segment at `msn` (all its parts), `tfdt` shifted like [`Clip::ts_segment`].
+    pub fn mp4_segment(&self, rendition: super::Rendition, msn: u64) -> Option<Bytes> {
+        let (index, loop_ms) = self.locate(msn)?;
+        let media = self.rendition(rendition);
+        let bytes = media.segments.get(index)?;
+        Some(shift_mp4(bytes, loop_ms, media.timescale))
+    }
+
+    /// Part `part` of the fMP4 segment at `msn`.
+    pub fn mp4_part(&self, rendition: super::Rendition, msn: u64, part: u64) -> Option<Bytes> {
+        let (index, loop_ms) = self.locate(msn)?;
+        let media = self.rendition(rendition);
+        let bytes = media.parts.get(index)?.get(usize::try_from(part).ok()?)?;
+        Some(shift_mp4(bytes, loop_ms, media.timescale))
     }
 
     /// Media of a rendition.
@@ -350,13 +394,162 @@ impl RenditionMedia {
             parts.push(segment_parts);
             whole.push(segment.freeze());
         }
+        let timescale =
+            mdhd_timescale(&init).ok_or_else(|| malformed(what, "no mdhd timescale"))?;
         Ok(Self {
             ts,
             init,
             parts,
             segments: whole,
+            timescale,
         })
     }
+}
+
+/// The payload ranges of `data`'s child boxes of type `kind` (container walk, no allocation).
+fn children<'a>(
+    data: &'a [u8],
+    kind: &'a [u8; 4],
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        loop {
+            let header = data.get(at..at.checked_add(8)?)?;
+            let size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+            if size < 8 || size > data.len() - at {
+                return None;
+            }
+            let start = at;
+            at += size;
+            if &header[4..8] == kind {
+                return Some(start + 8..start + size);
+            }
+        }
+    })
+}
+
+/// `moov/trak/mdia/mdhd` timescale of a single-track init section.
+fn mdhd_timescale(init: &[u8]) -> Option<u64> {
+    let moov = children(init, b"moov").next()?;
+    let moov = &init[moov];
+    let trak = children(moov, b"trak").next()?;
+    let trak = &moov[trak];
+    let mdia = children(trak, b"mdia").next()?;
+    let mdia = &trak[mdia];
+    let mdhd = children(mdia, b"mdhd").next()?;
+    let mdhd = &mdia[mdhd];
+    // version 1: 8-byte creation/modification times; version 0: 4-byte.
+    let at = if *mdhd.first()? == 1 { 20 } else { 12 };
+    let b = mdhd.get(at..at + 4)?;
+    Some(u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+}
+
+/// Adds `loop_ms` (in the track's timescale) to every `moof/traf/tfdt` baseMediaDecodeTime.
+fn shift_mp4(bytes: &Bytes, loop_ms: u64, timescale: u64) -> Bytes {
+    if loop_ms == 0 {
+        return bytes.clone();
+    }
+    let offset = u128::from(loop_ms) * u128::from(timescale) / 1000;
+    let offset = u64::try_from(offset).unwrap_or(u64::MAX);
+    let mut out = BytesMut::from(&bytes[..]);
+    for moof in children(bytes, b"moof") {
+        for traf in children(&bytes[moof.clone()], b"traf") {
+            let traf = moof.start + traf.start..moof.start + traf.end;
+            for tfdt in children(&bytes[traf.clone()], b"tfdt") {
+                let at = traf.start + tfdt.start;
+                let Some(&version) = out.get(at) else {
+                    continue;
+                };
+                if version == 1 {
+                    if let Some(field) = out.get_mut(at + 4..at + 12) {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(field);
+                        let t = u64::from_be_bytes(b).wrapping_add(offset);
+                        field.copy_from_slice(&t.to_be_bytes());
+                    }
+                } else if let Some(field) = out.get_mut(at + 4..at + 8) {
+                    let mut b = [0u8; 4];
+                    b.copy_from_slice(field);
+                    let t = u32::from_be_bytes(b).wrapping_add(offset as u32);
+                    field.copy_from_slice(&t.to_be_bytes());
+                }
+            }
+        }
+    }
+    out.freeze()
+}
+
+const TS_PACKET: usize = 188;
+const TIMESTAMP_WRAP: u64 = 1 << 33;
+
+/// Adds `offset` (90 kHz) to every PCR, PTS and DTS in an MPEG-TS segment (ISO/IEC 13818-1
+/// §2.4.3.5 adaptation field, §2.4.3.7 PES header), modulo 2^33. Packets that do not parse are
+/// copied unchanged.
+fn shift_ts(bytes: &Bytes, offset: u64) -> Bytes {
+    let mut out = BytesMut::from(&bytes[..]);
+    for packet in out.chunks_exact_mut(TS_PACKET) {
+        if packet[0] != 0x47 {
+            continue;
+        }
+        let payload_unit_start = packet[1] & 0x40 != 0;
+        let adaptation_field_control = (packet[3] >> 4) & 0b11;
+        let mut payload = 4usize;
+        if adaptation_field_control & 0b10 != 0 {
+            let adaptation_field_length = usize::from(packet[4]);
+            // PCR_flag; program_clock_reference_base: 33, reserved: 6, extension: 9.
+            if adaptation_field_length >= 7 && packet[5] & 0x10 != 0 {
+                let b = &packet[6..12];
+                let base = (u64::from(b[0]) << 25)
+                    | (u64::from(b[1]) << 17)
+                    | (u64::from(b[2]) << 9)
+                    | (u64::from(b[3]) << 1)
+                    | (u64::from(b[4]) >> 7);
+                let base = (base + offset) % TIMESTAMP_WRAP;
+                packet[6] = (base >> 25) as u8;
+                packet[7] = (base >> 17) as u8;
+                packet[8] = (base >> 9) as u8;
+                packet[9] = (base >> 1) as u8;
+                packet[10] = (packet[10] & 0x7F) | (((base & 1) as u8) << 7);
+            }
+            payload = 5 + adaptation_field_length;
+        }
+        if !payload_unit_start || adaptation_field_control & 0b01 == 0 {
+            continue;
+        }
+        let Some(pes) = packet.get_mut(payload..) else {
+            continue;
+        };
+        // packet_start_code_prefix 0x000001, stream_id of an audio or video stream.
+        if pes.len() < 19 || pes[0..3] != [0, 0, 1] || !(0xC0..=0xEF).contains(&pes[3]) {
+            continue;
+        }
+        let pts_dts_flags = pes[7] >> 6;
+        if pts_dts_flags & 0b10 != 0 {
+            shift_pes_timestamp(&mut pes[9..14], offset);
+        }
+        if pts_dts_flags == 0b11 {
+            shift_pes_timestamp(&mut pes[14..19], offset);
+        }
+    }
+    out.freeze()
+}
+
+/// A PES PTS/DTS: 4-bit prefix, 33 bits split 3/15/15 by marker bits.
+fn shift_pes_timestamp(b: &mut [u8], offset: u64) {
+    if b.len() < 5 {
+        return;
+    }
+    let t = (u64::from((b[0] >> 1) & 0x07) << 30)
+        | (u64::from(b[1]) << 22)
+        | (u64::from(b[2] >> 1) << 15)
+        | (u64::from(b[3]) << 7)
+        | u64::from(b[4] >> 1);
+    let t = (t + offset) % TIMESTAMP_WRAP;
+    b[0] = (b[0] & 0xF1) | (((t >> 29) & 0x0E) as u8);
+    b[1] = (t >> 22) as u8;
+    b[2] = (((t >> 14) & 0xFE) as u8) | 1;
+    b[3] = (t >> 7) as u8;
+    b[4] = (((t << 1) & 0xFE) as u8) | 1;
 }
 
 #[cfg(test)]
@@ -390,6 +583,53 @@ mod tests {
                 assert_eq!(parts.iter().map(Bytes::len).sum::<usize>(), seg.len());
             }
         }
+    }
+
+    fn ts_timestamps(bytes: &[u8]) -> Vec<u64> {
+        let mut out = Vec::new();
+        for p in bytes.chunks_exact(TS_PACKET) {
+            let mut at = 4;
+            if p[3] & 0x20 != 0 {
+                at = 5 + usize::from(p[4]);
+            }
+            if p[1] & 0x40 != 0
+                && let Some(pes) = p.get(at..at + 14)
+                && pes[0..3] == [0, 0, 1]
+                && pes[7] & 0x80 != 0
+            {
+                let b = &pes[9..14];
+                out.push(
+                    (u64::from((b[0] >> 1) & 7) << 30)
+                        | (u64::from(b[1]) << 22)
+                        | (u64::from(b[2] >> 1) << 15)
+                        | (u64::from(b[3]) << 7)
+                        | u64::from(b[4] >> 1),
+                );
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn later_loops_move_timestamps_forward() {
+        let clip = Clip::builtin();
+        let v = super::super::Rendition::Video;
+        let first = clip.ts_segment(v, 3).expect("segment");
+        let later = clip.ts_segment(v, 8 * 5 + 3).expect("segment");
+        assert_eq!(first.len(), later.len());
+        let (a, b) = (ts_timestamps(&first), ts_timestamps(&later));
+        assert!(!a.is_empty());
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| (x + 5 * 720_000) % TIMESTAMP_WRAP == *y)
+        );
+        // fMP4: tfdt moves by 5 loops × 8 s in the track's timescale.
+        let part0 = clip.mp4_part(v, 0, 0).expect("part");
+        let part40 = clip.mp4_part(v, 40, 0).expect("part");
+        assert_ne!(part0, part40);
+        assert_eq!(part0.len(), part40.len());
+        assert_eq!(clip.rendition(v).timescale, 12288);
     }
 
     #[test]

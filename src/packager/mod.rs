@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike as _, Utc};
 use tokio::sync::watch;
 
 mod clock;
@@ -184,8 +184,11 @@ impl Packager {
         config.window = config.window.max(1);
         config.skip_until_target_durations = config.skip_until_target_durations.max(6);
         let origin = config.origin.unwrap_or_else(|| {
+            // Whole seconds make PROGRAM-DATE-TIME easy to read in the demo.
+            let now = clock.now();
+            let now = now.with_nanosecond(0).unwrap_or(now);
             let back = config.segment_ms.saturating_mul(config.window as u64);
-            clock.now() - chrono::Duration::milliseconds(i64::try_from(back).unwrap_or(i64::MAX))
+            now - chrono::Duration::milliseconds(i64::try_from(back).unwrap_or(i64::MAX))
         });
         let loop_segments = config
             .loop_segments
