@@ -67,14 +67,25 @@ pub async fn playlist(
         Some(stream) => stream,
         None => app.streams.get_or_create(key),
     };
-    let rendering = stream.render(path, &fetched.body, &app.rewrite_options);
+    let rendering = stream
+        .render(
+            app.streams.store(),
+            path,
+            &fetched.body,
+            &app.rewrite_options,
+        )
+        .await;
     if rendering.is_err() && is_new {
         app.streams.forget_unused(key);
     }
     let Rendering {
         rendered,
         cache_hit,
-    } = rendering?;
+    } = rendering.map_err(|failure| match failure {
+        // A player retries a 503; the rendering that decided something was not kept.
+        Failure::Store(why) => Failure::Unavailable(format!("break store failed: {why}")),
+        other => other,
+    })?;
     if cache_hit {
         app.metrics
             .cache_hits
@@ -84,10 +95,6 @@ pub async fn playlist(
             .renders
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    stream
-        .ensure_durable(app.streams.store(), rendered.revision)
-        .await?;
-
     let gzip = accepts_gzip(req.headers());
     let body = if gzip {
         rendered.gzip().clone()
