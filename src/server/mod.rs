@@ -63,7 +63,8 @@ pub struct ServerConfig {
     pub dialect: Dialect,
     /// Longest break the API accepts, in milliseconds.
     pub max_break_ms: u64,
-    /// Deadline for a non-blocking upstream request (playlist body, or segment response head).
+    /// Deadline for a non-blocking upstream request (playlist body, or segment response head),
+    /// and the longest a streamed segment body may go without a byte before it is aborted.
     pub upstream_timeout_ms: u64,
     /// Remove ad markers the upstream already put in its playlists.
     pub strip_upstream_markers: bool,
