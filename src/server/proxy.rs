@@ -54,11 +54,11 @@ pub async fn playlist(
     } else {
         app.upstream_timeout()
     };
-    let upstream_query = upstream_query(query, app.skip_v2_as_yes);
-    let target = if upstream_query.is_empty() {
-        Cow::Borrowed(path)
-    } else {
-        Cow::Owned(format!("{path}?{upstream_query}"))
+    // The request's own `path?query` bytes when the query goes upstream unchanged.
+    let target = match upstream_query(query, app.skip_v2_as_yes) {
+        Cow::Borrowed("") => Cow::Borrowed(path),
+        Cow::Borrowed(_) => Cow::Borrowed(path_and_query(req)),
+        Cow::Owned(rewritten) => Cow::Owned(format!("{path}?{rewritten}")),
     };
     let fetched = app
         .upstream
@@ -98,22 +98,22 @@ pub async fn playlist(
         app.metrics.renders.fetch_add(1, Ordering::Relaxed);
     }
     let gzip = accepts_gzip(req.headers());
-    let body = if gzip {
-        rendered.gzip().clone()
+    let payload = if gzip {
+        rendered.gzip()
     } else {
-        rendered.body.clone()
+        &rendered.plain
     };
     let mut response = Response::new(if req.method() == Method::HEAD {
         empty()
     } else {
-        full(body.clone())
+        full(payload.bytes.clone())
     });
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(PLAYLIST_TYPE),
     );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(header::CONTENT_LENGTH, payload.content_length.clone());
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -143,16 +143,13 @@ pub async fn pass_through(
 ) -> Result<Response<BoxBody>, Failure> {
     let path = req.uri().path();
     validate_path(path).map_err(Failure::BadPath)?;
-    let target = match req.uri().query() {
-        Some(query) => {
-            validate_query(query).map_err(Failure::BadPath)?;
-            Cow::Owned(format!("{path}?{query}"))
-        }
-        None => Cow::Borrowed(path),
-    };
+    if let Some(query) = req.uri().query() {
+        validate_query(query).map_err(Failure::BadPath)?;
+    }
+    let target = path_and_query(req);
     let upstream = app
         .upstream
-        .forward(req.method(), &target, req.headers(), app.upstream_timeout())
+        .forward(req.method(), target, req.headers(), app.upstream_timeout())
         .await
         .map_err(upstream_failure)?;
     let (mut parts, body) = upstream.into_parts();
@@ -270,6 +267,13 @@ fn upstream_failure(e: UpstreamError) -> Failure {
     }
 }
 
+/// The request target as received (`/path?query`), without copying it.
+fn path_and_query(req: &Request<Incoming>) -> &str {
+    req.uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path(), |pq| pq.as_str())
+}
+
 fn has_param(query: &str, name: &str) -> bool {
     query
         .split('&')
@@ -283,17 +287,18 @@ fn upstream_query(query: &str, skip_v2_as_yes: bool) -> Cow<'_, str> {
     if !skip_v2_as_yes || !query.split('&').any(|pair| pair == "_HLS_skip=v2") {
         return Cow::Borrowed(query);
     }
-    let rewritten: Vec<&str> = query
-        .split('&')
-        .map(|pair| {
-            if pair == "_HLS_skip=v2" {
-                "_HLS_skip=YES"
-            } else {
-                pair
-            }
-        })
-        .collect();
-    Cow::Owned(rewritten.join("&"))
+    let mut rewritten = String::with_capacity(query.len() + 2);
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            rewritten.push('&');
+        }
+        rewritten.push_str(if pair == "_HLS_skip=v2" {
+            "_HLS_skip=YES"
+        } else {
+            pair
+        });
+    }
+    Cow::Owned(rewritten)
 }
 
 /// Whether `Accept-Encoding` allows gzip (a `gzip`, `x-gzip` or `*` coding with q > 0).

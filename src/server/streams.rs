@@ -74,12 +74,28 @@ struct StreamState {
     renders: HashMap<String, Arc<Rendered>>,
 }
 
+/// One encoding of a rendering, with its `Content-Length` made once: serving it clones
+/// reference-counted bytes and allocates nothing.
+pub struct Payload {
+    pub bytes: Bytes,
+    pub content_length: http::HeaderValue,
+}
+
+impl Payload {
+    fn new(bytes: Bytes) -> Self {
+        Payload {
+            content_length: http::HeaderValue::from(bytes.len()),
+            bytes,
+        }
+    }
+}
+
 /// A rewritten playlist, rendered once per (upstream bytes, timeline version).
 pub struct Rendered {
     upstream: Bytes,
     version: u64,
-    pub body: Bytes,
-    gzip: OnceLock<Bytes>,
+    pub plain: Payload,
+    gzip: OnceLock<Payload>,
     pub media: bool,
     pub ended: bool,
     /// `max-age` for a live (non-blocking) answer: half the part target, else half the target duration.
@@ -88,16 +104,17 @@ pub struct Rendered {
 
 impl Rendered {
     /// The gzip form, compressed on first use and then shared.
-    pub fn gzip(&self) -> &Bytes {
+    pub fn gzip(&self) -> &Payload {
         self.gzip.get_or_init(|| {
             use std::io::Write as _;
+            let body = &self.plain.bytes;
             let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(self.body.len() / 3 + 64),
+                Vec::with_capacity(body.len() / 3 + 64),
                 flate2::Compression::default(),
             );
             // Writing into a Vec cannot fail; on the impossible error serve an empty member.
-            let _ = encoder.write_all(&self.body);
-            Bytes::from(encoder.finish().unwrap_or_default())
+            let _ = encoder.write_all(body);
+            Payload::new(Bytes::from(encoder.finish().unwrap_or_default()))
         })
     }
 }
@@ -354,7 +371,7 @@ impl Rendered {
         let rendered = Rendered {
             upstream: upstream.clone(),
             version,
-            body,
+            plain: Payload::new(body),
             gzip: OnceLock::new(),
             media,
             ended: outcome.ended,
