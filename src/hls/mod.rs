@@ -78,3 +78,6 @@ pub use rewrite::{
     UnknownDialect, rewrite, rewrite_with,
 };
 pub use timeline::{Break, BreakRequest, BreakState, Decision, Timeline, TimelineError};
+
+/// The date type of the API, re-exported so callers (and the fuzz crate) need not name chrono.
+pub use chrono::{DateTime, Utc};
