@@ -170,6 +170,44 @@ async fn invalid_upstream_answer_is_502() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A media playlist the rewriter cannot mark (here: no EXT-X-PROGRAM-DATE-TIME, so a break has
+/// no program time to be placed by) is served as the packager wrote it, not turned into a 502
+/// for every player of the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmarkable_media_playlist_is_served_unchanged() {
+    const NO_PDT: &[u8] = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n\
+#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:4.000,\nseg7.ts\n#EXTINF:4.000,\nseg8.ts\n";
+    let (addr, _) = tiny_upstream(|_req| async { HttpResponse::new(body(NO_PDT)) }).await;
+    let dir = temp_dir("unmarkable");
+    let config = ServerConfig {
+        api_tokens: vec!["t".to_owned()],
+        ..ServerConfig::new(format!("http://{addr}"), dir.clone())
+    };
+    let proxy = Proxy::start(config).await;
+    let first = get(&client(), proxy.addr, "/live/nopdt/video.m3u8", &[]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(first.body.as_ref(), NO_PDT);
+
+    let auth = [("authorization", "Bearer t")];
+    let created = request(
+        &client(),
+        proxy.addr,
+        Method::POST,
+        "/api/v1/streams/live/nopdt/breaks",
+        &auth,
+        Some(r#"{"duration_ms":8000,"start":"2030-01-01T00:00:00Z"}"#.to_owned()),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+
+    // The timeline now has a break the rewriter cannot place: still 200, bytes unchanged.
+    let second = get(&client(), proxy.addr, "/live/nopdt/video.m3u8", &[]).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text());
+    assert_eq!(second.body.as_ref(), NO_PDT);
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_flight_for_200_concurrent_blocking_clients() {
     let h = Harness::start("single-flight", PackagerConfig::default()).await;

@@ -227,8 +227,7 @@ impl Stream {
             if !draft.timeline.agrees_with(&outcome.decisions) {
                 // A value was already stored (first decision wins): render with the stored
                 // values, so nothing but the stored value is ever served.
-                outcome =
-                    hls::rewrite(upstream, &draft.timeline, opts, &mut out).map_err(rejected)?;
+                outcome = rewrite_or_pass(upstream, &draft.timeline, opts, &mut out, path)?;
             }
             let (rendered, observed) =
                 Rendered::new(upstream, draft.timeline.version(), &outcome, out);
@@ -351,8 +350,35 @@ struct Observed {
     part_target: Option<f64>,
 }
 
-fn rejected(e: hls::RewriteError) -> Failure {
-    Failure::BadGateway(format!("upstream playlist rejected: {e}"))
+/// Rewrites `upstream` into `out`. An answer that is not a playlist is an invalid upstream answer
+/// (502). A media playlist the rewriter cannot mark (no program time to place a break by, a tag it
+/// cannot read) is served exactly as the packager wrote it, which the rewriter leaves in `out`:
+/// failing every player of the stream would turn one unplaceable break into an outage.
+fn rewrite_or_pass(
+    upstream: &Bytes,
+    timeline: &hls::Timeline,
+    opts: &RewriteOptions,
+    out: &mut Vec<u8>,
+    path: &str,
+) -> Result<RewriteOutcome, Failure> {
+    match hls::rewrite(upstream, timeline, opts, out) {
+        Ok(outcome) => Ok(outcome),
+        Err(e @ hls::RewriteError::NotAPlaylist) => Err(Failure::BadGateway(format!(
+            "upstream playlist rejected: {e}"
+        ))),
+        Err(e) => {
+            tracing::warn!(path, error = %e, "media playlist served without ad markers");
+            Ok(RewriteOutcome {
+                decisions: Vec::new(),
+                kind: PlaylistKind::Media,
+                live_edge: None,
+                target_duration: None,
+                part_target: None,
+                media_sequence: 0,
+                ended: false,
+            })
+        }
+    }
 }
 
 impl Rendered {
@@ -414,7 +440,7 @@ impl StreamState {
             }));
         }
         out.reserve(upstream.len() + 1024);
-        let outcome = hls::rewrite(upstream, &self.timeline, opts, out).map_err(rejected)?;
+        let outcome = rewrite_or_pass(upstream, &self.timeline, opts, out, path)?;
         if !outcome.decisions.is_empty() {
             return Ok(Step::Decided(outcome));
         }
