@@ -434,3 +434,72 @@ proptest! {
         }
     }
 }
+
+/// Playlists from testdata with random byte edits (inserted, deleted, duplicated, overwritten).
+fn mutated_playlist() -> impl Strategy<Value = Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/playlists");
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.unwrap().path()).ok())
+        .collect();
+    seeds.sort();
+    let edits = prop::collection::vec(
+        (
+            any::<u64>(),
+            0u8..4,
+            prop::collection::vec(any::<u8>(), 0..12),
+        ),
+        0..6,
+    );
+    (0..seeds.len(), edits).prop_map(move |(seed, edits)| {
+        let mut pl = seeds[seed].clone();
+        for (pos, kind, junk) in edits {
+            if pl.is_empty() {
+                break;
+            }
+            let p = (pos as usize) % pl.len();
+            let e = (p + junk.len()).min(pl.len());
+            match kind {
+                0 => {
+                    pl.splice(p..p, junk);
+                }
+                1 => {
+                    pl.drain(p..e);
+                }
+                2 => {
+                    let copy = pl[p..e].to_vec();
+                    pl.splice(p..p, copy);
+                }
+                _ => pl[p..e].copy_from_slice(&junk[..e - p]),
+            }
+        }
+        pl
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The fuzz target's property, run by `cargo test`: never a panic, an error leaves the input
+    /// unchanged, a success is lossless.
+    #[test]
+    fn mutated_playlists_never_panic(input in mutated_playlist(), breaks in prop::collection::vec(break_spec(), 0..3), dialect in dialect(), strip in any::<bool>(), anchor in any::<bool>()) {
+        let timeline = timeline_of(&breaks);
+        let opts = RewriteOptions {
+            dialect,
+            strip_upstream_markers: strip,
+            pdt_anchor: anchor.then(base),
+            ..RewriteOptions::default()
+        };
+        let mut out = Vec::new();
+        match rewrite(&input, &timeline, &opts, &mut out) {
+            Ok(_) if !strip => {
+                let expected = common::withdrawn(&input);
+                let (kept, _) = common::split_inserted(&out, &expected).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(kept, expected);
+            }
+            Ok(_) => {}
+            Err(_) => prop_assert_eq!(out, input),
+        }
+    }
+}

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::scan::{Attributes, Line, Lines, attribute, line_terminator, parse_u64, unquote};
 use super::time::{
-    MICROS_PER_MILLI, from_micros, parse_decimal_micros, parse_program_date_time, push_date,
-    push_seconds_3, round_to_millis, to_micros,
+    MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, push_date,
+    push_seconds_3, round_to_millis, seconds_3, to_micros,
 };
 use super::timeline::{Break, Decision, Timeline};
 
@@ -196,6 +196,8 @@ struct Placement {
     in_seg: Option<usize>,
     /// The break overlaps the listed segments (CUE tags are written).
     cue: bool,
+    /// The planned duration as rendered (`30.000`), formatted once per rewrite.
+    planned: SmallText,
 }
 
 /// Reusable working memory of [`rewrite_with`]. [`rewrite`] keeps one per thread, so a
@@ -291,6 +293,7 @@ fn scan(
     let mut pending_pdt: Option<i64> = None;
     let mut stripped_ids: [&[u8]; STRIPPED_IDS] = [&[]; STRIPPED_IDS];
     let mut stripped_count = 0;
+    let mut pdt_parser = PdtParser::default();
     let mut lines = Lines::new(input);
 
     let first = lines.next().ok_or(RewriteError::NotAPlaylist)?;
@@ -318,13 +321,11 @@ fn scan(
         if !text.starts_with(b"#EXT") {
             continue;
         }
-        let colon = memchr::memchr(b':', text).unwrap_or(text.len());
-        let name = &text[..colon];
-        let value = text.get(colon + 1..).unwrap_or(&[]);
         // line numbers are 1-based and the header was line 1
         let line_no = number + 2;
-        match name {
-            b"#EXT-X-PART" if open.is_none() => {
+        // The tags on every segment first, by prefix, without searching for the colon.
+        if text.starts_with(b"#EXT-X-PART:") {
+            if open.is_none() {
                 open = Some(segments.len());
                 segments.push(Segment {
                     at: start,
@@ -332,42 +333,50 @@ fn scan(
                     ..Segment::default()
                 });
             }
-            b"#EXTINF" => {
-                let comma = memchr::memchr(b',', value).unwrap_or(value.len());
-                let duration =
-                    parse_decimal_micros(&value[..comma]).ok_or(RewriteError::InvalidTag {
-                        line: line_no,
-                        tag: "EXTINF",
-                    })?;
-                let i = match open {
-                    Some(i) => i,
-                    None => {
-                        segments.push(Segment {
-                            at: start,
-                            pdt: pending_pdt.take(),
-                            ..Segment::default()
-                        });
-                        segments.len() - 1
-                    }
-                };
-                open = Some(i);
-                segments[i].duration = duration;
-            }
-            b"#EXT-X-PROGRAM-DATE-TIME" => {
-                // Unreadable dates are ignored: time is then carried forward by EXTINF.
-                if let Some(t) = parse_program_date_time(value) {
-                    header.has_pdt = true;
-                    match open {
-                        // ffmpeg writes the tag after EXTINF, before the URI.
-                        Some(i) => {
-                            if segments[i].pdt.is_none() {
-                                segments[i].pdt = Some(t);
-                            }
+            continue;
+        }
+        if let Some(value) = text.strip_prefix(b"#EXTINF:") {
+            let comma = value.iter().position(|&b| b == b',').unwrap_or(value.len());
+            let duration =
+                parse_decimal_micros(&value[..comma]).ok_or(RewriteError::InvalidTag {
+                    line: line_no,
+                    tag: "EXTINF",
+                })?;
+            let i = match open {
+                Some(i) => i,
+                None => {
+                    segments.push(Segment {
+                        at: start,
+                        pdt: pending_pdt.take(),
+                        ..Segment::default()
+                    });
+                    segments.len() - 1
+                }
+            };
+            open = Some(i);
+            segments[i].duration = duration;
+            continue;
+        }
+        if let Some(value) = text.strip_prefix(b"#EXT-X-PROGRAM-DATE-TIME:") {
+            // Unreadable dates are ignored: time is then carried forward by EXTINF.
+            if let Some(t) = pdt_parser.parse(value) {
+                header.has_pdt = true;
+                match open {
+                    // ffmpeg writes the tag after EXTINF, before the URI.
+                    Some(i) => {
+                        if segments[i].pdt.is_none() {
+                            segments[i].pdt = Some(t);
                         }
-                        None => pending_pdt = Some(t),
                     }
+                    None => pending_pdt = Some(t),
                 }
             }
+            continue;
+        }
+        let colon = memchr::memchr(b':', text).unwrap_or(text.len());
+        let name = &text[..colon];
+        let value = text.get(colon + 1..).unwrap_or(&[]);
+        match name {
             b"#EXT-X-MEDIA-SEQUENCE" => {
                 header.media_sequence = parse_u64(value).ok_or(RewriteError::InvalidTag {
                     line: line_no,
@@ -397,20 +406,22 @@ fn scan(
             b"#EXT-X-SERVER-CONTROL" => {
                 // We withdraw CAN-SKIP-DATERANGES (see the module docs): our ranges are always
                 // written in full, so clients must not ask for v2 delta updates.
+                // The attribute goes with one adjacent comma: the one before it, or the one
+                // after it when it comes first.
                 let list_at = start + colon + 1;
-                let mut previous_end: Option<usize> = None;
+                let mut first = true;
                 let mut attrs = Attributes::new(value).peekable();
                 while let Some((attr, _, (a, b))) = attrs.next() {
                     if attr == b"CAN-SKIP-DATERANGES" {
-                        let range = match (previous_end, attrs.peek()) {
-                            (Some(p), _) => (list_at + p, list_at + b),
-                            (None, Some((_, _, (na, _)))) => (list_at + a, list_at + na),
-                            (None, None) => (list_at + a, list_at + b),
+                        let range = match attrs.peek() {
+                            _ if !first => (list_at + a - 1, list_at + b),
+                            Some((_, _, (next_start, _))) => (list_at + a, list_at + next_start),
+                            None => (list_at + a, list_at + b),
                         };
                         removals.push(range);
                         break;
                     }
-                    previous_end = Some(b);
+                    first = false;
                 }
             }
             b"#EXT-X-STREAM-INF" | b"#EXT-X-I-FRAME-STREAM-INF" => {
@@ -671,6 +682,7 @@ fn place_breaks(
             began_in_window,
             in_seg,
             cue: end.is_none_or(|e| e >= t0.saturating_sub(tolerance)),
+            planned: seconds_3(ms_to_micros(b.planned_duration_ms)),
         });
     }
     placements.sort_unstable_by_key(|p| (p.start, p.index));
@@ -687,7 +699,7 @@ fn render(
     anchor: Option<i64>,
     out: &mut Vec<u8>,
 ) {
-    let eol = line_terminator(input);
+    let crlf = line_terminator(input) == b"\r\n";
     out.reserve(input.len() + 64 + placements.len() * 400);
     let mut cursor = 0;
     let mut removal = 0;
@@ -723,43 +735,43 @@ fn render(
         if insert_pdt {
             out.extend_from_slice(b"#EXT-X-PROGRAM-DATE-TIME:");
             push_date(out, segment.start);
-            out.extend_from_slice(eol);
+            push_eol(out, crlf);
         }
         for p in placements {
             let b = &breaks[p.index];
             if dialect.writes_daterange() {
                 if p.out_seg == i {
-                    push_daterange_out(out, b, p.start, eol);
+                    push_daterange_out(out, b, p, crlf);
                 }
                 if let (Some(end), true) = (p.end, p.in_seg == Some(i)) {
-                    push_daterange_in(out, b, p.start, end, eol);
+                    push_daterange_in(out, b, p.start, end, crlf);
                 }
             }
             if dialect.writes_cue() && p.cue {
                 let enhanced = dialect == Dialect::Enhanced;
                 if p.in_seg == Some(i) {
                     out.extend_from_slice(b"#EXT-X-CUE-IN");
-                    out.extend_from_slice(eol);
+                    push_eol(out, crlf);
                 } else if i >= p.out_seg && p.in_seg.is_none_or(|s| i < s) {
                     if i == p.out_seg && p.began_in_window {
                         if enhanced && !b.scte35_out.is_empty() {
                             out.extend_from_slice(b"#EXT-OATCLS-SCTE35:");
                             push_base64(out, &b.scte35_out);
-                            out.extend_from_slice(eol);
+                            push_eol(out, crlf);
                         }
                         out.extend_from_slice(b"#EXT-X-CUE-OUT:DURATION=");
-                        push_ms_as_seconds(out, b.planned_duration_ms);
+                        out.extend_from_slice(p.planned.as_bytes());
                     } else {
                         out.extend_from_slice(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
                         push_seconds_3(out, segment.start.saturating_sub(p.start));
                         out.extend_from_slice(b",Duration=");
-                        push_ms_as_seconds(out, b.planned_duration_ms);
+                        out.extend_from_slice(p.planned.as_bytes());
                         if enhanced && !b.scte35_out.is_empty() {
                             out.extend_from_slice(b",SCTE35=");
                             push_base64(out, &b.scte35_out);
                         }
                     }
-                    out.extend_from_slice(eol);
+                    push_eol(out, crlf);
                 }
             }
         }
@@ -767,13 +779,20 @@ fn render(
     copy_until(out, &mut cursor, input.len());
 }
 
-fn push_ms_as_seconds(out: &mut Vec<u8>, ms: u64) {
-    push_seconds_3(
-        out,
-        i64::try_from(ms)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(MICROS_PER_MILLI),
-    );
+fn ms_to_micros(ms: u64) -> i64 {
+    i64::try_from(ms)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(MICROS_PER_MILLI)
+}
+
+/// Appends the line terminator of the playlist.
+#[inline]
+fn push_eol(out: &mut Vec<u8>, crlf: bool) {
+    if crlf {
+        out.extend_from_slice(b"\r\n");
+    } else {
+        out.push(b'\n');
+    }
 }
 
 /// The ID as a quoted-string may carry neither `"` nor line breaks (RFC 8216bis §4.2).
@@ -786,9 +805,11 @@ fn push_quoted(out: &mut Vec<u8>, text: &str) {
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     out.extend_from_slice(b"0x");
-    for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0x0F)]);
+    let at = out.len();
+    out.resize(at + 2 * bytes.len(), 0);
+    for (pair, &b) in out[at..].chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0F)];
     }
 }
 
@@ -806,22 +827,22 @@ fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// `#EXT-X-DATERANGE:ID="…",START-DATE="…",PLANNED-DURATION=…,SCTE35-OUT=0x…` (§4.4.5.1.1).
-fn push_daterange_out(out: &mut Vec<u8>, b: &Break, start: i64, eol: &[u8]) {
+fn push_daterange_out(out: &mut Vec<u8>, b: &Break, p: &Placement, crlf: bool) {
     out.extend_from_slice(b"#EXT-X-DATERANGE:ID=");
     push_quoted(out, &b.daterange_id);
     out.extend_from_slice(b",START-DATE=\"");
-    push_date(out, start);
+    push_date(out, p.start);
     out.extend_from_slice(b"\",PLANNED-DURATION=");
-    push_ms_as_seconds(out, b.planned_duration_ms);
+    out.extend_from_slice(p.planned.as_bytes());
     if !b.scte35_out.is_empty() {
         out.extend_from_slice(b",SCTE35-OUT=");
         push_hex(out, &b.scte35_out);
     }
-    out.extend_from_slice(eol);
+    push_eol(out, crlf);
 }
 
 /// The closing tag: same ID, the same START-DATE, plus END-DATE, DURATION and SCTE35-IN.
-fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, eol: &[u8]) {
+fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, crlf: bool) {
     out.extend_from_slice(b"#EXT-X-DATERANGE:ID=");
     push_quoted(out, &b.daterange_id);
     out.extend_from_slice(b",START-DATE=\"");
@@ -834,5 +855,5 @@ fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, eol: &[
         out.extend_from_slice(b",SCTE35-IN=");
         push_hex(out, &b.scte35_in);
     }
-    out.extend_from_slice(eol);
+    push_eol(out, crlf);
 }

@@ -74,70 +74,104 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
-/// Parses an EXT-X-PROGRAM-DATE-TIME value (the text after the colon) into microseconds since
-/// the epoch. Returns `None` for anything that is not a date-time.
-pub(crate) fn parse_program_date_time(value: &[u8]) -> Option<i64> {
-    let v = trim_ascii(value);
-    if v.len() < 19 {
-        return None;
+#[inline]
+fn two_digits(a: u8, b: u8) -> Option<i64> {
+    if a.is_ascii_digit() && b.is_ascii_digit() {
+        Some(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+    } else {
+        None
     }
-    if v[4] != b'-' || v[7] != b'-' || v[13] != b':' || v[16] != b':' {
-        return None;
-    }
-    if !matches!(v[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let year = digits(&v[0..4])?;
-    let month = digits(&v[5..7])?;
-    let day = digits(&v[8..10])?;
-    let hour = digits(&v[11..13])?;
-    let minute = digits(&v[14..16])?;
-    let second = digits(&v[17..19])?;
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = &v[19..];
-    let mut micros: i64 = 0;
-    if let Some((&b'.', frac)) = rest.split_first() {
-        let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
-        if n == 0 {
+}
+
+/// Parses EXT-X-PROGRAM-DATE-TIME values, remembering the minute of the last one: consecutive
+/// segments almost always share date, hour and minute, so the calendar arithmetic runs about
+/// once per playlist.
+#[derive(Debug, Default)]
+pub(crate) struct PdtParser {
+    /// `YYYY-MM-DDThh:mm` of the last value, and its seconds since the epoch (before offset).
+    minute: [u8; 16],
+    minute_seconds: i64,
+}
+
+impl PdtParser {
+    /// Parses a value (the text after the colon) into microseconds since the epoch.
+    /// Returns `None` for anything that is not a date-time.
+    pub fn parse(&mut self, value: &[u8]) -> Option<i64> {
+        let v = value.trim_ascii();
+        if v.len() < 19
+            || v[4] != b'-'
+            || v[7] != b'-'
+            || !matches!(v[10], b'T' | b't' | b' ')
+            || v[13] != b':'
+            || v[16] != b':'
+        {
             return None;
         }
-        let mut scale = 100_000;
-        for &d in &frac[..n.min(6)] {
-            micros += i64::from(d - b'0') * scale;
-            scale /= 10;
-        }
-        if n > 6 && frac[6] >= b'5' {
-            micros += 1;
-        }
-        rest = &frac[n..];
-    }
-    let offset_seconds: i64 = match rest {
-        [] | [b'Z'] | [b'z'] => 0,
-        [sign @ (b'+' | b'-'), tz @ ..] => {
-            let (hh, mm) = match tz {
-                [h1, h2] => (digits(&[*h1, *h2])?, 0),
-                [h1, h2, m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
-                [h1, h2, b':', m1, m2] => (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?),
-                _ => return None,
-            };
-            if hh > 23 || mm > 59 {
+        let minute_seconds = if v[..16] == self.minute && self.minute[0] != 0 {
+            self.minute_seconds
+        } else {
+            let year = two_digits(v[0], v[1])? * 100 + two_digits(v[2], v[3])?;
+            let month = two_digits(v[5], v[6])?;
+            let day = two_digits(v[8], v[9])?;
+            let hour = two_digits(v[11], v[12])?;
+            let minute = two_digits(v[14], v[15])?;
+            if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
                 return None;
             }
-            let off = hh * 3600 + mm * 60;
-            if *sign == b'-' { -off } else { off }
+            let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60;
+            self.minute.copy_from_slice(&v[..16]);
+            self.minute_seconds = seconds;
+            seconds
+        };
+        let second = two_digits(v[17], v[18])?;
+        if second > 60 {
+            return None;
         }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some(seconds * MICROS_PER_SECOND + micros)
+        let mut rest = &v[19..];
+        let mut micros: i64 = 0;
+        if let Some((&b'.', frac)) = rest.split_first() {
+            let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            let mut scale = 100_000;
+            for &d in &frac[..n.min(6)] {
+                micros += i64::from(d - b'0') * scale;
+                scale /= 10;
+            }
+            if n > 6 && frac[6] >= b'5' {
+                micros += 1;
+            }
+            rest = &frac[n..];
+        }
+        let offset_seconds: i64 = match rest {
+            [] | [b'Z'] | [b'z'] => 0,
+            [sign @ (b'+' | b'-'), tz @ ..] => {
+                let (hh, mm) = match *tz {
+                    [h1, h2] => (two_digits(h1, h2)?, 0),
+                    [h1, h2, m1, m2] | [h1, h2, b':', m1, m2] => {
+                        (two_digits(h1, h2)?, two_digits(m1, m2)?)
+                    }
+                    _ => return None,
+                };
+                if hh > 23 || mm > 59 {
+                    return None;
+                }
+                let off = hh * 3600 + mm * 60;
+                if *sign == b'-' { -off } else { off }
+            }
+            _ => return None,
+        };
+        let seconds = minute_seconds + second - offset_seconds;
+        Some(seconds * MICROS_PER_SECOND + micros)
+    }
+}
+
+/// Parses one EXT-X-PROGRAM-DATE-TIME value (the text after the colon) into microseconds since
+/// the epoch. Returns `None` for anything that is not a date-time.
+#[cfg(test)]
+pub(crate) fn parse_program_date_time(value: &[u8]) -> Option<i64> {
+    PdtParser::default().parse(value)
 }
 
 fn trim_ascii(v: &[u8]) -> &[u8] {
@@ -152,19 +186,6 @@ fn trim_ascii(v: &[u8]) -> &[u8] {
     &v[start..end]
 }
 
-fn push_padded(out: &mut Vec<u8>, value: i64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut v = value.unsigned_abs();
-    let mut i = buf.len();
-    while v > 0 {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    let len = (buf.len() - i).max(width).min(buf.len());
-    out.extend_from_slice(&buf[buf.len() - len..]);
-}
-
 /// Appends `2026-11-21T08:00:00.000Z` for a microsecond time, truncated to the millisecond
 /// (stored values are already whole milliseconds).
 pub(crate) fn push_date(out: &mut Vec<u8>, us: i64) {
@@ -173,29 +194,88 @@ pub(crate) fn push_date(out: &mut Vec<u8>, us: i64) {
     let ms_of_day = ms_total.rem_euclid(86_400_000);
     let (year, month, day) = civil_from_days(days);
     // Years outside 0..=9999 cannot come from a parsed playlist; clamp to keep four digits.
-    push_padded(out, year.clamp(0, 9999), 4);
-    out.push(b'-');
-    push_padded(out, month, 2);
-    out.push(b'-');
-    push_padded(out, day, 2);
-    out.push(b'T');
-    push_padded(out, ms_of_day / 3_600_000, 2);
-    out.push(b':');
-    push_padded(out, ms_of_day / 60_000 % 60, 2);
-    out.push(b':');
-    push_padded(out, ms_of_day / 1000 % 60, 2);
-    out.push(b'.');
-    push_padded(out, ms_of_day % 1000, 3);
-    out.push(b'Z');
+    let year = year.clamp(0, 9999);
+    let digit = |v: i64| b'0' + (v % 10) as u8;
+    let (h, m, s, ms) = (
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day / 1000 % 60,
+        ms_of_day % 1000,
+    );
+    out.extend_from_slice(&[
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+        b'T',
+        digit(h / 10),
+        digit(h),
+        b':',
+        digit(m / 10),
+        digit(m),
+        b':',
+        digit(s / 10),
+        digit(s),
+        b'.',
+        digit(ms / 100),
+        digit(ms / 10),
+        digit(ms),
+        b'Z',
+    ]);
 }
 
-/// Appends a non-negative duration in microseconds as seconds with exactly three decimals,
-/// rounded to the millisecond (`12.000`, `0.033`). Negative values print as `0.000`.
+/// A short rendered number, kept on the stack.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SmallText {
+    buf: [u8; 24],
+    start: u8,
+}
+
+impl SmallText {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[usize::from(self.start)..]
+    }
+}
+
+/// A non-negative duration in microseconds as seconds with exactly three decimals, rounded to
+/// the millisecond (`12.000`, `0.033`). Negative values render as `0.000`.
+pub(crate) fn seconds_3(us: i64) -> SmallText {
+    // Non-negative, so rounding half up is plain integer arithmetic.
+    let ms = (us.max(0).unsigned_abs() + 500) / 1000;
+    let mut buf = [0u8; 24];
+    let mut i = buf.len();
+    let mut whole = ms / 1000;
+    let frac = ms % 1000;
+    for d in [frac % 10, frac / 10 % 10, frac / 100] {
+        i -= 1;
+        buf[i] = b'0' + d as u8;
+    }
+    i -= 1;
+    buf[i] = b'.';
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    // i >= 24 - 1 - 20 - 4: fits in u8.
+    SmallText {
+        buf,
+        start: i as u8,
+    }
+}
+
+/// Appends [`seconds_3`].
 pub(crate) fn push_seconds_3(out: &mut Vec<u8>, us: i64) {
-    let ms = round_to_millis(us.max(0)) / MICROS_PER_MILLI;
-    push_padded(out, ms / 1000, 1);
-    out.push(b'.');
-    push_padded(out, ms % 1000, 3);
+    out.extend_from_slice(seconds_3(us).as_bytes());
 }
 
 /// Parses a non-negative decimal (`10`, `4.00008`, `6.`) into microseconds, rounding beyond six
@@ -274,6 +354,24 @@ mod tests {
             parse_program_date_time(b"2022-04-26T13:11:31.3333005Z").map(|t| t % MICROS_PER_SECOND),
             Some(333_301)
         );
+    }
+
+    #[test]
+    fn the_date_cache_does_not_leak_between_values() {
+        let mut p = PdtParser::default();
+        let a = p.parse(b"2026-11-21T08:00:00Z").unwrap();
+        assert_eq!(
+            p.parse(b"2026-11-21T08:00:04Z"),
+            Some(a + 4 * MICROS_PER_SECOND)
+        );
+        assert_eq!(
+            p.parse(b"2026-11-22T08:00:00Z"),
+            Some(a + 86_400 * MICROS_PER_SECOND)
+        );
+        assert_eq!(p.parse(b"2026-11-21T08:00:00Z"), Some(a));
+        assert_eq!(p.parse(b"2026-11-21T25:00:00Z"), None);
+        assert_eq!(p.parse(b"2026-13-21T08:00:00Z"), None);
+        assert_eq!(p.parse(b"2026-11-21T08:00:00Z"), Some(a));
     }
 
     #[test]

@@ -17,27 +17,59 @@ pub fn lines(bytes: &[u8]) -> Vec<&[u8]> {
     bytes.split_inclusive(|&b| b == b'\n').collect()
 }
 
+/// Splits an attribute list on the commas outside quoted strings.
+fn split_attributes(list: &[u8]) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, &c) in list.iter().enumerate() {
+        match c {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                parts.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&list[start..]);
+    parts
+}
+
 /// The input as the rewriter must pass it through: CAN-SKIP-DATERANGES withdrawn from
-/// EXT-X-SERVER-CONTROL (its attribute list has no quoted strings, so splitting on commas is exact).
+/// EXT-X-SERVER-CONTROL (the first such attribute and one adjacent comma).
 pub fn withdrawn(input: &[u8]) -> Vec<u8> {
+    const TAG: &[u8] = b"#EXT-X-SERVER-CONTROL:";
     let mut out = Vec::with_capacity(input.len());
     for line in lines(input) {
-        let text = String::from_utf8_lossy(line);
-        if let Some(list) = text.strip_prefix("#EXT-X-SERVER-CONTROL:")
-            && list.contains("CAN-SKIP-DATERANGES")
-        {
-            let body = list.trim_end_matches(['\r', '\n']);
-            let eol = &list[body.len()..];
-            let kept: Vec<&str> = body
-                .split(',')
-                .filter(|a| !a.trim_start().starts_with("CAN-SKIP-DATERANGES"))
-                .collect();
-            out.extend_from_slice(b"#EXT-X-SERVER-CONTROL:");
-            out.extend_from_slice(kept.join(",").as_bytes());
-            out.extend_from_slice(eol.as_bytes());
-        } else {
+        let Some(list) = line.strip_prefix(TAG) else {
             out.extend_from_slice(line);
+            continue;
+        };
+        let eol_len = if list.ends_with(b"\r\n") {
+            2
+        } else {
+            usize::from(list.ends_with(b"\n"))
+        };
+        let body_len = list.len() - eol_len;
+        let (body, eol) = list.split_at(body_len);
+        let mut kept: Vec<&[u8]> = Vec::new();
+        let mut removed = false;
+        for part in split_attributes(body) {
+            let name = part
+                .split(|&b| b == b'=')
+                .next()
+                .unwrap_or(b"")
+                .trim_ascii();
+            if !removed && name == b"CAN-SKIP-DATERANGES" {
+                removed = true;
+            } else {
+                kept.push(part);
+            }
         }
+        out.extend_from_slice(TAG);
+        out.extend_from_slice(&kept.join(&b',')[..]);
+        out.extend_from_slice(eol);
     }
     out
 }
