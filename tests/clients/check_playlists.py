@@ -198,11 +198,17 @@ def check_playlist(path, text, res, breaks=None):
                 continue
             windows.append((rid, start, end))
     has_cues = any(s.cue_out or s.cue_in for s in segments)
-    timed = all(s.current_program_date_time is not None for s in segments)
+    def start_of(seg):
+        # m3u8 6.0.0 adds a segment's EXT-X-PART durations and then its EXTINF to the running
+        # program time, so with LL-HLS parts current_program_date_time runs a segment ahead;
+        # a segment's own EXT-X-PROGRAM-DATE-TIME, when it has one, is exact.
+        return seg.program_date_time or seg.current_program_date_time
+
+    timed = all(start_of(s) is not None for s in segments)
     if windows and has_cues and timed and segments and not MIXED_MARKERS.match(name):
         ok, why = True, []
         for seg in segments:
-            t = seg.current_program_date_time
+            t = start_of(seg)
             expect = None
             for w in windows:
                 start, end = w[1], w[2]
