@@ -463,3 +463,112 @@ async fn gzip_encoded_upstream_playlists_are_decoded() {
     proxy.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// An upstream for the pass-through deadlines: `/head/..` never answers, `/stall/..` sends one
+/// chunk and then nothing (the connection stays open), `/steady/..` sends six chunks 150 ms apart.
+async fn slow_upstream() -> SocketAddr {
+    let (addr, _) = tiny_upstream(|req| async move {
+        let path = req.uri().path().to_owned();
+        let (tx, rx) = mpsc::channel::<Bytes>(8);
+        if path.starts_with("/head/") {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        } else if path.starts_with("/stall/") {
+            tokio::spawn(async move {
+                let _ = tx.send(Bytes::from_static(b"first")).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(tx);
+            });
+        } else {
+            tokio::spawn(async move {
+                for _ in 0..6 {
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    let _ = tx.send(Bytes::from_static(b"chunk")).await;
+                }
+            });
+        }
+        HttpResponse::new(ChannelBody(Some(rx)).boxed())
+    })
+    .await;
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pass_through_waits_for_upstream_headers_at_most_the_timeout() {
+    let addr = slow_upstream().await;
+    let dir = temp_dir("head-stall");
+    let proxy = Proxy::start(ServerConfig {
+        upstream_timeout_ms: 300,
+        ..ServerConfig::new(format!("http://{addr}"), dir.clone())
+    })
+    .await;
+    let started = Instant::now();
+    let response = get(&client(), proxy.addr, "/head/x/seg_1.ts", &[]).await;
+    assert_eq!(response.status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(response.text().contains("300 ms"), "{}", response.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_segment_body_is_aborted_after_the_idle_timeout() {
+    let addr = slow_upstream().await;
+    let dir = temp_dir("body-stall");
+    let proxy = Proxy::start(ServerConfig {
+        upstream_timeout_ms: 300,
+        ..ServerConfig::new(format!("http://{addr}"), dir.clone())
+    })
+    .await;
+    let client = client();
+
+    // Slow but steady (900 ms in all, never 300 ms without a byte): delivered whole.
+    let steady = get(&client, proxy.addr, "/steady/x/seg_1.ts", &[]).await;
+    assert_eq!(steady.status, StatusCode::OK);
+    assert_eq!(
+        steady.body.len(),
+        6 * 5,
+        "the idle timeout is not a total deadline"
+    );
+
+    // One chunk, then silence: the client gets the chunk, then a truncated transfer.
+    let request = Request::get(format!("http://{}/stall/x/seg_1.ts", proxy.addr))
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), client.request(request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), Bytes::from_static(b"first"));
+    let started = Instant::now();
+    let next = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("the proxy must not hold a stalled body open");
+    assert!(
+        matches!(next, Some(Err(_))),
+        "a stalled body ends as an error, not as a complete body: {next:?}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+
+    let metrics = get(&client, proxy.addr, "/metrics", &[]).await.text();
+    assert!(
+        metrics.contains("hlsplice_upstream_body_timeouts_total 1\n"),
+        "{metrics}"
+    );
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -21,6 +21,7 @@ impl BreakDuration {
         w.put(33, self.duration, "duration"); // duration: 33
     }
 
+    #[inline(always)]
     pub(crate) fn decode(r: &mut BitReader<'_>) -> Result<Self, DecodeError> {
         let auto_return = r.flag("auto_return")?; // auto_return: 1
         r.skip(6)?; // reserved: 6

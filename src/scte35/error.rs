@@ -6,7 +6,7 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// The input ended inside `field`.
+    /// The input ended inside `field`: it needs `needed` bytes from byte `offset`, `available` remain.
     Truncated {
         field: &'static str,
         offset: usize,

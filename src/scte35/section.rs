@@ -366,7 +366,7 @@ impl SpliceInfoSection {
             });
         }
 
-        let mut r = BitReader::new(body, 0);
+        let mut r = BitReader::new(bytes, crc_at);
         r.skip(8)?; // table_id: 8
         let section_syntax_indicator = r.flag("section_syntax_indicator")?; // 1
         let private_indicator = r.flag("private_indicator")?; // 1
@@ -379,36 +379,31 @@ impl SpliceInfoSection {
         let cw_index = r.u8(8, "cw_index")?; // cw_index: 8
         let tier = r.u16(12, "tier")?; // tier: 12
         let splice_command_length = r.u16(12, "splice_command_length")?; // splice_command_length: 12
-        let mut section = SpliceInfoSection {
-            section_syntax_indicator,
-            private_indicator,
-            sap_type,
-            protocol_version,
-            encryption_algorithm,
-            pts_adjustment,
-            cw_index,
-            tier,
-            legacy_splice_command_length: false,
-            payload: Payload::Clear {
-                splice_command: SpliceCommand::SpliceNull,
-                splice_descriptors: Vec::new(),
-                alignment_stuffing: Vec::new(),
-            },
-        };
         if encrypted_packet {
             let rest = r.remaining();
             let encrypted_bytes = r.bytes(rest, "encrypted")?.to_vec();
-            section.payload = Payload::Encrypted {
-                splice_command_length,
-                encrypted_bytes,
-            };
-            return Ok(section);
+            return Ok(SpliceInfoSection {
+                section_syntax_indicator,
+                private_indicator,
+                sap_type,
+                protocol_version,
+                encryption_algorithm,
+                pts_adjustment,
+                cw_index,
+                tier,
+                legacy_splice_command_length: false,
+                payload: Payload::Encrypted {
+                    splice_command_length,
+                    encrypted_bytes,
+                },
+            });
         }
 
         let splice_command_type = r.u8(8, "splice_command_type")?; // splice_command_type: 8
         let command_offset = r.offset();
-        let splice_command = if splice_command_length == LEGACY_SPLICE_COMMAND_LENGTH {
-            section.legacy_splice_command_length = true;
+        let legacy_splice_command_length = splice_command_length == LEGACY_SPLICE_COMMAND_LENGTH;
+        let splice_command = if legacy_splice_command_length {
+            let room = r.remaining();
             match SpliceCommand::decode_self_delimited(splice_command_type, &mut r) {
                 Ok(Some(command)) => command,
                 Ok(None) => {
@@ -422,14 +417,14 @@ impl SpliceInfoSection {
                         err,
                         splice_command_type,
                         command_offset,
-                        r.remaining(),
+                        room,
                     ));
                 }
             }
         } else {
             let declared = usize::from(splice_command_length);
             let available = r.remaining();
-            let Ok(command_bytes) = r.bytes(declared, "splice_command") else {
+            let Ok(mut cr) = r.sub(declared, "splice_command") else {
                 return Err(DecodeError::CommandOverrun {
                     offset: command_offset,
                     splice_command_type,
@@ -437,7 +432,6 @@ impl SpliceInfoSection {
                     needed: declared,
                 });
             };
-            let mut cr = BitReader::new(command_bytes, command_offset);
             let command =
                 SpliceCommand::decode_exact(splice_command_type, &mut cr).map_err(|err| {
                     command_overrun(err, splice_command_type, command_offset, declared)
@@ -456,7 +450,7 @@ impl SpliceInfoSection {
         let loop_offset = r.offset();
         let descriptor_loop_length = usize::from(r.u16(16, "descriptor_loop_length")?); // 16
         let available = r.remaining();
-        let Ok(loop_bytes) = r.bytes(descriptor_loop_length, "descriptor_loop") else {
+        let Ok(mut dr) = r.sub(descriptor_loop_length, "descriptor_loop") else {
             return Err(DecodeError::DescriptorLoopOverrun {
                 offset: loop_offset,
                 descriptor_loop_length,
@@ -464,16 +458,29 @@ impl SpliceInfoSection {
             });
         };
         let mut splice_descriptors = Vec::new();
-        let mut dr = BitReader::new(loop_bytes, loop_offset + 2);
         descriptors::decode_loop(&mut dr, &mut splice_descriptors)?;
         let rest = r.remaining();
-        let alignment_stuffing = r.bytes(rest, "alignment_stuffing")?.to_vec();
-        section.payload = Payload::Clear {
-            splice_command,
-            splice_descriptors,
-            alignment_stuffing,
+        let alignment_stuffing = if rest == 0 {
+            Vec::new() // common case: skip the allocator entirely
+        } else {
+            r.bytes(rest, "alignment_stuffing")?.to_vec()
         };
-        Ok(section)
+        Ok(SpliceInfoSection {
+            section_syntax_indicator,
+            private_indicator,
+            sap_type,
+            protocol_version,
+            encryption_algorithm,
+            pts_adjustment,
+            cw_index,
+            tier,
+            legacy_splice_command_length,
+            payload: Payload::Clear {
+                splice_command,
+                splice_descriptors,
+                alignment_stuffing,
+            },
+        })
     }
 }
 

@@ -96,6 +96,7 @@ impl SpliceCommand {
     }
 
     /// Decodes a command whose bytes are exactly `r` (splice_command_length known).
+    #[inline]
     pub(crate) fn decode_exact(
         splice_command_type: u8,
         r: &mut BitReader<'_>,
@@ -129,6 +130,7 @@ impl SpliceCommand {
 
     /// Decodes a command from the front of `r` when splice_command_length is the legacy 0xFFF:
     /// only commands whose length follows from their own fields can be read this way.
+    #[inline]
     pub(crate) fn decode_self_delimited(
         splice_command_type: u8,
         r: &mut BitReader<'_>,

@@ -134,6 +134,7 @@ impl SpliceInsert {
         w.put(8, u64::from(self.avails_expected), "avails_expected"); // avails_expected: 8
     }
 
+    #[inline]
     pub(crate) fn decode(r: &mut BitReader<'_>) -> Result<Self, DecodeError> {
         let splice_event_id = r.u32(32, "splice_event_id")?; // splice_event_id: 32
         let splice_event_cancel_indicator = r.flag("splice_event_cancel_indicator")?; // 1

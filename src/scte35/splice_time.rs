@@ -54,6 +54,7 @@ pub(crate) fn encode(w: &mut BitWriter<'_>, pts_time: Option<u64>) {
     }
 }
 
+#[inline(always)]
 pub(crate) fn decode(r: &mut BitReader<'_>) -> Result<Option<u64>, DecodeError> {
     let time_specified_flag = r.flag("time_specified_flag")?; // 1
     if time_specified_flag {

@@ -20,6 +20,7 @@ impl TimeSignal {
         splice_time::encode(w, self.pts_time);
     }
 
+    #[inline(always)]
     pub(crate) fn decode(r: &mut BitReader<'_>) -> Result<Self, DecodeError> {
         Ok(TimeSignal {
             pts_time: splice_time::decode(r)?,

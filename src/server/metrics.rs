@@ -32,6 +32,7 @@ pub struct Metrics {
     latency_sum_micros: AtomicU64,
     pub upstream_requests: AtomicU64,
     pub upstream_errors: AtomicU64,
+    pub body_timeouts: AtomicU64,
     pub coalesced: AtomicU64,
     pub cache_hits: AtomicU64,
     pub renders: AtomicU64,
@@ -99,6 +100,12 @@ impl Metrics {
             "hlsplice_upstream_errors_total",
             "Upstream requests that failed or timed out.",
             &self.upstream_errors,
+        );
+        counter(
+            &mut out,
+            "hlsplice_upstream_body_timeouts_total",
+            "Pass-through bodies aborted because the upstream sent nothing for upstream_timeout_ms.",
+            &self.body_timeouts,
         );
         counter(
             &mut out,

@@ -40,6 +40,8 @@ mod path;
 mod proxy;
 mod store;
 mod streams;
+#[cfg(test)]
+mod tests;
 mod upstream;
 
 use body::{BoxBody, full};
@@ -61,7 +63,8 @@ pub struct ServerConfig {
     pub dialect: Dialect,
     /// Longest break the API accepts, in milliseconds.
     pub max_break_ms: u64,
-    /// Deadline for a non-blocking upstream request (playlist body, or segment response head).
+    /// Deadline for a non-blocking upstream request (playlist body, or segment response head),
+    /// and the longest a streamed segment body may go without a byte before it is aborted.
     pub upstream_timeout_ms: u64,
     /// Remove ad markers the upstream already put in its playlists.
     pub strip_upstream_markers: bool,
@@ -133,6 +136,17 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    run_with_store(config, listener, shutdown, |store| store).await
+}
+
+/// [`run`], committing through what `records` makes of the opened redb store (tests put a
+/// store whose commits fail on demand in front of it).
+async fn run_with_store(
+    config: ServerConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    records: impl FnOnce(Arc<store::Store>) -> Arc<dyn store::RecordStore>,
+) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let upstream = Arc::new(
         upstream::Upstream::new(&config.upstream, Arc::clone(&metrics))
@@ -145,7 +159,7 @@ pub async fn run(
     let store = Arc::new(store);
     let _close = CloseStore(Arc::clone(&store));
     let loaded = rows.len();
-    let streams = streams::Streams::load(Arc::clone(&store), rows, config.max_break_ms)
+    let streams = streams::Streams::load(records(Arc::clone(&store)), rows, config.max_break_ms)
         .map_err(anyhow::Error::msg)?;
     let tokens = auth::Tokens::new(&config.api_tokens);
     if tokens.is_empty() {

@@ -6,16 +6,22 @@
 //! target duration, in whole seconds rounded down. Ended and multivariant playlists keep
 //! the upstream's header.
 use std::borrow::Cow;
+use std::future::Future as _;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 use super::App;
 use super::body::{BoxBody, BoxError, empty, full};
 use super::error::Failure;
+use super::metrics::Metrics;
 use super::path::{stream_key_of, validate_path, validate_query};
 use super::streams::Rendering;
 use super::upstream::{UpstreamError, strip_hop_by_hop};
@@ -48,11 +54,11 @@ pub async fn playlist(
     } else {
         app.upstream_timeout()
     };
-    let upstream_query = upstream_query(query, app.skip_v2_as_yes);
-    let target = if upstream_query.is_empty() {
-        Cow::Borrowed(path)
-    } else {
-        Cow::Owned(format!("{path}?{upstream_query}"))
+    // The request's own `path?query` bytes when the query goes upstream unchanged.
+    let target = match upstream_query(query, app.skip_v2_as_yes) {
+        Cow::Borrowed("") => Cow::Borrowed(path),
+        Cow::Borrowed(_) => Cow::Borrowed(path_and_query(req)),
+        Cow::Owned(rewritten) => Cow::Owned(format!("{path}?{rewritten}")),
     };
     let fetched = app
         .upstream
@@ -67,44 +73,47 @@ pub async fn playlist(
         Some(stream) => stream,
         None => app.streams.get_or_create(key),
     };
-    let rendering = stream.render(path, &fetched.body, &app.rewrite_options);
+    let rendering = stream
+        .render(
+            app.streams.store(),
+            path,
+            &fetched.body,
+            &app.rewrite_options,
+        )
+        .await;
     if rendering.is_err() && is_new {
         app.streams.forget_unused(key);
     }
     let Rendering {
         rendered,
         cache_hit,
-    } = rendering?;
+    } = rendering.map_err(|failure| match failure {
+        // A player retries a 503; the rendering that decided something was not kept.
+        Failure::Store(why) => Failure::Unavailable(format!("break store failed: {why}")),
+        other => other,
+    })?;
     if cache_hit {
-        app.metrics
-            .cache_hits
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        app.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
     } else {
-        app.metrics
-            .renders
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        app.metrics.renders.fetch_add(1, Ordering::Relaxed);
     }
-    stream
-        .ensure_durable(app.streams.store(), rendered.revision)
-        .await?;
-
     let gzip = accepts_gzip(req.headers());
-    let body = if gzip {
-        rendered.gzip().clone()
+    let payload = if gzip {
+        rendered.gzip()
     } else {
-        rendered.body.clone()
+        &rendered.plain
     };
     let mut response = Response::new(if req.method() == Method::HEAD {
         empty()
     } else {
-        full(body.clone())
+        full(payload.bytes.clone())
     });
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(PLAYLIST_TYPE),
     );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(header::CONTENT_LENGTH, payload.content_length.clone());
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -134,22 +143,104 @@ pub async fn pass_through(
 ) -> Result<Response<BoxBody>, Failure> {
     let path = req.uri().path();
     validate_path(path).map_err(Failure::BadPath)?;
-    let target = match req.uri().query() {
-        Some(query) => {
-            validate_query(query).map_err(Failure::BadPath)?;
-            Cow::Owned(format!("{path}?{query}"))
-        }
-        None => Cow::Borrowed(path),
-    };
+    if let Some(query) = req.uri().query() {
+        validate_query(query).map_err(Failure::BadPath)?;
+    }
+    let target = path_and_query(req);
     let upstream = app
         .upstream
-        .forward(req.method(), &target, req.headers(), app.upstream_timeout())
+        .forward(req.method(), target, req.headers(), app.upstream_timeout())
         .await
         .map_err(upstream_failure)?;
     let (mut parts, body) = upstream.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
-    Ok(Response::from_parts(parts, body))
+    let body = IdleTimeout {
+        inner: body,
+        idle: app.upstream_timeout(),
+        timer: None,
+        waiting: false,
+        metrics: Arc::clone(&app.metrics),
+        uri: req.uri().clone(),
+    };
+    Ok(Response::from_parts(parts, BodyExt::boxed(body)))
+}
+
+/// A streamed upstream body that fails once the upstream has sent nothing for `idle` while
+/// the client was waiting for more. The failure makes hyper abort the response, so the
+/// client sees a truncated transfer instead of a connection that hangs forever. Nothing is
+/// buffered: frames pass through as they come.
+struct IdleTimeout {
+    inner: Incoming,
+    idle: Duration,
+    /// Made on the first wait (a body that is always ready never needs one).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The timer runs for the current wait: it starts when a poll finds no frame, not at the
+    /// last frame, so time a slow client spends not reading never counts against the upstream.
+    waiting: bool,
+    metrics: Arc<Metrics>,
+    /// The client's request target, for the log line (shares the request's bytes).
+    uri: http::Uri,
+}
+
+/// The error an [`IdleTimeout`] body ends with.
+#[derive(Debug)]
+struct UpstreamIdle(Duration);
+
+impl std::fmt::Display for UpstreamIdle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "upstream sent nothing for {} ms", self.0.as_millis())
+    }
+}
+
+impl std::error::Error for UpstreamIdle {}
+
+impl Body for IdleTimeout {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.waiting = false;
+            return Poll::Ready(frame.map(|result| result.map_err(BoxError::from)));
+        }
+        if !this.waiting {
+            this.waiting = true;
+            if let Some(timer) = this.timer.as_mut() {
+                timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + this.idle);
+            }
+        }
+        let idle = this.idle;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+        match timer.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                this.metrics.body_timeouts.fetch_add(1, Ordering::Relaxed);
+                this.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    path = this.uri.path(),
+                    idle_ms = this.idle.as_millis() as u64,
+                    "upstream body stalled; aborting the response"
+                );
+                Poll::Ready(Some(Err(Box::new(UpstreamIdle(this.idle)))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Maps upstream failures to the status the issue and RFC 8216bis ask for.
@@ -176,6 +267,13 @@ fn upstream_failure(e: UpstreamError) -> Failure {
     }
 }
 
+/// The request target as received (`/path?query`), without copying it.
+fn path_and_query(req: &Request<Incoming>) -> &str {
+    req.uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path(), |pq| pq.as_str())
+}
+
 fn has_param(query: &str, name: &str) -> bool {
     query
         .split('&')
@@ -189,17 +287,18 @@ fn upstream_query(query: &str, skip_v2_as_yes: bool) -> Cow<'_, str> {
     if !skip_v2_as_yes || !query.split('&').any(|pair| pair == "_HLS_skip=v2") {
         return Cow::Borrowed(query);
     }
-    let rewritten: Vec<&str> = query
-        .split('&')
-        .map(|pair| {
-            if pair == "_HLS_skip=v2" {
-                "_HLS_skip=YES"
-            } else {
-                pair
-            }
-        })
-        .collect();
-    Cow::Owned(rewritten.join("&"))
+    let mut rewritten = String::with_capacity(query.len() + 2);
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            rewritten.push('&');
+        }
+        rewritten.push_str(if pair == "_HLS_skip=v2" {
+            "_HLS_skip=YES"
+        } else {
+            pair
+        });
+    }
+    Cow::Owned(rewritten)
 }
 
 /// Whether `Accept-Encoding` allows gzip (a `gzip`, `x-gzip` or `*` coding with q > 0).

@@ -15,6 +15,23 @@ const REVISIONS: TableDefinition<&str, u64> = TableDefinition::new("revisions");
 /// File name inside the data directory.
 pub const FILE_NAME: &str = "hlsplice.redb";
 
+/// Where stream records are committed: the redb [`Store`] in production. A trait so tests can
+/// put a store in front of it whose commits fail on demand, without a test branch in this file.
+pub trait RecordStore: Send + Sync + 'static {
+    /// Writes a stream record and commits durably, unless a newer revision is already stored.
+    /// Blocking: call from `spawn_blocking`. On `Err` nothing of this record is stored.
+    ///
+    /// # Errors
+    /// When the store is closed or the transaction fails.
+    fn save(&self, key: &str, revision: u64, record: &[u8]) -> Result<(), String>;
+}
+
+impl RecordStore for Store {
+    fn save(&self, key: &str, revision: u64, record: &[u8]) -> Result<(), String> {
+        Store::save(self, key, revision, record)
+    }
+}
+
 /// One stored row.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StoredStream {
@@ -113,6 +130,47 @@ impl Store {
             Err(poisoned) => poisoned.into_inner(),
         };
         guard.take();
+    }
+}
+
+/// A [`RecordStore`] in front of a real one whose next commits fail on demand, for the tests
+/// of what a failed commit leaves behind.
+#[cfg(test)]
+pub(crate) struct FailingStore {
+    inner: std::sync::Arc<dyn RecordStore>,
+    fail_next: std::sync::atomic::AtomicU32,
+    pub saves: std::sync::atomic::AtomicU32,
+}
+
+#[cfg(test)]
+impl FailingStore {
+    pub fn new(inner: std::sync::Arc<dyn RecordStore>) -> Self {
+        FailingStore {
+            inner,
+            fail_next: std::sync::atomic::AtomicU32::new(0),
+            saves: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    /// Makes the next `n` commits fail (without touching the real store).
+    pub fn fail_next(&self, n: u32) {
+        self.fail_next.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+impl RecordStore for FailingStore {
+    fn save(&self, key: &str, revision: u64, record: &[u8]) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        let failing = self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err("injected commit failure".to_owned());
+        }
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        self.inner.save(key, revision, record)
     }
 }
 

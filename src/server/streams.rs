@@ -3,14 +3,14 @@
 //!
 //! Locking: each stream has one `std::sync::Mutex`, held only for in-memory work
 //! (rendering is a pure function over a few kilobytes), never across `.await`.
-//! Durability: every change bumps the stream's `revision`. Before anything that depends on a
-//! revision is answered — the API's 2xx as well as a playlist rendering that shows the change —
-//! [`Stream::ensure_durable`] makes sure a snapshot at least that new is committed to the store.
-//! One request per stream commits at a time (the latest state, off the async threads, so many
-//! changes share one commit); the others watch the stream's durable revision. A failed commit
-//! is reported to everyone waiting and retried by the next request that needs it.
+//! Durability: memory only ever holds what the store holds. A change — an API event, or the
+//! start/end values a rendering decides — is made to a copy of the stream's timeline, the copy
+//! is committed, and only then swapped in ([`Stream::commit`]); a failed commit leaves memory
+//! exactly as it was, and its request answers 5xx. One change per stream is committed at a
+//! time (the stream's `writer` lock); the commit and the swap run in one blocking task that
+//! owns that lock, so a client that goes away mid-commit cannot separate them. Renderings that
+//! decide nothing new, and cached renderings, never wait for the store.
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -18,13 +18,15 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::OwnedMutexGuard;
 
 use super::error::Failure;
-use super::store::{Store, StoredStream};
-use crate::hls::{self, Break, BreakRequest, BreakState, PlaylistKind, RewriteOptions, Timeline};
+use super::store::{RecordStore, StoredStream};
+use crate::hls::{
+    self, Break, BreakRequest, BreakState, PlaylistKind, RewriteOptions, RewriteOutcome, Timeline,
+};
 
-/// How long a request waits for another request's store commit before giving up.
+/// How long a request waits for other changes of the same stream to be committed.
 const DURABLE_WAIT: Duration = Duration::from_secs(10);
 /// Longest accepted idempotency key.
 const MAX_REQUEST_ID_LEN: usize = 256;
@@ -47,22 +49,23 @@ struct StreamRecordRef<'a> {
 pub struct Stream {
     pub key: String,
     state: Mutex<StreamState>,
-    durable: watch::Sender<Durability>,
-    /// A commit of this stream is running.
-    committing: AtomicBool,
+    /// Held from taking a copy of the durable part until the committed copy is swapped in (or
+    /// the commit failed), so changes of one stream never commit over each other.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// What the store holds of a stream, as the committer last reported it.
-#[derive(Clone, Copy, Debug, Default)]
-struct Durability {
-    revision: u64,
-    /// Failed commits so far; waiters give up when it changes.
-    failures: u64,
+/// The durable part of a stream, copied to make a change (see [`Stream::commit`]).
+struct Draft {
+    timeline: Timeline,
+    request_ids: BTreeMap<String, u64>,
 }
 
 struct StreamState {
+    /// As committed: changed only by swapping in a committed [`Draft`].
     timeline: Timeline,
     request_ids: BTreeMap<String, u64>,
+    /// Last revision number given to a commit attempt; never reused, even after a failure, so
+    /// the store's "never overwrite a newer revision" rule cannot skip a retry.
     revision: u64,
     live_edge: Option<DateTime<Utc>>,
     target_duration: Option<f64>,
@@ -71,14 +74,28 @@ struct StreamState {
     renders: HashMap<String, Arc<Rendered>>,
 }
 
+/// One encoding of a rendering, with its `Content-Length` made once: serving it clones
+/// reference-counted bytes and allocates nothing.
+pub struct Payload {
+    pub bytes: Bytes,
+    pub content_length: http::HeaderValue,
+}
+
+impl Payload {
+    fn new(bytes: Bytes) -> Self {
+        Payload {
+            content_length: http::HeaderValue::from(bytes.len()),
+            bytes,
+        }
+    }
+}
+
 /// A rewritten playlist, rendered once per (upstream bytes, timeline version).
 pub struct Rendered {
     upstream: Bytes,
     version: u64,
-    /// The stream revision that must be durable before this rendering is served.
-    pub revision: u64,
-    pub body: Bytes,
-    gzip: OnceLock<Bytes>,
+    pub plain: Payload,
+    gzip: OnceLock<Payload>,
     pub media: bool,
     pub ended: bool,
     /// `max-age` for a live (non-blocking) answer: half the part target, else half the target duration.
@@ -87,16 +104,17 @@ pub struct Rendered {
 
 impl Rendered {
     /// The gzip form, compressed on first use and then shared.
-    pub fn gzip(&self) -> &Bytes {
+    pub fn gzip(&self) -> &Payload {
         self.gzip.get_or_init(|| {
             use std::io::Write as _;
+            let body = &self.plain.bytes;
             let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(self.body.len() / 3 + 64),
+                Vec::with_capacity(body.len() / 3 + 64),
                 flate2::Compression::default(),
             );
             // Writing into a Vec cannot fail; on the impossible error serve an empty member.
-            let _ = encoder.write_all(&self.body);
-            Bytes::from(encoder.finish().unwrap_or_default())
+            let _ = encoder.write_all(body);
+            Payload::new(Bytes::from(encoder.finish().unwrap_or_default()))
         })
     }
 }
@@ -137,7 +155,7 @@ pub enum Target {
 /// All known streams plus the store they persist to.
 pub struct Streams {
     map: Mutex<BTreeMap<String, Arc<Stream>>>,
-    store: Arc<Store>,
+    store: Arc<dyn RecordStore>,
     max_break_ms: u64,
 }
 
@@ -154,10 +172,6 @@ impl Stream {
             Some(record) => (record.timeline, record.request_ids),
             None => (Timeline::new(), BTreeMap::new()),
         };
-        let (durable, _) = watch::channel(Durability {
-            revision,
-            failures: 0,
-        });
         Stream {
             key,
             state: Mutex::new(StreamState {
@@ -169,8 +183,7 @@ impl Stream {
                 part_target: None,
                 renders: HashMap::new(),
             }),
-            durable,
-            committing: AtomicBool::new(false),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -179,81 +192,119 @@ impl Stream {
     }
 
     /// Renders `upstream` (the body of `path`) with this stream's timeline, or returns the
-    /// rendering already made for the same bytes and timeline version. New decisions are
-    /// applied to the timeline; `rendered.revision` must be durable before the rendering is
-    /// served.
+    /// rendering already made for the same bytes and timeline version. A rendering that
+    /// decides a break's start or end is returned only once that decision is committed.
     ///
     /// # Errors
-    /// `BadGateway` when the upstream body is not a playlist.
-    pub fn render(
-        &self,
+    /// `BadGateway` when the upstream body is not a playlist; `Store` when a decision could
+    /// not be committed (then nothing of it is kept in memory).
+    pub async fn render(
+        self: &Arc<Self>,
+        store: &Arc<dyn RecordStore>,
         path: &str,
         upstream: &Bytes,
         opts: &RewriteOptions,
     ) -> Result<Rendering, Failure> {
-        let mut guard = lock(&self.state);
-        let state = &mut *guard;
-        if let Some(existing) = state.renders.get(path)
-            && existing.version == state.timeline.version()
-            && existing.upstream == *upstream
+        let mut out = Vec::new();
         {
-            return Ok(Rendering {
-                rendered: Arc::clone(existing),
-                cache_hit: true,
-            });
-        }
-        let mut out = Vec::with_capacity(upstream.len() + 1024);
-        let rejected =
-            |e: hls::RewriteError| Failure::BadGateway(format!("upstream playlist rejected: {e}"));
-        let mut outcome =
-            hls::rewrite(upstream, &state.timeline, opts, &mut out).map_err(rejected)?;
-        let media = matches!(outcome.kind, PlaylistKind::Media);
-        if !outcome.decisions.is_empty() && state.timeline.apply(&outcome.decisions) {
-            state.revision += 1;
-        }
-        if !state.timeline.agrees_with(&outcome.decisions) {
-            // A value was already stored (first decision wins): render with the stored values,
-            // so nothing but the stored value is ever served.
-            outcome = hls::rewrite(upstream, &state.timeline, opts, &mut out).map_err(rejected)?;
-        }
-        if media {
-            if let Some(edge) = outcome.live_edge
-                && state.live_edge.is_none_or(|known| edge > known)
-            {
-                state.live_edge = Some(edge);
-            }
-            if outcome.target_duration.is_some() {
-                state.target_duration = outcome.target_duration;
-            }
-            if outcome.part_target.is_some() {
-                state.part_target = outcome.part_target;
+            let mut state = lock(&self.state);
+            if let Step::Done(done) = state.render_step(path, upstream, opts, &mut out)? {
+                return Ok(done);
             }
         }
-        let body = if media {
-            Bytes::from(out)
-        } else {
-            upstream.clone()
+        // The rendering decided something new: commit it before anyone sees it.
+        let writer = self.writer().await?;
+        let (draft, rendered, observed) = {
+            let mut state = lock(&self.state);
+            // Rendered again: a change committed while this request waited (e.g. another
+            // rendition deciding the same start) may already hold these decisions.
+            let mut outcome = match state.render_step(path, upstream, opts, &mut out)? {
+                Step::Done(done) => return Ok(done),
+                Step::Decided(outcome) => outcome,
+            };
+            let mut draft = state.draft();
+            let changed = draft.timeline.apply(&outcome.decisions);
+            if !draft.timeline.agrees_with(&outcome.decisions) {
+                // A value was already stored (first decision wins): render with the stored
+                // values, so nothing but the stored value is ever served.
+                outcome =
+                    hls::rewrite(upstream, &draft.timeline, opts, &mut out).map_err(rejected)?;
+            }
+            let (rendered, observed) =
+                Rendered::new(upstream, draft.timeline.version(), &outcome, out);
+            if !changed {
+                let rendered = state.install(path, rendered, observed);
+                return Ok(Rendering {
+                    rendered,
+                    cache_hit: false,
+                });
+            }
+            (draft, rendered, observed)
         };
-        let rendered = Arc::new(Rendered {
-            upstream: upstream.clone(),
-            version: state.timeline.version(),
-            revision: state.revision,
-            body,
-            gzip: OnceLock::new(),
-            media,
-            ended: outcome.ended,
-            live_cache_control: live_cache_control(outcome.part_target.or(outcome.target_duration)),
-        });
-        match state.renders.get_mut(path) {
-            Some(slot) => *slot = Arc::clone(&rendered),
-            None => {
-                state.renders.insert(path.to_owned(), Arc::clone(&rendered));
-            }
-        }
+        let path = path.to_owned();
+        let rendered = self
+            .commit(store, writer, draft, move |state| {
+                state.install(&path, rendered, observed)
+            })
+            .await?;
         Ok(Rendering {
             rendered,
             cache_hit: false,
         })
+    }
+
+    /// Waits for this stream's writer lock (see [`Stream::commit`]).
+    async fn writer(&self) -> Result<OwnedMutexGuard<()>, Failure> {
+        tokio::time::timeout(DURABLE_WAIT, Arc::clone(&self.writer).lock_owned())
+            .await
+            .map_err(|_| {
+                Failure::Store("an earlier change of this stream did not commit in time".to_owned())
+            })
+    }
+
+    /// Commits `draft` (a changed copy of the durable part, taken under `writer`), then swaps
+    /// it into memory and runs `then` under the same state lock. The commit and the swap run
+    /// in one blocking task that owns `writer`, so they stay together even if the request
+    /// goes away. On failure memory is left exactly as it was.
+    ///
+    /// # Errors
+    /// `Store` when the record cannot be serialized or the commit fails.
+    async fn commit<T: Send + 'static>(
+        self: &Arc<Self>,
+        store: &Arc<dyn RecordStore>,
+        writer: OwnedMutexGuard<()>,
+        draft: Draft,
+        then: impl FnOnce(&mut StreamState) -> T + Send + 'static,
+    ) -> Result<T, Failure> {
+        let bytes = serde_json::to_vec(&StreamRecordRef {
+            timeline: &draft.timeline,
+            request_ids: &draft.request_ids,
+        })
+        .map_err(|e| Failure::Store(format!("serializing timeline: {e}")))?;
+        let revision = {
+            let mut state = lock(&self.state);
+            state.revision += 1;
+            state.revision
+        };
+        let stream = Arc::clone(self);
+        let store = Arc::clone(store);
+        let done = tokio::task::spawn_blocking(move || {
+            let _writer = writer;
+            store.save(&stream.key, revision, &bytes)?;
+            let mut state = lock(&stream.state);
+            state.timeline = draft.timeline;
+            state.request_ids = draft.request_ids;
+            Ok(then(&mut state))
+        })
+        .await;
+        match done {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                tracing::error!(stream = %self.key, error = %e, "break store commit failed; change discarded");
+                Err(Failure::Store(e))
+            }
+            Err(e) => Err(Failure::Store(e.to_string())),
+        }
     }
 
     /// A JSON summary for `GET /api/v1/streams`.
@@ -281,90 +332,127 @@ impl Stream {
             .iter()
             .any(|b| break_state(b, edge) == BreakState::Active)
     }
+}
 
-    /// Returns once the store holds this stream at `revision` or newer, committing the
-    /// latest state itself when no other request is already doing so.
-    ///
-    /// # Errors
-    /// `Store` when the commit fails or does not finish in time.
-    pub async fn ensure_durable(
-        self: &Arc<Self>,
-        store: &Arc<Store>,
-        revision: u64,
-    ) -> Result<(), Failure> {
-        let mut receiver = self.durable.subscribe();
-        let seen = *receiver.borrow_and_update();
-        if seen.revision >= revision {
-            return Ok(());
-        }
-        let deadline = tokio::time::Instant::now() + DURABLE_WAIT;
-        loop {
-            if !self.committing.swap(true, Ordering::AcqRel) {
-                self.commit_latest(store).await?;
-            } else {
-                match tokio::time::timeout_at(deadline, receiver.changed()).await {
-                    Ok(Ok(())) => {}
-                    _ => return Err(Failure::Store("commit did not finish in time".to_owned())),
-                }
-            }
-            let now = *receiver.borrow_and_update();
-            if now.revision >= revision {
-                return Ok(());
-            }
-            if now.failures != seen.failures {
-                return Err(Failure::Store(
-                    "committing the break timeline failed".to_owned(),
-                ));
-            }
-        }
-    }
+/// What [`StreamState::render_step`] got to.
+enum Step {
+    /// Served from the cache, or rendered without deciding anything new (and cached).
+    Done(Rendering),
+    /// The rendering decided new start/end values; it is served only after they are committed.
+    Decided(RewriteOutcome),
+}
 
-    /// Commits a snapshot of the current state. The caller holds `committing`; the blocking
-    /// task itself publishes the outcome and releases it, so a request that goes away
-    /// mid-commit cannot leave the stream without a committer.
-    async fn commit_latest(self: &Arc<Self>, store: &Arc<Store>) -> Result<(), Failure> {
-        let snapshot = {
-            let state = lock(&self.state);
-            state.snapshot().map(|bytes| (state.revision, bytes))
+/// What a media rendering observed about the stream (kept only once the rendering is served).
+#[derive(Clone, Copy)]
+struct Observed {
+    media: bool,
+    live_edge: Option<DateTime<Utc>>,
+    target_duration: Option<f64>,
+    part_target: Option<f64>,
+}
+
+fn rejected(e: hls::RewriteError) -> Failure {
+    Failure::BadGateway(format!("upstream playlist rejected: {e}"))
+}
+
+impl Rendered {
+    fn new(
+        upstream: &Bytes,
+        version: u64,
+        outcome: &RewriteOutcome,
+        out: Vec<u8>,
+    ) -> (Rendered, Observed) {
+        let media = matches!(outcome.kind, PlaylistKind::Media);
+        let body = if media {
+            Bytes::from(out)
+        } else {
+            upstream.clone()
         };
-        let (revision, bytes) = match snapshot {
-            Ok(snapshot) => snapshot,
-            Err(e) => {
-                self.committing.store(false, Ordering::Release);
-                return Err(e);
-            }
+        let rendered = Rendered {
+            upstream: upstream.clone(),
+            version,
+            plain: Payload::new(body),
+            gzip: OnceLock::new(),
+            media,
+            ended: outcome.ended,
+            live_cache_control: live_cache_control(outcome.part_target.or(outcome.target_duration)),
         };
-        let stream = Arc::clone(self);
-        let store = Arc::clone(store);
-        let done = tokio::task::spawn_blocking(move || {
-            let saved = store.save(&stream.key, revision, &bytes);
-            // Release first: a waiter woken by the news may need to commit a newer revision.
-            stream.committing.store(false, Ordering::Release);
-            stream.durable.send_modify(|durable| match &saved {
-                Ok(()) => durable.revision = durable.revision.max(revision),
-                Err(_) => durable.failures += 1,
-            });
-            saved
-        })
-        .await;
-        match done {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                tracing::error!(stream = %self.key, error = %e, "break store commit failed");
-                Err(Failure::Store(e))
-            }
-            Err(e) => Err(Failure::Store(e.to_string())),
-        }
+        let observed = Observed {
+            media,
+            live_edge: outcome.live_edge,
+            target_duration: outcome.target_duration,
+            part_target: outcome.part_target,
+        };
+        (rendered, observed)
     }
 }
 
 impl StreamState {
-    fn snapshot(&self) -> Result<Vec<u8>, Failure> {
-        serde_json::to_vec(&StreamRecordRef {
-            timeline: &self.timeline,
-            request_ids: &self.request_ids,
-        })
-        .map_err(|e| Failure::Store(format!("serializing timeline: {e}")))
+    fn draft(&self) -> Draft {
+        Draft {
+            timeline: self.timeline.clone(),
+            request_ids: self.request_ids.clone(),
+        }
+    }
+
+    /// The cached rendering of `path` for these bytes and this timeline version, or a new one
+    /// made (and cached) now — unless it decides something new, which must be committed first.
+    fn render_step(
+        &mut self,
+        path: &str,
+        upstream: &Bytes,
+        opts: &RewriteOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<Step, Failure> {
+        if let Some(existing) = self.renders.get(path)
+            && existing.version == self.timeline.version()
+            && existing.upstream == *upstream
+        {
+            return Ok(Step::Done(Rendering {
+                rendered: Arc::clone(existing),
+                cache_hit: true,
+            }));
+        }
+        out.reserve(upstream.len() + 1024);
+        let outcome = hls::rewrite(upstream, &self.timeline, opts, out).map_err(rejected)?;
+        if !outcome.decisions.is_empty() {
+            return Ok(Step::Decided(outcome));
+        }
+        let (rendered, observed) = Rendered::new(
+            upstream,
+            self.timeline.version(),
+            &outcome,
+            std::mem::take(out),
+        );
+        Ok(Step::Done(Rendering {
+            rendered: self.install(path, rendered, observed),
+            cache_hit: false,
+        }))
+    }
+
+    /// Keeps what a served rendering observed and caches it for `path`.
+    fn install(&mut self, path: &str, rendered: Rendered, observed: Observed) -> Arc<Rendered> {
+        if observed.media {
+            if let Some(edge) = observed.live_edge
+                && self.live_edge.is_none_or(|known| edge > known)
+            {
+                self.live_edge = Some(edge);
+            }
+            if observed.target_duration.is_some() {
+                self.target_duration = observed.target_duration;
+            }
+            if observed.part_target.is_some() {
+                self.part_target = observed.part_target;
+            }
+        }
+        let rendered = Arc::new(rendered);
+        match self.renders.get_mut(path) {
+            Some(slot) => *slot = Arc::clone(&rendered),
+            None => {
+                self.renders.insert(path.to_owned(), Arc::clone(&rendered));
+            }
+        }
+        rendered
     }
 
     /// The break scheduled or active at `edge`, if any.
@@ -384,7 +472,7 @@ impl Streams {
     /// # Errors
     /// When a stored record cannot be decoded.
     pub fn load(
-        store: Arc<Store>,
+        store: Arc<dyn RecordStore>,
         rows: Vec<StoredStream>,
         max_break_ms: u64,
     ) -> Result<Self, String> {
@@ -409,7 +497,7 @@ impl Streams {
         })
     }
 
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Arc<dyn RecordStore> {
         &self.store
     }
 
@@ -477,9 +565,12 @@ impl Streams {
             )));
         }
         let stream = self.known(key)?;
+        // Taken before reading the timeline: a request repeating a request_id whose original is
+        // still committing waits for it, so it finds the break instead of creating a second.
+        let writer = stream.writer().await?;
         // The lock guard must not live across an await: the block decides, the awaits follow.
-        let (revision, created, view) = {
-            let mut state = lock(&stream.state);
+        let (draft, view) = {
+            let state = lock(&stream.state);
             let edge = state.live_edge;
             if let Some(request_id) = &req.request_id
                 && let Some(existing) = state
@@ -487,11 +578,8 @@ impl Streams {
                     .get(request_id)
                     .and_then(|id| state.timeline.get(*id))
             {
-                (
-                    state.revision,
-                    false,
-                    break_view(&stream.key, existing, edge),
-                )
+                // Memory holds only committed changes: the original is durable.
+                return Ok((StatusCode::OK, break_view(&stream.key, existing, edge)));
             } else {
                 if let Some(current) = state.current(edge) {
                     return Err(Failure::Conflict {
@@ -520,7 +608,8 @@ impl Streams {
                     at
                 }
             };
-                let created = state
+                let mut draft = state.draft();
+                let created = draft
                     .timeline
                     .add_break(BreakRequest {
                         event_id: req.event_id,
@@ -531,17 +620,12 @@ impl Streams {
                 let view = break_view(&stream.key, created, edge);
                 let id = created.id;
                 if let Some(request_id) = req.request_id {
-                    state.request_ids.insert(request_id, id);
+                    draft.request_ids.insert(request_id, id);
                 }
-                state.revision += 1;
-                (state.revision, true, view)
+                (draft, view)
             }
         };
-        stream.ensure_durable(&self.store, revision).await?;
-        if !created {
-            // A repeated request_id: the original break.
-            return Ok((StatusCode::OK, view));
-        }
+        stream.commit(&self.store, writer, draft, |_| ()).await?;
         tracing::info!(stream = %key, break_id = view["id"].as_u64(), "break created");
         Ok((StatusCode::CREATED, view))
     }
@@ -569,8 +653,9 @@ impl Streams {
         cancel_only: bool,
     ) -> Result<serde_json::Value, Failure> {
         let stream = self.known(key)?;
-        let (revision, view) = {
-            let mut state = lock(&stream.state);
+        let writer = stream.writer().await?;
+        let (draft, view) = {
+            let state = lock(&stream.state);
             let edge = state.live_edge;
             let found = match target {
                 Target::Id(id) => state
@@ -604,15 +689,16 @@ impl Streams {
             };
             if status == BreakState::Active && !cancel_only && found.requested_end.is_some() {
                 // An IN was already requested: repeating it must not move the IN later.
-                (state.revision, break_view(&stream.key, found, edge))
+                return Ok(break_view(&stream.key, found, edge));
             } else {
+                let mut draft = state.draft();
                 let changed = match (status, cancel_only) {
-                    (BreakState::Scheduled, _) => state.timeline.cancel_break(id),
+                    (BreakState::Scheduled, _) => draft.timeline.cancel_break(id),
                     (BreakState::Active, false) => {
                         // Active implies a live edge is known.
                         let at = edge
                             .ok_or_else(|| Failure::Unavailable("no live edge known".to_owned()))?;
-                        state.timeline.end_break(id, at)
+                        draft.timeline.end_break(id, at)
                     }
                     (BreakState::Active, true) => {
                         return Err(conflict(
@@ -637,11 +723,10 @@ impl Streams {
                         });
                     }
                 };
-                state.revision += 1;
-                (state.revision, changed)
+                (draft, changed)
             }
         };
-        stream.ensure_durable(&self.store, revision).await?;
+        stream.commit(&self.store, writer, draft, |_| ()).await?;
         tracing::info!(stream = %key, break_id = view["id"].as_u64(), state = view["state"].as_str(), "break changed");
         Ok(view)
     }
@@ -751,41 +836,60 @@ mod tests {
         }
     }
 
+    fn count(streams: &Streams) -> usize {
+        streams.list_breaks("live/a").unwrap()["breaks"]
+            .as_array()
+            .map_or(0, Vec::len)
+    }
+
     #[tokio::test]
-    async fn commits_before_answering_and_reports_a_failed_commit_at_once() {
+    async fn a_failed_commit_answers_an_error_and_leaves_memory_as_it_was() {
+        use super::super::store::{FailingStore, Store};
         let dir =
             std::env::temp_dir().join(format!("hlsplice-streams-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let (store, rows) = Store::open(&dir).unwrap();
         let store = Arc::new(store);
-        let streams = Streams::load(Arc::clone(&store), rows, 60_000).unwrap();
+        let failing = Arc::new(FailingStore::new(store.clone()));
+        let streams = Streams::load(failing.clone(), rows, 60_000).unwrap();
         streams.get_or_create("live/a");
+
+        failing.fail_next(1);
+        let failed = streams.create_break("live/a", new_break("one")).await;
+        assert!(matches!(failed, Err(Failure::Store(_))), "{failed:?}");
+        assert_eq!(count(&streams), 0, "the refused break is not in memory");
+
+        // The retry (same request_id) creates exactly one; a repeat returns it.
         let (status, view) = streams
             .create_break("live/a", new_break("one"))
             .await
             .unwrap();
-        assert_eq!(status, StatusCode::CREATED);
-        assert_eq!(view["state"], "scheduled");
+        assert_eq!(
+            (status, view["id"].as_u64()),
+            (StatusCode::CREATED, Some(1))
+        );
+        let (status, view) = streams
+            .create_break("live/a", new_break("one"))
+            .await
+            .unwrap();
+        assert_eq!((status, view["id"].as_u64()), (StatusCode::OK, Some(1)));
+        assert_eq!(count(&streams), 1);
 
-        // Committed: a fresh load sees it (reading a second handle is not possible while open,
-        // so close, reopen and compare).
+        failing.fail_next(1);
+        let failed = streams.cancel_break("live/a", 1).await;
+        assert!(matches!(failed, Err(Failure::Store(_))), "{failed:?}");
+        let list = streams.list_breaks("live/a").unwrap();
+        assert_eq!(list["breaks"][0]["state"], "scheduled", "{list}");
+
+        // On disk: exactly what memory holds.
         store.close();
         let (reopened, rows) = Store::open(&dir).unwrap();
         assert_eq!(rows.len(), 1);
         let record: StreamRecord = serde_json::from_slice(&rows[0].record).unwrap();
         assert_eq!(record.timeline.breaks().len(), 1);
+        assert!(!record.timeline.breaks()[0].cancelled);
         assert_eq!(record.request_ids.get("one"), Some(&1));
         drop(reopened);
-
-        // The old store is closed, so the next commit fails: every waiter hears it at once.
-        let stream = streams.get("live/a").unwrap();
-        let started = std::time::Instant::now();
-        let cancel = streams.cancel_break("live/a", 1);
-        let wait = stream.ensure_durable(&store, 2);
-        let (cancelled, waited) = tokio::join!(cancel, wait);
-        assert!(matches!(cancelled, Err(Failure::Store(_))), "{cancelled:?}");
-        assert!(matches!(waited, Err(Failure::Store(_))), "{waited:?}");
-        assert!(started.elapsed() < Duration::from_secs(2));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -56,7 +56,7 @@ pub struct Upstream {
     authority: http::uri::Authority,
     /// Base path without a trailing slash (`""` for a bare host).
     prefix: String,
-    flights: Mutex<HashMap<String, Flight>>,
+    flights: Mutex<HashMap<Arc<str>, Flight>>,
     metrics: Arc<Metrics>,
 }
 
@@ -138,8 +138,8 @@ impl Upstream {
                 existing.clone()
             } else {
                 let (sender, receiver) = watch::channel(None);
-                let key = path_and_query.to_owned();
-                flights.insert(key.clone(), receiver.clone());
+                let key: Arc<str> = Arc::from(path_and_query);
+                flights.insert(Arc::clone(&key), receiver.clone());
                 let this = Arc::clone(self);
                 tokio::spawn(async move {
                     let result = this.fetch_once(&key, deadline, blocking).await;
@@ -151,7 +151,7 @@ impl Upstream {
                             Ok(guard) => guard,
                             Err(poisoned) => poisoned.into_inner(),
                         };
-                        flights.remove(&key);
+                        flights.remove(&*key);
                     }
                     let _ = sender.send(Some(result));
                 });

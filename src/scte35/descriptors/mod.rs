@@ -123,9 +123,10 @@ impl SpliceDescriptor {
         }
     }
 
-    /// Decodes one descriptor whose body (after descriptor_length) is exactly `body`, which
-    /// starts at byte `offset` of the section.
-    pub(crate) fn decode(tag: u8, body: &[u8], offset: usize) -> Result<Self, DecodeError> {
+    /// Decodes one descriptor whose body (after descriptor_length) is exactly what `r` holds.
+    pub(crate) fn decode(tag: u8, mut r: BitReader<'_>) -> Result<Self, DecodeError> {
+        let body = r.rest();
+        let offset = r.offset();
         let opaque = || SpliceDescriptor::Unknown {
             splice_descriptor_tag: tag,
             bytes: body.to_vec(),
@@ -134,7 +135,6 @@ impl SpliceDescriptor {
         if !is_cuei || tag > tag::AUDIO {
             return Ok(opaque());
         }
-        let mut r = BitReader::new(body, offset);
         r.skip(32)?; // identifier: 32
         let parsed = match tag {
             tag::AVAIL => AvailDescriptor::decode(&mut r).map(SpliceDescriptor::Avail),
@@ -152,7 +152,7 @@ impl SpliceDescriptor {
             Err(DecodeError::Truncated {
                 offset: at, needed, ..
             }) => Err(DecodeError::DescriptorOverrun {
-                offset: offset - 2,
+                offset: offset.saturating_sub(2),
                 splice_descriptor_tag: tag,
                 declared: body.len(),
                 needed: at.saturating_sub(offset) + needed,
@@ -188,9 +188,8 @@ pub(crate) fn decode_loop(
                 needed: 2 + len,
             });
         }
-        let body_offset = r.offset();
-        let body = r.bytes(len, "splice_descriptor")?;
-        out.push(SpliceDescriptor::decode(tag, body, body_offset)?);
+        let body = r.sub(len, "splice_descriptor")?;
+        out.push(SpliceDescriptor::decode(tag, body)?);
     }
     Ok(())
 }
