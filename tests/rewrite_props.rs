@@ -428,6 +428,14 @@ proptest! {
             }
             prop_assert_eq!(&sets[0], &sets[1], "refresh {}: renditions differ", k);
         }
+        // The test must exercise something: a first break that starts at or before the last
+        // listed segment (the last window ends with segment n - 2) was published.
+        if let Some(first) = timeline.get(1)
+            && !first.cancelled
+            && (first.requested_start - base()).num_milliseconds() + TOLERANCE_MS < video_starts[n - 2]
+        {
+            prop_assert!(published.contains_key("\"splice-1\""), "break 1 never published: {:?}", published.keys());
+        }
         for (id, refreshes) in seen_at {
             let contiguous = refreshes.windows(2).all(|w| w[1] == w[0] + 1);
             prop_assert!(contiguous, "{} disappeared and came back: {:?}", id, refreshes);

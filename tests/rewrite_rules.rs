@@ -425,6 +425,37 @@ fn breaks_queue_behind_the_previous_end() {
     );
 }
 
+#[test]
+fn decisions_are_idempotent_when_program_time_jumps_backwards() {
+    // Found by the fuzz target: a PDT that goes back in time made the second render walk the
+    // breaks in another order and decide a break the first render had held back.
+    let input = "#EXTM3U
+#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00.000Z
+#EXTINF:4,
+a.ts
+#EXT-X-DISCONTINUITY
+#EXT-X-PROGRAM-DATE-TIME:2026-11-21T09:00:00.000Z
+#EXTINF:4,
+b.ts
+#EXT-X-DISCONTINUITY
+#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:10.000Z
+#EXTINF:4,
+c.ts
+";
+    let mut tl = one_break(2_000, 2_000);
+    tl.add_break(BreakRequest {
+        event_id: None,
+        start: t(5_000),
+        planned_duration_ms: 1_000,
+    })
+    .unwrap();
+    let (first, outcome) = run(input, &tl, Dialect::Both);
+    tl.apply(&outcome.decisions);
+    let (second, again) = run(input, &tl, Dialect::Both);
+    assert!(again.decisions.is_empty(), "{:?}", again.decisions);
+    assert_eq!(first, second);
+}
+
 const LL: &str = "#EXTM3U
 #EXT-X-TARGETDURATION:4
 #EXT-X-VERSION:9

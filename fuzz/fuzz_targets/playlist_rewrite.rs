@@ -8,8 +8,9 @@
 //! to the playlist's live edge so that breaks land in the window.
 #![no_main]
 
-use chrono::{DateTime, Duration, Utc};
-use hlsplice::hls::{BreakRequest, Decision, Dialect, RewriteOptions, Timeline, rewrite};
+use hlsplice::hls::{
+    BreakRequest, DateTime, Decision, Dialect, RewriteOptions, Timeline, Utc, rewrite,
+};
 use libfuzzer_sys::fuzz_target;
 
 const INSERTED: &[&[u8]] = &[
@@ -46,6 +47,14 @@ fn lossless(input: &[u8], output: &[u8]) -> bool {
     expected.next().is_none()
 }
 
+/// `t` moved by `ms` milliseconds (unchanged when that leaves chrono's range).
+fn shifted(t: DateTime<Utc>, ms: i64) -> DateTime<Utc> {
+    t.timestamp_millis()
+        .checked_add(ms)
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or(t)
+}
+
 fn check(data: &[u8]) {
     if data.len() < 2 {
         return;
@@ -80,7 +89,7 @@ fn check(data: &[u8]) {
         let duration_ms = u64::from(u16::from_le_bytes([spec[2], spec[3]])) * 10;
         let Ok(b) = timeline.add_break(BreakRequest {
             event_id: (spec[4] & 1 != 0).then_some(u32::from(spec[5])),
-            start: edge.checked_add_signed(Duration::milliseconds(offset_ms)).unwrap_or(edge),
+            start: shifted(edge, offset_ms),
             planned_duration_ms: duration_ms,
         }) else {
             continue;
@@ -88,16 +97,13 @@ fn check(data: &[u8]) {
         let (id, start) = (b.id, b.requested_start);
         match spec[6] % 4 {
             1 => {
-                let end = start.checked_add_signed(Duration::milliseconds(i64::from(spec[7]) * 100));
-                let _ = timeline.end_break(id, end.unwrap_or(start));
+                let _ = timeline.end_break(id, shifted(start, i64::from(spec[7]) * 100));
             }
             2 => {
                 let _ = timeline.cancel_break(id);
             }
             3 => {
-                let at = start
-                    .checked_add_signed(Duration::milliseconds(i64::from(spec[7]) * 37))
-                    .unwrap_or(start);
+                let at = shifted(start, i64::from(spec[7]) * 37);
                 timeline.apply(&[Decision { break_id: id, start: Some(at), end: None }]);
             }
             _ => {}

@@ -56,6 +56,9 @@
 //!   SKIPPED-SEGMENTS × target duration earlier). Cancelled breaks never appear (a break can only
 //!   be cancelled before its start is decided). The SCTE-35 bytes are those stored in the
 //!   [`Break`].
+//! - Breaks are decided in requested-start order, each no earlier than the decided end of the
+//!   one before (a break never begins inside the previous one; one whose predecessor has no
+//!   decided end yet waits).
 //! - Order before one segment: inserted PDT, then per break in start order its DATERANGE OUT,
 //!   DATERANGE IN, then its CUE tag.
 //! - LL-HLS: a segment's tags go before its first line, i.e. its first `EXT-X-PART` when it has
@@ -78,3 +81,6 @@ pub use rewrite::{
     UnknownDialect, rewrite, rewrite_with,
 };
 pub use timeline::{Break, BreakRequest, BreakState, Decision, Timeline, TimelineError};
+
+/// The date type of the API, re-exported so callers (and the fuzz crate) need not name chrono.
+pub use chrono::{DateTime, Utc};

@@ -578,15 +578,14 @@ fn place_breaks(
     let first_at_or_after =
         |from: usize, t: i64| (from..segments.len()).find(|&i| segments[i].start >= t);
 
-    // Breaks are decided in start order, each no earlier than the decided end of the one
-    // before: snapping moves starts later, and a break must not begin inside the previous one.
+    // Breaks are decided in requested-start order, each no earlier than the decided end of the
+    // one before: snapping moves starts later, and a break must not begin inside the previous
+    // one. The order uses requested times only (they never change), so a later render walks the
+    // breaks in the same order even when program time jumps backwards in the playlist.
     let breaks = timeline.breaks();
     order.clear();
     order.extend((0..breaks.len()).filter(|&i| !breaks[i].cancelled));
-    order.sort_unstable_by_key(|&i| {
-        let b = &breaks[i];
-        (b.decided_start.unwrap_or(b.requested_start), b.id)
-    });
+    order.sort_unstable_by_key(|&i| (breaks[i].requested_start, breaks[i].id));
     // The decided end of the previous break; `None` once a break's end is still open, which
     // holds back the decisions of the breaks after it.
     let mut floor: Option<i64> = Some(i64::MIN);

@@ -35,20 +35,6 @@ pub(crate) fn round_to_millis(us: i64) -> i64 {
     ms.saturating_mul(MICROS_PER_MILLI)
 }
 
-fn digits(bytes: &[u8]) -> Option<i64> {
-    let mut value: i64 = 0;
-    if bytes.is_empty() {
-        return None;
-    }
-    for &b in bytes {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + i64::from(b - b'0');
-    }
-    Some(value)
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -74,6 +60,37 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// Trims ASCII whitespace, checking the ends first: values almost never carry any.
+#[inline]
+fn trim_fast(v: &[u8]) -> &[u8] {
+    match (v.first(), v.last()) {
+        (Some(a), Some(b)) if a.is_ascii_whitespace() || b.is_ascii_whitespace() => v.trim_ascii(),
+        _ => v,
+    }
+}
+
+/// Reads the leading decimal digits of a fraction: (microseconds, digits read). Digits beyond
+/// the sixth round (half up) on the seventh.
+#[inline]
+fn fraction_micros(frac: &[u8]) -> (i64, usize) {
+    const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    let mut acc: i64 = 0;
+    let mut round = 0;
+    let mut n = 0;
+    while let Some(&d) = frac.get(n) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        if n < 6 {
+            acc = acc * 10 + i64::from(d - b'0');
+        } else if n == 6 && d >= b'5' {
+            round = 1;
+        }
+        n += 1;
+    }
+    (acc * SCALE[n.min(6)] + round, n)
+}
+
 #[inline]
 fn two_digits(a: u8, b: u8) -> Option<i64> {
     if a.is_ascii_digit() && b.is_ascii_digit() {
@@ -88,8 +105,9 @@ fn two_digits(a: u8, b: u8) -> Option<i64> {
 /// once per playlist.
 #[derive(Debug, Default)]
 pub(crate) struct PdtParser {
-    /// `YYYY-MM-DDThh:mm` of the last value, and its seconds since the epoch (before offset).
-    minute: [u8; 16],
+    /// `YYYY-MM-DDThh:mm` of the last value (0: none yet), and its seconds since the epoch
+    /// (before the offset).
+    minute: u128,
     minute_seconds: i64,
 }
 
@@ -97,7 +115,7 @@ impl PdtParser {
     /// Parses a value (the text after the colon) into microseconds since the epoch.
     /// Returns `None` for anything that is not a date-time.
     pub fn parse(&mut self, value: &[u8]) -> Option<i64> {
-        let v = value.trim_ascii();
+        let v = trim_fast(value);
         if v.len() < 19
             || v[4] != b'-'
             || v[7] != b'-'
@@ -107,7 +125,10 @@ impl PdtParser {
         {
             return None;
         }
-        let minute_seconds = if v[..16] == self.minute && self.minute[0] != 0 {
+        let key = v
+            .first_chunk::<16>()
+            .map_or(0, |chunk| u128::from_le_bytes(*chunk));
+        let minute_seconds = if key == self.minute && key != 0 {
             self.minute_seconds
         } else {
             let year = two_digits(v[0], v[1])? * 100 + two_digits(v[2], v[3])?;
@@ -119,7 +140,7 @@ impl PdtParser {
                 return None;
             }
             let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60;
-            self.minute.copy_from_slice(&v[..16]);
+            self.minute = key;
             self.minute_seconds = seconds;
             seconds
         };
@@ -130,18 +151,11 @@ impl PdtParser {
         let mut rest = &v[19..];
         let mut micros: i64 = 0;
         if let Some((&b'.', frac)) = rest.split_first() {
-            let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+            let (value, n) = fraction_micros(frac);
             if n == 0 {
                 return None;
             }
-            let mut scale = 100_000;
-            for &d in &frac[..n.min(6)] {
-                micros += i64::from(d - b'0') * scale;
-                scale /= 10;
-            }
-            if n > 6 && frac[6] >= b'5' {
-                micros += 1;
-            }
+            micros = value;
             rest = &frac[n..];
         }
         let offset_seconds: i64 = match rest {
@@ -172,18 +186,6 @@ impl PdtParser {
 #[cfg(test)]
 pub(crate) fn parse_program_date_time(value: &[u8]) -> Option<i64> {
     PdtParser::default().parse(value)
-}
-
-fn trim_ascii(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &v[start..end]
 }
 
 /// Appends `2026-11-21T08:00:00.000Z` for a microsecond time, truncated to the millisecond
@@ -281,38 +283,31 @@ pub(crate) fn push_seconds_3(out: &mut Vec<u8>, us: i64) {
 /// Parses a non-negative decimal (`10`, `4.00008`, `6.`) into microseconds, rounding beyond six
 /// fractional digits. `None` for anything else (signs, exponents, empty, absurdly large values).
 pub(crate) fn parse_decimal_micros(value: &[u8]) -> Option<i64> {
-    let v = trim_ascii(value);
-    let int_len = v.iter().take_while(|b| b.is_ascii_digit()).count();
-    if int_len == 0 && v.first() != Some(&b'.') {
-        return None;
+    let v = trim_fast(value);
+    let mut whole: i64 = 0;
+    let mut int_len = 0;
+    while let Some(&d) = v.get(int_len) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        if int_len == 12 {
+            return None;
+        }
+        whole = whole * 10 + i64::from(d - b'0');
+        int_len += 1;
     }
-    if int_len > 12 {
-        return None;
-    }
-    let whole = if int_len == 0 {
-        0
-    } else {
-        digits(&v[..int_len])?
-    };
-    let rest = &v[int_len..];
-    let mut micros = 0;
-    match rest.split_first() {
-        None => {}
-        Some((&b'.', frac)) => {
-            if !frac.iter().all(u8::is_ascii_digit) || (int_len == 0 && frac.is_empty()) {
+    let micros = match v.get(int_len) {
+        None if int_len > 0 => 0,
+        Some(b'.') => {
+            let frac = &v[int_len + 1..];
+            let (micros, n) = fraction_micros(frac);
+            if n != frac.len() || (int_len == 0 && n == 0) {
                 return None;
             }
-            let mut scale = 100_000;
-            for &d in frac.iter().take(6) {
-                micros += i64::from(d - b'0') * scale;
-                scale /= 10;
-            }
-            if frac.len() > 6 && frac[6] >= b'5' {
-                micros += 1;
-            }
+            micros
         }
-        Some(_) => return None,
-    }
+        _ => return None,
+    };
     Some(whole * MICROS_PER_SECOND + micros)
 }
 
