@@ -14,9 +14,11 @@ fn have_ffprobe() -> bool {
     if !found {
         assert!(
             std::env::var_os("HLSPLICE_REQUIRE_FFMPEG").is_none(),
-            "HLSPLICE_REQUIRE_FFMPEG is set but ffprobe is missing"
+            "HLSPLICE_REQUIRE_FFMPEG is set but ffmpeg/ffprobe are missing"
         );
-        eprintln!("ffprobe not found: skipping (apt-get install -y ffmpeg to run this test)");
+        eprintln!(
+            "ffmpeg/ffprobe not found: skipping (apt-get install -y ffmpeg to run this test)"
+        );
     }
     found
 }

@@ -188,11 +188,35 @@ async fn serves_over_http_with_blocking_reload() {
     assert!(body.contains("URI=\"video_10.0.m4s\""), "{body}");
     // master, the 400 and the blocking one; the unknown path is not a playlist.
     assert_eq!(p.upstream_requests(), 3);
+    let media_before = p.media_requests();
+
+    // Absurd numbers are answered, never a panic.
+    let max = u64::MAX;
+    for path in [
+        format!("/ll/demo/video.m3u8?_HLS_msn={max}&_HLS_part={max}"),
+        format!("/ll/demo/video_{max}.3.m4s"),
+        format!("/ll/demo/audio_{max}.m4s"),
+        format!("/live/demo/video_{max}.ts"),
+    ] {
+        let (status, _) = get(addr, &path).await;
+        assert!(status == 400 || status == 404, "{path}: {status}");
+    }
+    // Media bytes: a published TS segment, an fMP4 part, a range of the init section.
+    let (status, body) = get(addr, "/live/demo/video_3.ts").await;
+    assert_eq!(status, 200);
+    assert!(!body.is_empty());
+    assert_eq!(get(addr, "/ll/demo/audio_9.2.m4s").await.0, 200);
+    assert_eq!(
+        get(addr, "/live/demo/video_99.ts").await.0,
+        404,
+        "not yet published"
+    );
 
     p.set_fault(Fault::Status(500));
     assert_eq!(get(addr, "/live/demo/video.m3u8").await.0, 500);
     p.set_fault(Fault::None);
     assert_eq!(get(addr, "/live/demo/video.m3u8").await.0, 200);
+    assert!(p.media_requests() >= media_before + 6);
 
     let _ = stop_tx.send(());
     let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
