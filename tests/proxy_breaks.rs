@@ -957,11 +957,15 @@ async fn ovenmediaengine_out_and_in_use_the_refreshed_live_edge() {
     );
 }
 
-/// Upstream down when the API needs "now": 503 saying so, and nothing is created.
+/// Upstream down when the API needs "now": 503 saying so, and nothing is created or changed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn now_without_a_reachable_upstream_is_503_and_creates_nothing() {
     let mut h = Harness::start("stale-now-down", classic()).await;
     h.playlist(VIDEO).await;
+    let later =
+        json!({"duration_ms": 2000, "start": "2026-01-01T01:00:00Z", "request_id": "later"});
+    let (status, scheduled) = h.create_break("live/demo", later.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{scheduled}");
     h.advance_ms(3000);
     h.stop_packager().await;
 
@@ -996,5 +1000,10 @@ async fn now_without_a_reachable_upstream_is_503_and_creates_nothing() {
             .is_some_and(|m| m.contains("could not be refreshed from upstream")),
         "{body}"
     );
-    assert!(h.breaks("live/demo").await.is_empty());
+    assert_eq!(h.breaks("live/demo").await, vec![scheduled.clone()]);
+
+    // A repeated request_id needs no "now": the original is answered while upstream is down.
+    let (status, repeated) = h.create_break("live/demo", later).await;
+    assert_eq!(status, StatusCode::OK, "{repeated}");
+    assert_eq!(repeated, scheduled);
 }
