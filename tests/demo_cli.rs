@@ -80,7 +80,7 @@ fn demo_prints_working_commands_and_exits_on_sigint() {
     let answer = String::from_utf8_lossy(&answer.stdout);
     assert!(answer.contains("\"statusCode\":200"), "{ome}\n-> {answer}");
 
-    // Both breaks appear within a few seconds (the demo keeps the live edge fresh).
+    // Both breaks appear within a few seconds (the API refreshes the live edge from the packager).
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (a, b) = (curl(&[&classic]), curl(&[&ll]));

@@ -797,3 +797,213 @@ async fn concurrent_requests_create_one_break() {
     );
     assert_eq!(h.breaks("live/demo").await.len(), 2);
 }
+
+/// The live edge as the proxy reports it for `stream` (`GET /api/v1/streams/{stream}/breaks`).
+async fn reported_live_edge(h: &Harness, stream: &str) -> DateTime<Utc> {
+    let (status, value) = h
+        .api(
+            Method::GET,
+            &format!("/api/v1/streams/{stream}/breaks"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    date(&value["live_edge"])
+}
+
+/// "Now" is the live edge upstream has reached, not the one the last player left behind: with
+/// no player polling while the stream advances, the API refreshes the edge from upstream first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_is_refreshed_from_upstream_when_no_player_polled() {
+    let h = Harness::start("stale-now", classic()).await;
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    let first = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let newest = msn_of(&last_segment(&first));
+    assert_eq!(reported_live_edge(&h, "live/demo").await, t0());
+
+    // Five segments are published; nobody fetches a playlist.
+    h.advance_ms(5000);
+    let requests = h.packager.upstream_requests();
+    let (status, created) = h
+        .create_break("live/demo", json!({"duration_ms": 30000, "start": "now"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let refreshed_edge = t0() + chrono::Duration::seconds(5);
+    assert_eq!(
+        date(&created["requested_start"]),
+        refreshed_edge,
+        "now = the live edge upstream has reached: {created}"
+    );
+    assert!(
+        h.packager.upstream_requests() > requests,
+        "the API call fetched the playlist from upstream"
+    );
+    assert_eq!(reported_live_edge(&h, "live/demo").await, refreshed_edge);
+
+    // Already published segments are never marked; the OUT goes on the next new one.
+    let same = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert!(!same.contains("#EXT-X-CUE-OUT"), "{same}");
+    assert_eq!(msn_of(&last_segment(&same)), newest + 5);
+    h.advance_ms(1000);
+    let out = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let first_out = first_segment_with(&out, "#EXT-X-CUE-OUT:").expect("CUE-OUT");
+    assert_eq!(
+        msn_of(&first_out),
+        newest + 6,
+        "CUE-OUT on the first segment published after the request:\n{out}"
+    );
+    let out_daterange = segments(&out)
+        .into_iter()
+        .find(|(_, tags)| {
+            tags.iter()
+                .any(|t| t.starts_with("#EXT-X-DATERANGE") && t.contains("SCTE35-OUT="))
+        })
+        .map(|(uri, _)| msn_of(&uri));
+    assert_eq!(out_daterange, Some(newest + 6), "{out}");
+    let breaks = h.breaks("live/demo").await;
+    assert_eq!(date(&breaks[0]["decided_start"]), refreshed_edge);
+
+    // Early IN ("end now") after more unobserved segments: at the refreshed edge too.
+    h.advance_ms(3000);
+    let (status, ended) = h
+        .api(Method::POST, "/api/v1/streams/live/demo/breaks/1/end", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(
+        date(&ended["requested_end"]),
+        t0() + chrono::Duration::seconds(9),
+        "end now = the refreshed live edge: {ended}"
+    );
+    let during = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert!(!during.contains("#EXT-X-CUE-IN"), "{during}");
+    h.advance_ms(1000);
+    let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert_eq!(
+        first_segment_with(&back, "#EXT-X-CUE-IN").map(|u| msn_of(&u)),
+        Some(newest + 10),
+        "IN on the first segment published after the request:\n{back}"
+    );
+}
+
+/// The OvenMediaEngine API takes "now" from the refreshed live edge as well, for OUT and IN,
+/// and the "start before the live edge" check of the native API uses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ovenmediaengine_out_and_in_use_the_refreshed_live_edge() {
+    let h = Harness::start("stale-now-ome", classic()).await;
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    let first = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let newest = msn_of(&last_segment(&first));
+
+    // A start that was ahead of the last edge a player saw is in the past by now.
+    h.advance_ms(4000);
+    let (status, refused) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 2000, "start": "2026-01-01T00:00:02Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(h.breaks("live/demo").await.is_empty());
+
+    h.advance_ms(3000);
+    let send = ome_path("demo", "sendEvent");
+    let (status, body, _) = ome(
+        &h,
+        &send,
+        r#"{"eventFormat":"cue","events":[{"cueType":"out","duration":30000}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let breaks = h.breaks("live/demo").await;
+    assert_eq!(breaks.len(), 1, "{breaks:?}");
+    assert_eq!(
+        date(&breaks[0]["requested_start"]),
+        t0() + chrono::Duration::seconds(7),
+        "{breaks:?}"
+    );
+    let same = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert!(!same.contains("#EXT-X-CUE-OUT"), "{same}");
+    h.advance_ms(1000);
+    let out = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert_eq!(
+        first_segment_with(&out, "#EXT-X-CUE-OUT:").map(|u| msn_of(&u)),
+        Some(newest + 8),
+        "{out}"
+    );
+
+    // IN after four unobserved segments: at the refreshed edge, on the next new segment.
+    h.advance_ms(4000);
+    let (status, body, _) = ome(
+        &h,
+        &ome_path("demo", "sendEvents"),
+        r#"[{"eventFormat":"scte35","events":[{"spliceCommand":"spliceInsert","type":"in"}]}]"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let breaks = h.breaks("live/demo").await;
+    assert_eq!(
+        date(&breaks[0]["requested_end"]),
+        t0() + chrono::Duration::seconds(12),
+        "{breaks:?}"
+    );
+    let during = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert!(!during.contains("#EXT-X-CUE-IN"), "{during}");
+    h.advance_ms(1000);
+    let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert_eq!(
+        first_segment_with(&back, "#EXT-X-CUE-IN").map(|u| msn_of(&u)),
+        Some(newest + 13),
+        "{back}"
+    );
+}
+
+/// Upstream down when the API needs "now": 503 saying so, and nothing is created or changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_without_a_reachable_upstream_is_503_and_creates_nothing() {
+    let mut h = Harness::start("stale-now-down", classic()).await;
+    h.playlist(VIDEO).await;
+    let later =
+        json!({"duration_ms": 2000, "start": "2026-01-01T01:00:00Z", "request_id": "later"});
+    let (status, scheduled) = h.create_break("live/demo", later.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{scheduled}");
+    h.advance_ms(3000);
+    h.stop_packager().await;
+
+    let (status, body) = h
+        .create_break("live/demo", json!({"duration_ms": 2000, "start": "now"}))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let message = body["error"].as_str().unwrap_or("");
+    assert!(
+        message.contains("live edge") && message.contains("could not be refreshed from upstream"),
+        "{body}"
+    );
+    let (status, body) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 2000, "start": "2026-01-01T00:00:01Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    let (status, body, _) = ome(
+        &h,
+        &ome_path("demo", "sendEvent"),
+        r#"{"eventFormat":"cue","events":[{"cueType":"out","duration":2000}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["statusCode"], 503);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("could not be refreshed from upstream")),
+        "{body}"
+    );
+    assert_eq!(h.breaks("live/demo").await, vec![scheduled.clone()]);
+
+    // A repeated request_id needs no "now": the original is answered while upstream is down.
+    let (status, repeated) = h.create_break("live/demo", later).await;
+    assert_eq!(status, StatusCode::OK, "{repeated}");
+    assert_eq!(repeated, scheduled);
+}

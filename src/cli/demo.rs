@@ -101,23 +101,14 @@ async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Resul
         let _ = proxy_stopped.await;
     }));
 
-    // A stream is known to the proxy once one of its playlists went through it, and the API's
-    // "now" is the live edge the proxy last saw. Act as a player that is always watching, so the
-    // curl commands below work straight away and "start":"now" means now.
+    // A stream is known to the proxy once one of its playlists went through it: fetch each
+    // once so the curl commands below work straight away. "Now" needs no player polling: the
+    // API refreshes the live edge from the packager itself.
     for path in PLAYLISTS {
         if let Err(err) = warm_up(proxy_addr, path).await {
             tracing::warn!(%err, path, "demo: warm-up request failed");
         }
     }
-    let watcher = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        loop {
-            tick.tick().await;
-            for path in PLAYLISTS {
-                let _ = warm_up(proxy_addr, path).await;
-            }
-        }
-    });
     println!("{}", banner(proxy_addr, packager_addr, &args.token));
 
     let outcome = tokio::select! {
@@ -132,7 +123,6 @@ async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Resul
             proxy_task.await
         }
     };
-    watcher.abort();
     let _ = stop_packager.send(());
     let _ = tokio::time::timeout(Duration::from_secs(3), packager_task).await;
     proxy_result.context("the proxy task failed")?

@@ -22,6 +22,7 @@ use super::App;
 use super::body::{BoxBody, full};
 use super::error::Failure;
 use super::path::decode_stream_name;
+use super::proxy::refresh_live_edge;
 use super::streams::{NewBreak, Start, Target};
 
 /// Largest accepted request body.
@@ -196,7 +197,10 @@ pub async fn native(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<B
         (Method::POST, Route::Breaks(stream)) => {
             let body = read_body(req).await?;
             let new = parse_create(&body)?;
-            let (status, view) = app.streams.create_break(&stream, new).await?;
+            let (status, view) = app
+                .streams
+                .create_break(&stream, new, |s| refresh_live_edge(app, s))
+                .await?;
             Ok(json_response(status, &view))
         }
         (Method::GET, Route::Break(stream, id)) => {
@@ -214,7 +218,9 @@ pub async fn native(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<B
         )),
         (Method::POST, Route::BreakEnd(stream, id)) => Ok(json_response(
             StatusCode::OK,
-            &app.streams.end_break(&stream, Target::Id(id)).await?,
+            &app.streams
+                .end_break(&stream, Target::Id(id), |s| refresh_live_edge(app, s))
+                .await?,
         )),
         _ => Err(Failure::MethodNotAllowed),
     }
@@ -276,11 +282,15 @@ pub async fn ome(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<BoxB
                     event_id,
                     request_id: None,
                 };
-                app.streams.create_break(&key, new).await?;
+                app.streams
+                    .create_break(&key, new, |s| refresh_live_edge(app, s))
+                    .await?;
             }
             OmeEvent::In { event_id } => {
                 app.streams
-                    .end_break(&key, Target::Current(event_id))
+                    .end_break(&key, Target::Current(event_id), |s| {
+                        refresh_live_edge(app, s)
+                    })
                     .await?;
             }
         }

@@ -10,7 +10,9 @@
 //! - `/healthz`, `/metrics` (Prometheus text).
 //!
 //! "Now" in the API is the stream's live edge — the program time at the end of the newest
-//! segment seen in any rendition — never the server clock.
+//! segment seen in any rendition — never the server clock. An API call that needs it first
+//! refreshes it from upstream ([`proxy::refresh_live_edge`]), so it does not depend on a
+//! player having polled recently; when that fails the call answers 503 and changes nothing.
 //!
 //! Structure (after the hyper examples): one [`BoxBody`](body::BoxBody) type, routing as one
 //! `match`, one task per connection under hyper-util's `GracefulShutdown`, failures mapped to

@@ -23,8 +23,8 @@ use super::body::{BoxBody, BoxError, empty, full};
 use super::error::Failure;
 use super::metrics::Metrics;
 use super::path::{stream_key_of, validate_path, validate_query};
-use super::streams::Rendering;
-use super::upstream::{UpstreamError, strip_hop_by_hop};
+use super::streams::{Rendered, Rendering, Stream};
+use super::upstream::{Fetched, UpstreamError, strip_hop_by_hop};
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -60,43 +60,8 @@ pub async fn playlist(
         Cow::Borrowed(_) => Cow::Borrowed(path_and_query(req)),
         Cow::Owned(rewritten) => Cow::Owned(format!("{path}?{rewritten}")),
     };
-    let fetched = app
-        .upstream
-        .fetch_playlist(&target, deadline, blocking)
-        .await
-        .map_err(upstream_failure)?;
-    if fetched.status != StatusCode::OK {
-        return Err(Failure::UpstreamStatus(fetched.status));
-    }
-    let is_new = known.is_none();
-    let stream = match known {
-        Some(stream) => stream,
-        None => app.streams.get_or_create(key),
-    };
-    let rendering = stream
-        .render(
-            app.streams.store(),
-            path,
-            &fetched.body,
-            &app.rewrite_options,
-        )
-        .await;
-    if rendering.is_err() && is_new {
-        app.streams.forget_unused(key);
-    }
-    let Rendering {
-        rendered,
-        cache_hit,
-    } = rendering.map_err(|failure| match failure {
-        // A player retries a 503; the rendering that decided something was not kept.
-        Failure::Store(why) => Failure::Unavailable(format!("break store failed: {why}")),
-        other => other,
-    })?;
-    if cache_hit {
-        app.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
-    } else {
-        app.metrics.renders.fetch_add(1, Ordering::Relaxed);
-    }
+    let (fetched, rendered) =
+        fetch_and_render(app, path, &target, known, deadline, blocking).await?;
     let gzip = accepts_gzip(req.headers());
     let payload = if gzip {
         rendered.gzip()
@@ -134,6 +99,109 @@ pub async fn playlist(
         headers.insert(header::CONTENT_TYPE, content_type.clone());
     }
     Ok(response)
+}
+
+/// Fetches `target` (the upstream request for the playlist at `path`) and renders it with its
+/// stream's timeline. Every playlist the proxy reads goes through here — a player's request
+/// or an API call refreshing the live edge — so decisions, caches, metrics and the live edge
+/// are observed the same way whoever asked.
+async fn fetch_and_render(
+    app: &Arc<App>,
+    path: &str,
+    target: &str,
+    known: Option<Arc<Stream>>,
+    deadline: Duration,
+    blocking: bool,
+) -> Result<(Arc<Fetched>, Arc<Rendered>), Failure> {
+    let fetched = app
+        .upstream
+        .fetch_playlist(target, deadline, blocking)
+        .await
+        .map_err(upstream_failure)?;
+    if fetched.status != StatusCode::OK {
+        return Err(Failure::UpstreamStatus(fetched.status));
+    }
+    let key = stream_key_of(path);
+    let is_new = known.is_none();
+    let stream = match known {
+        Some(stream) => stream,
+        None => app.streams.get_or_create(key),
+    };
+    let rendering = stream
+        .render(
+            app.streams.store(),
+            path,
+            &fetched.body,
+            &app.rewrite_options,
+        )
+        .await;
+    if rendering.is_err() && is_new {
+        app.streams.forget_unused(key);
+    }
+    let Rendering {
+        rendered,
+        cache_hit,
+    } = rendering.map_err(|failure| match failure {
+        // A player retries a 503; the rendering that decided something was not kept.
+        Failure::Store(why) => Failure::Unavailable(format!("break store failed: {why}")),
+        other => other,
+    })?;
+    if cache_hit {
+        app.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
+    } else {
+        app.metrics.renders.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok((fetched, rendered))
+}
+
+/// Brings `stream`'s live edge up to date before an API call reads "now": fetches the media
+/// playlists of the stream the proxy has rendered — all of them at once, plainly (no `_HLS_`
+/// directives, the normal deadline, coalesced with identical player requests) — and renders
+/// them as if a player had asked. Without this, "now" would be wherever the last player
+/// happened to leave the live edge, which may be many segments in the past.
+///
+/// A stream none of whose media playlists was rendered yet (only known from the store after
+/// a restart, or only its multivariant playlist seen) has nothing to refresh; its live edge
+/// stays unknown and the caller answers as it does for that.
+///
+/// # Errors
+/// `Unavailable` when none of the playlists could be fetched and rendered: an acknowledged
+/// event must be placed by the live edge, never by a guess.
+pub async fn refresh_live_edge(app: &Arc<App>, stream: Arc<Stream>) -> Result<(), Failure> {
+    let paths = stream.media_paths();
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut fetches = tokio::task::JoinSet::new();
+    for path in paths {
+        let app = Arc::clone(app);
+        let stream = Arc::clone(&stream);
+        fetches.spawn(async move {
+            let deadline = app.upstream_timeout();
+            fetch_and_render(&app, &path, &path, Some(stream), deadline, false)
+                .await
+                .map_err(|failure| format!("{path}: {}", failure.message()))
+        });
+    }
+    let mut failures = Vec::new();
+    let mut refreshed = false;
+    while let Some(done) = fetches.join_next().await {
+        match done {
+            Ok(Ok(_)) => refreshed = true,
+            Ok(Err(why)) => failures.push(why),
+            Err(e) => failures.push(format!("refresh task failed: {e}")),
+        }
+    }
+    if refreshed {
+        Ok(())
+    } else {
+        failures.sort();
+        Err(Failure::Unavailable(format!(
+            "the live edge of stream {} could not be refreshed from upstream, so \"now\" is not known; nothing was changed ({})",
+            stream.key,
+            failures.join("; ")
+        )))
+    }
 }
 
 /// `GET|HEAD` of anything else: streamed through with the upstream's status and headers.

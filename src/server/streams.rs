@@ -11,6 +11,7 @@
 //! owns that lock, so a client that goes away mid-commit cannot separate them. Renderings that
 //! decide nothing new, and cached renderings, never wait for the store.
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -189,6 +190,17 @@ impl Stream {
 
     pub fn target_duration(&self) -> Option<f64> {
         lock(&self.state).target_duration
+    }
+
+    /// Paths of the media playlists of this stream the proxy has rendered (the renditions an
+    /// API call refreshes the live edge from).
+    pub fn media_paths(&self) -> Vec<String> {
+        lock(&self.state)
+            .renders
+            .iter()
+            .filter(|(_, rendered)| rendered.media)
+            .map(|(path, _)| path.clone())
+            .collect()
     }
 
     /// Renders `upstream` (the body of `path`) with this stream's timeline, or returns the
@@ -569,11 +581,20 @@ impl Streams {
     /// # Errors
     /// 400 for a bad duration, 404 unknown stream, 409 conflicting break, 422 refused by the
     /// timeline, 503 no live edge yet, 500 store failure.
-    pub async fn create_break(
+    ///
+    /// `refresh` brings the stream's live edge up to date from upstream ("now" is read after
+    /// it); it runs once the request is known to be valid, before any lock is taken, and its
+    /// failure is answered unless the request repeats a `request_id` (that answer needs no "now").
+    pub async fn create_break<F, R>(
         &self,
         key: &str,
         req: NewBreak,
-    ) -> Result<(StatusCode, serde_json::Value), Failure> {
+        refresh: F,
+    ) -> Result<(StatusCode, serde_json::Value), Failure>
+    where
+        F: FnOnce(Arc<Stream>) -> R,
+        R: Future<Output = Result<(), Failure>>,
+    {
         if req.duration_ms == 0 {
             return Err(Failure::BadRequest("duration must be positive".to_owned()));
         }
@@ -591,6 +612,8 @@ impl Streams {
             )));
         }
         let stream = self.known(key)?;
+        // Before the writer lock: the refresh renders, and a rendering may need to commit.
+        let refreshed = refresh(Arc::clone(&stream)).await;
         // Taken before reading the timeline: a request repeating a request_id whose original is
         // still committing waits for it, so it finds the break instead of creating a second.
         let writer = stream.writer().await?;
@@ -607,6 +630,7 @@ impl Streams {
                 // Memory holds only committed changes: the original is durable.
                 return Ok((StatusCode::OK, break_view(&stream.key, existing, edge)));
             } else {
+                refreshed?;
                 if let Some(current) = state.current(edge) {
                     return Err(Failure::Conflict {
                         reason: format!(
@@ -657,11 +681,25 @@ impl Streams {
     }
 
     /// Ends a break early (IN at the live edge); a break that has not started yet is cancelled instead.
+    /// `refresh` brings the stream's live edge up to date from upstream first (see
+    /// [`Streams::create_break`]).
     ///
     /// # Errors
-    /// 404 unknown stream/break, 409 nothing to end, 422 refused by the timeline, 500 store failure.
-    pub async fn end_break(&self, key: &str, target: Target) -> Result<serde_json::Value, Failure> {
-        self.change(key, target, false).await
+    /// 404 unknown stream/break, 409 nothing to end, 422 refused by the timeline, 503 the live
+    /// edge could not be refreshed, 500 store failure.
+    pub async fn end_break<F, R>(
+        &self,
+        key: &str,
+        target: Target,
+        refresh: F,
+    ) -> Result<serde_json::Value, Failure>
+    where
+        F: FnOnce(Arc<Stream>) -> R,
+        R: Future<Output = Result<(), Failure>>,
+    {
+        let stream = self.known(key)?;
+        refresh(Arc::clone(&stream)).await?;
+        self.change(stream, target, false).await
     }
 
     /// Cancels a break that has not started.
@@ -669,16 +707,18 @@ impl Streams {
     /// # Errors
     /// 404 unknown stream/break, 409 already started or over, 500 store failure.
     pub async fn cancel_break(&self, key: &str, id: u64) -> Result<serde_json::Value, Failure> {
-        self.change(key, Target::Id(id), true).await
+        // No "now" needed: only a break no rendering has started can be cancelled.
+        let stream = self.known(key)?;
+        self.change(stream, Target::Id(id), true).await
     }
 
     async fn change(
         &self,
-        key: &str,
+        stream: Arc<Stream>,
         target: Target,
         cancel_only: bool,
     ) -> Result<serde_json::Value, Failure> {
-        let stream = self.known(key)?;
+        let key = stream.key.as_str();
         let writer = stream.writer().await?;
         let (draft, view) = {
             let state = lock(&stream.state);
@@ -862,6 +902,11 @@ mod tests {
         }
     }
 
+    /// A live edge refresh that has nothing to do (these streams have no playlists).
+    async fn fresh(_: Arc<Stream>) -> Result<(), Failure> {
+        Ok(())
+    }
+
     fn count(streams: &Streams) -> usize {
         streams.list_breaks("live/a").unwrap()["breaks"]
             .as_array()
@@ -881,13 +926,15 @@ mod tests {
         streams.get_or_create("live/a");
 
         failing.fail_next(1);
-        let failed = streams.create_break("live/a", new_break("one")).await;
+        let failed = streams
+            .create_break("live/a", new_break("one"), fresh)
+            .await;
         assert!(matches!(failed, Err(Failure::Store(_))), "{failed:?}");
         assert_eq!(count(&streams), 0, "the refused break is not in memory");
 
         // The retry (same request_id) creates exactly one; a repeat returns it.
         let (status, view) = streams
-            .create_break("live/a", new_break("one"))
+            .create_break("live/a", new_break("one"), fresh)
             .await
             .unwrap();
         assert_eq!(
@@ -895,7 +942,7 @@ mod tests {
             (StatusCode::CREATED, Some(1))
         );
         let (status, view) = streams
-            .create_break("live/a", new_break("one"))
+            .create_break("live/a", new_break("one"), fresh)
             .await
             .unwrap();
         assert_eq!((status, view["id"].as_u64()), (StatusCode::OK, Some(1)));

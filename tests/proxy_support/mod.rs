@@ -163,6 +163,20 @@ impl Harness {
         self.proxy = Some(Proxy::start(self.server_config()).await);
     }
 
+    /// Stops the packager and waits until it no longer accepts connections (upstream down).
+    pub async fn stop_packager(&mut self) {
+        if let Some(stop) = self.packager_stop.take() {
+            let _ = stop.send(());
+        }
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(self.upstream).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the packager at {} did not stop", self.upstream);
+    }
+
     pub fn advance_ms(&self, ms: u64) {
         self.clock.advance(Duration::from_millis(ms));
     }
