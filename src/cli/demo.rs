@@ -112,7 +112,7 @@ async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Resul
     println!("{}", banner(proxy_addr, packager_addr, &args.token));
 
     let outcome = tokio::select! {
-        () = shutdown_signal() => None,
+        () = super::shutdown_signal() => None,
         done = &mut proxy_task => Some(done),
     };
     let proxy_result = match outcome {
@@ -198,28 +198,4 @@ What to look for in video.m3u8 and audio.m3u8 after starting a break:
 
 Ctrl-C stops the demo."#
     )
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
