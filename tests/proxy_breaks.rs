@@ -1007,3 +1007,71 @@ async fn now_without_a_reachable_upstream_is_503_and_creates_nothing() {
     assert_eq!(status, StatusCode::OK, "{repeated}");
     assert_eq!(repeated, scheduled);
 }
+
+/// After a restart the proxy knows the stream's media playlists from its store, so "now" is
+/// refreshed from upstream before any player has asked for a playlist again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_right_after_a_restart_is_refreshed_from_the_stored_playlist_paths() {
+    let mut h = Harness::start("restart-now", classic()).await;
+    let (mut video_tags, mut audio_tags) = (Published::default(), Published::default());
+    let first = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let newest = msn_of(&last_segment(&first));
+    // A stored timeline (one cancelled break), so the stream is known from the store after
+    // the restart, as any stream with breaks is.
+    let (status, later) = h
+        .create_break(
+            "live/demo",
+            json!({"duration_ms": 2000, "start": "2026-01-01T01:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{later}");
+    let (status, cancelled) = h
+        .api(Method::DELETE, "/api/v1/streams/live/demo/breaks/1", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+
+    h.restart_proxy().await;
+    // Four segments are published; no player fetches anything from the new proxy.
+    h.advance_ms(4000);
+    let requests = h.packager.upstream_requests();
+    let (status, created) = h
+        .create_break("live/demo", json!({"duration_ms": 30000, "start": "now"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let refreshed_edge = t0() + chrono::Duration::seconds(4);
+    assert_eq!(
+        date(&created["requested_start"]),
+        refreshed_edge,
+        "now = the live edge upstream has reached: {created}"
+    );
+    assert!(
+        h.packager.upstream_requests() >= requests + 2,
+        "both renditions were fetched from upstream ({} -> {})",
+        requests,
+        h.packager.upstream_requests()
+    );
+    assert_eq!(reported_live_edge(&h, "live/demo").await, refreshed_edge);
+
+    let same = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert!(!same.contains("#EXT-X-CUE-OUT"), "{same}");
+    assert_eq!(msn_of(&last_segment(&same)), newest + 4);
+    h.advance_ms(1000);
+    let out = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    assert_eq!(
+        first_segment_with(&out, "#EXT-X-CUE-OUT:").map(|u| msn_of(&u)),
+        Some(newest + 5),
+        "video: CUE-OUT on the first segment published after the request:\n{out}"
+    );
+    // Audio boundaries trail the video's by a few ms: its first segment after the request is
+    // listed one refresh later, and carries the OUT.
+    h.advance_ms(1000);
+    let video = refresh(&h, &mut video_tags, &mut audio_tags).await;
+    let audio = h.playlist(AUDIO).await;
+    assert_eq!(
+        first_segment_with(&audio, "#EXT-X-CUE-OUT:").map(|u| msn_of(&u)),
+        Some(newest + 5),
+        "audio: CUE-OUT on the first segment published after the request:\n{audio}"
+    );
+    assert!(!dateranges(&video).is_empty(), "{video}");
+    assert_eq!(dateranges(&video), dateranges(&audio));
+}

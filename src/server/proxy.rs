@@ -160,9 +160,10 @@ async fn fetch_and_render(
 /// them as if a player had asked. Without this, "now" would be wherever the last player
 /// happened to leave the live edge, which may be many segments in the past.
 ///
-/// A stream none of whose media playlists was rendered yet (only known from the store after
-/// a restart, or only its multivariant playlist seen) has nothing to refresh; its live edge
-/// stays unknown and the caller answers as it does for that.
+/// The paths come from the stream's store record too, so right after a restart the edge is
+/// refreshed before any player has asked. A stream with no known media playlist path (only
+/// its multivariant playlist seen) has nothing to refresh; its live edge stays unknown and
+/// the caller answers as it does for that.
 ///
 /// # Errors
 /// `Unavailable` when none of the playlists could be fetched and rendered: an acknowledged

@@ -10,6 +10,13 @@
 //! time (the stream's `writer` lock); the commit and the swap run in one blocking task that
 //! owns that lock, so a client that goes away mid-commit cannot separate them. Renderings that
 //! decide nothing new, and cached renderings, never wait for the store.
+//!
+//! The record also keeps the paths of the stream's media playlists (at most
+//! [`MAX_MEDIA_PATHS`], newest first seen kept), so that right after a restart the API can
+//! refresh the live edge from upstream before any player has asked for a playlist. A path is
+//! committed the first time it is rendered, if the record does not hold it yet; a path already
+//! known costs no commit and no allocation. The paths are a hint: a failed commit of one is
+//! logged and the playlist is served all the same.
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -22,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 
 use super::error::Failure;
+use super::path::{stream_key_of, validate_path};
 use super::store::{RecordStore, StoredStream};
 use crate::hls::{
     self, Break, BreakRequest, BreakState, PlaylistKind, RewriteOptions, RewriteOutcome, Timeline,
@@ -31,6 +39,8 @@ use crate::hls::{
 const DURABLE_WAIT: Duration = Duration::from_secs(10);
 /// Longest accepted idempotency key.
 const MAX_REQUEST_ID_LEN: usize = 256;
+/// Most media playlist paths kept per stream record (the newest first seen).
+pub const MAX_MEDIA_PATHS: usize = 16;
 
 /// What is stored per stream.
 #[derive(Serialize, Deserialize)]
@@ -38,12 +48,17 @@ struct StreamRecord {
     timeline: Timeline,
     #[serde(default)]
     request_ids: BTreeMap<String, u64>,
+    /// Media playlist paths of the stream, oldest first (records written before this field
+    /// existed have none).
+    #[serde(default)]
+    media_paths: Vec<String>,
 }
 
 #[derive(Serialize)]
 struct StreamRecordRef<'a> {
     timeline: &'a Timeline,
     request_ids: &'a BTreeMap<String, u64>,
+    media_paths: &'a [String],
 }
 
 /// One stream (all renditions in one playlist directory).
@@ -59,12 +74,31 @@ pub struct Stream {
 struct Draft {
     timeline: Timeline,
     request_ids: BTreeMap<String, u64>,
+    media_paths: Vec<String>,
+}
+
+impl Draft {
+    /// Adds `path` to the media playlist paths unless it is there already, dropping the oldest
+    /// beyond [`MAX_MEDIA_PATHS`]. Whether it was added.
+    fn add_media_path(&mut self, path: &str) -> bool {
+        if self.media_paths.iter().any(|known| known == path) {
+            return false;
+        }
+        if self.media_paths.len() >= MAX_MEDIA_PATHS {
+            let excess = self.media_paths.len() + 1 - MAX_MEDIA_PATHS;
+            self.media_paths.drain(..excess);
+        }
+        self.media_paths.push(path.to_owned());
+        true
+    }
 }
 
 struct StreamState {
     /// As committed: changed only by swapping in a committed [`Draft`].
     timeline: Timeline,
     request_ids: BTreeMap<String, u64>,
+    /// Media playlist paths as committed, oldest first (see the module docs).
+    media_paths: Vec<String>,
     /// Last revision number given to a commit attempt; never reused, even after a failure, so
     /// the store's "never overwrite a newer revision" rule cannot skip a retry.
     revision: u64,
@@ -169,15 +203,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Stream {
     fn new(key: String, record: Option<StreamRecord>, revision: u64) -> Self {
-        let (timeline, request_ids) = match record {
-            Some(record) => (record.timeline, record.request_ids),
-            None => (Timeline::new(), BTreeMap::new()),
+        let (timeline, request_ids, media_paths) = match record {
+            Some(record) => {
+                let media_paths = valid_media_paths(&key, record.media_paths);
+                (record.timeline, record.request_ids, media_paths)
+            }
+            None => (Timeline::new(), BTreeMap::new(), Vec::new()),
         };
         Stream {
             key,
             state: Mutex::new(StreamState {
                 timeline,
                 request_ids,
+                media_paths,
                 revision,
                 live_edge: None,
                 target_duration: None,
@@ -192,15 +230,23 @@ impl Stream {
         lock(&self.state).target_duration
     }
 
-    /// Paths of the media playlists of this stream the proxy has rendered (the renditions an
-    /// API call refreshes the live edge from).
+    /// Paths of the media playlists of this stream (the renditions an API call refreshes the
+    /// live edge from): those the proxy has rendered since it started, and those its store
+    /// record holds from before.
     pub fn media_paths(&self) -> Vec<String> {
-        lock(&self.state)
+        let state = lock(&self.state);
+        let mut paths: Vec<String> = state
             .renders
             .iter()
             .filter(|(_, rendered)| rendered.media)
             .map(|(path, _)| path.clone())
-            .collect()
+            .collect();
+        for path in &state.media_paths {
+            if !state.renders.contains_key(path) {
+                paths.push(path.clone());
+            }
+        }
+        paths
     }
 
     /// Renders `upstream` (the body of `path`) with this stream's timeline, or returns the
@@ -218,20 +264,40 @@ impl Stream {
         opts: &RewriteOptions,
     ) -> Result<Rendering, Failure> {
         let mut out = Vec::new();
-        {
-            let mut state = lock(&self.state);
-            if let Step::Done(done) = state.render_step(path, upstream, opts, &mut out)? {
-                return Ok(done);
-            }
+        let step = lock(&self.state).render_step(path, upstream, opts, &mut out)?;
+        let (rendering, new_path) = match step {
+            Step::Done {
+                rendering,
+                new_path,
+            } => (rendering, new_path),
+            Step::Decided(_) => self.render_decided(store, path, upstream, opts, out).await?,
+        };
+        if new_path {
+            self.remember_media_path(store, path).await;
         }
-        // The rendering decided something new: commit it before anyone sees it.
+        Ok(rendering)
+    }
+
+    /// The rendering decided something new: commits it before anyone sees it. Also whether
+    /// `path` is a media playlist path the record does not hold yet.
+    async fn render_decided(
+        self: &Arc<Self>,
+        store: &Arc<dyn RecordStore>,
+        path: &str,
+        upstream: &Bytes,
+        opts: &RewriteOptions,
+        mut out: Vec<u8>,
+    ) -> Result<(Rendering, bool), Failure> {
         let writer = self.writer().await?;
         let (draft, rendered, observed) = {
             let mut state = lock(&self.state);
             // Rendered again: a change committed while this request waited (e.g. another
             // rendition deciding the same start) may already hold these decisions.
             let mut outcome = match state.render_step(path, upstream, opts, &mut out)? {
-                Step::Done(done) => return Ok(done),
+                Step::Done {
+                    rendering,
+                    new_path,
+                } => return Ok((rendering, new_path)),
                 Step::Decided(outcome) => outcome,
             };
             let mut draft = state.draft();
@@ -244,24 +310,58 @@ impl Stream {
             let (rendered, observed) =
                 Rendered::new(upstream, draft.timeline.version(), &outcome, out);
             if !changed {
-                let rendered = state.install(path, rendered, observed);
-                return Ok(Rendering {
-                    rendered,
-                    cache_hit: false,
-                });
+                let (rendered, new_path) = state.install(path, rendered, observed);
+                return Ok((
+                    Rendering {
+                        rendered,
+                        cache_hit: false,
+                    },
+                    new_path,
+                ));
+            }
+            if observed.media {
+                // Committed with the decision, so it needs no commit of its own.
+                draft.add_media_path(path);
             }
             (draft, rendered, observed)
         };
         let path = path.to_owned();
-        let rendered = self
+        let (rendered, new_path) = self
             .commit(store, writer, draft, move |state| {
                 state.install(&path, rendered, observed)
             })
             .await?;
-        Ok(Rendering {
-            rendered,
-            cache_hit: false,
-        })
+        Ok((
+            Rendering {
+                rendered,
+                cache_hit: false,
+            },
+            new_path,
+        ))
+    }
+
+    /// Commits `path` into this stream's media playlist paths unless the record holds it
+    /// already. A failure is logged, not answered: the paths only help refresh the live edge
+    /// after a restart.
+    async fn remember_media_path(self: &Arc<Self>, store: &Arc<dyn RecordStore>, path: &str) {
+        let writer = match self.writer().await {
+            Ok(writer) => writer,
+            Err(e) => {
+                tracing::warn!(stream = %self.key, path, error = %e.message(), "media playlist path not saved");
+                return;
+            }
+        };
+        let draft = {
+            let state = lock(&self.state);
+            let mut draft = state.draft();
+            if !draft.add_media_path(path) {
+                return;
+            }
+            draft
+        };
+        if self.commit(store, writer, draft, |_| ()).await.is_ok() {
+            tracing::debug!(stream = %self.key, path, "media playlist path saved");
+        }
     }
 
     /// Waits for this stream's writer lock (see [`Stream::commit`]).
@@ -290,6 +390,7 @@ impl Stream {
         let bytes = serde_json::to_vec(&StreamRecordRef {
             timeline: &draft.timeline,
             request_ids: &draft.request_ids,
+            media_paths: &draft.media_paths,
         })
         .map_err(|e| Failure::Store(format!("serializing timeline: {e}")))?;
         let revision = {
@@ -305,6 +406,7 @@ impl Stream {
             let mut state = lock(&stream.state);
             state.timeline = draft.timeline;
             state.request_ids = draft.request_ids;
+            state.media_paths = draft.media_paths;
             Ok(then(&mut state))
         })
         .await;
@@ -347,8 +449,9 @@ impl Stream {
 
 /// What [`StreamState::render_step`] got to.
 enum Step {
-    /// Served from the cache, or rendered without deciding anything new (and cached).
-    Done(Rendering),
+    /// Served from the cache, or rendered without deciding anything new (and cached);
+    /// `new_path` when it is the first rendering of a media playlist path the record lacks.
+    Done { rendering: Rendering, new_path: bool },
     /// The rendering decided new start/end values; it is served only after they are committed.
     Decided(RewriteOutcome),
 }
@@ -430,6 +533,7 @@ impl StreamState {
         Draft {
             timeline: self.timeline.clone(),
             request_ids: self.request_ids.clone(),
+            media_paths: self.media_paths.clone(),
         }
     }
 
@@ -446,10 +550,13 @@ impl StreamState {
             && existing.version == self.timeline.version()
             && existing.upstream == *upstream
         {
-            return Ok(Step::Done(Rendering {
-                rendered: Arc::clone(existing),
-                cache_hit: true,
-            }));
+            return Ok(Step::Done {
+                rendering: Rendering {
+                    rendered: Arc::clone(existing),
+                    cache_hit: true,
+                },
+                new_path: false,
+            });
         }
         out.reserve(upstream.len() + 1024);
         let outcome = rewrite_or_pass(upstream, &self.timeline, opts, out, path)?;
@@ -462,14 +569,25 @@ impl StreamState {
             &outcome,
             std::mem::take(out),
         );
-        Ok(Step::Done(Rendering {
-            rendered: self.install(path, rendered, observed),
-            cache_hit: false,
-        }))
+        let (rendered, new_path) = self.install(path, rendered, observed);
+        Ok(Step::Done {
+            rendering: Rendering {
+                rendered,
+                cache_hit: false,
+            },
+            new_path,
+        })
     }
 
-    /// Keeps what a served rendering observed and caches it for `path`.
-    fn install(&mut self, path: &str, rendered: Rendered, observed: Observed) -> Arc<Rendered> {
+    /// Keeps what a served rendering observed and caches it for `path`. Also whether this is
+    /// the first rendering of a media playlist path the record does not hold (only then is
+    /// the list searched: later renderings of a path cost nothing here).
+    fn install(
+        &mut self,
+        path: &str,
+        rendered: Rendered,
+        observed: Observed,
+    ) -> (Arc<Rendered>, bool) {
         if observed.media {
             if let Some(edge) = observed.live_edge
                 && self.live_edge.is_none_or(|known| edge > known)
@@ -484,13 +602,17 @@ impl StreamState {
             }
         }
         let rendered = Arc::new(rendered);
-        match self.renders.get_mut(path) {
-            Some(slot) => *slot = Arc::clone(&rendered),
+        let new_path = match self.renders.get_mut(path) {
+            Some(slot) => {
+                *slot = Arc::clone(&rendered);
+                false
+            }
             None => {
                 self.renders.insert(path.to_owned(), Arc::clone(&rendered));
+                observed.media && !self.media_paths.iter().any(|known| known == path)
             }
-        }
-        rendered
+        };
+        (rendered, new_path)
     }
 
     /// The break scheduled or active at `edge`, if any.
@@ -815,6 +937,36 @@ impl Streams {
             serde_json::json!({ "stream": stream.key, "live_edge": edge.map(rfc3339), "breaks": breaks }),
         )
     }
+}
+
+/// The stored media playlist paths of stream `key` that a request for them would be allowed
+/// to fetch (the same validation as a player's request, a `.m3u8` of this very stream),
+/// without repeats, the newest [`MAX_MEDIA_PATHS`]. Others are dropped with a warning: a
+/// damaged record must not make the proxy ask upstream for anything else.
+fn valid_media_paths(key: &str, stored: Vec<String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::with_capacity(stored.len().min(MAX_MEDIA_PATHS));
+    for path in stored {
+        let problem = validate_path(&path).err().or_else(|| {
+            if !path.ends_with(".m3u8") || path.contains(['?', '#']) {
+                Some("not a playlist path")
+            } else if stream_key_of(&path) != key {
+                Some("path of another stream")
+            } else {
+                None
+            }
+        });
+        match problem {
+            Some(why) => {
+                tracing::warn!(stream = key, path, why, "stored media playlist path ignored");
+            }
+            None if kept.contains(&path) => {}
+            None => kept.push(path),
+        }
+    }
+    if kept.len() > MAX_MEDIA_PATHS {
+        kept.drain(..kept.len() - MAX_MEDIA_PATHS);
+    }
+    kept
 }
 
 /// A break's state as the API reports it, by what has been published: `scheduled` until a
