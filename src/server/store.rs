@@ -1,9 +1,9 @@
 //! The durable break store: one redb file in the data directory.
 //!
-//! One row per stream, holding the whole stream record (timeline, idempotency keys) as
-//! JSON, plus a revision column. Writers race only in the order their transactions
-//! commit, so a write carrying an older revision than the stored one is skipped: the
-//! stored row already contains everything the older snapshot had.
+//! One row per stream, holding the whole stream record (timeline, idempotency keys, media
+//! playlist paths) as JSON, plus a revision column. Writers race only in the order their
+//! transactions commit, so a write carrying an older revision than the stored one is
+//! skipped: the stored row already contains everything the older snapshot had.
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 

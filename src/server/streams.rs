@@ -270,7 +270,10 @@ impl Stream {
                 rendering,
                 new_path,
             } => (rendering, new_path),
-            Step::Decided(_) => self.render_decided(store, path, upstream, opts, out).await?,
+            Step::Decided(_) => {
+                self.render_decided(store, path, upstream, opts, out)
+                    .await?
+            }
         };
         if new_path {
             self.remember_media_path(store, path).await;
@@ -451,7 +454,10 @@ impl Stream {
 enum Step {
     /// Served from the cache, or rendered without deciding anything new (and cached);
     /// `new_path` when it is the first rendering of a media playlist path the record lacks.
-    Done { rendering: Rendering, new_path: bool },
+    Done {
+        rendering: Rendering,
+        new_path: bool,
+    },
     /// The rendering decided new start/end values; it is served only after they are committed.
     Decided(RewriteOutcome),
 }
@@ -957,7 +963,12 @@ fn valid_media_paths(key: &str, stored: Vec<String>) -> Vec<String> {
         });
         match problem {
             Some(why) => {
-                tracing::warn!(stream = key, path, why, "stored media playlist path ignored");
+                tracing::warn!(
+                    stream = key,
+                    path,
+                    why,
+                    "stored media playlist path ignored"
+                );
             }
             None if kept.contains(&path) => {}
             None => kept.push(path),
@@ -1063,6 +1074,119 @@ mod tests {
         streams.list_breaks("live/a").unwrap()["breaks"]
             .as_array()
             .map_or(0, Vec::len)
+    }
+
+    fn media_playlist(first_msn: u64) -> Bytes {
+        let mut text = format!(
+            "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:{first_msn}\n"
+        );
+        for msn in first_msn..first_msn + 3 {
+            text.push_str(&format!(
+                "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:{msn:02}.000Z\n#EXTINF:1.0,\nseg_{msn}.ts\n"
+            ));
+        }
+        Bytes::from(text)
+    }
+
+    fn saves(store: &super::super::store::FailingStore) -> u32 {
+        store.saves.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_known_media_path_costs_no_commit() {
+        use super::super::store::{FailingStore, Store};
+        let dir = std::env::temp_dir().join(format!("hlsplice-paths-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (store, rows) = Store::open(&dir).unwrap();
+        let store = Arc::new(store);
+        let failing = Arc::new(FailingStore::new(store.clone()));
+        let records: Arc<dyn RecordStore> = failing.clone();
+        let streams = Streams::load(records.clone(), rows, 60_000).unwrap();
+        let stream = streams.get_or_create("live/a");
+        let opts = RewriteOptions::default();
+        let render = |path: &'static str, bytes: Bytes| {
+            let (stream, records, opts) = (Arc::clone(&stream), records.clone(), opts.clone());
+            async move { stream.render(&records, path, &bytes, &opts).await.unwrap() }
+        };
+
+        render("/live/a/video.m3u8", media_playlist(0)).await;
+        assert_eq!(saves(&failing), 1, "a new path is committed");
+        let cached = render("/live/a/video.m3u8", media_playlist(0)).await;
+        assert!(cached.cache_hit);
+        render("/live/a/video.m3u8", media_playlist(1)).await;
+        let multivariant =
+            Bytes::from_static(b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nvideo.m3u8\n");
+        render("/live/a/master.m3u8", multivariant).await;
+        assert_eq!(
+            saves(&failing),
+            1,
+            "a known path, new bytes of it and a multivariant playlist commit nothing"
+        );
+        render("/live/a/audio.m3u8", media_playlist(1)).await;
+        assert_eq!(saves(&failing), 2);
+
+        // After a restart: the paths come from the store, and rendering them commits nothing.
+        store.close();
+        let (store, rows) = Store::open(&dir).unwrap();
+        let failing = Arc::new(FailingStore::new(Arc::new(store)));
+        let records: Arc<dyn RecordStore> = failing.clone();
+        let streams = Streams::load(records.clone(), rows, 60_000).unwrap();
+        let stream = streams.get("live/a").expect("known from the store");
+        let mut paths = stream.media_paths();
+        paths.sort();
+        assert_eq!(paths, ["/live/a/audio.m3u8", "/live/a/video.m3u8"]);
+        stream
+            .render(&records, "/live/a/video.m3u8", &media_playlist(2), &opts)
+            .await
+            .unwrap();
+        assert_eq!(
+            saves(&failing),
+            0,
+            "a path known from the store is not committed again"
+        );
+        assert_eq!(stream.media_paths().len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn stored_media_paths_are_validated_and_bounded() {
+        let stored: Vec<String> = [
+            "/live/a/video.m3u8",
+            "/live/a/../b/video.m3u8",
+            "/live/b/video.m3u8",
+            "http://evil/live/a/x.m3u8",
+            "/live/a/seg_1.ts",
+            "/live/a/x.m3u8?a=b",
+            "/live/a/%2e%2e.m3u8",
+            "/live/a/\u{1}.m3u8",
+            "/live/a/video.m3u8",
+            "/live/a/audio.m3u8",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            valid_media_paths("live/a", stored),
+            ["/live/a/video.m3u8", "/live/a/audio.m3u8"]
+        );
+        let many: Vec<String> = (0..20).map(|i| format!("/live/a/r{i}.m3u8")).collect();
+        let kept = valid_media_paths("live/a", many.clone());
+        assert_eq!(kept, many[20 - MAX_MEDIA_PATHS..], "the newest are kept");
+
+        let mut draft = Draft {
+            timeline: Timeline::new(),
+            request_ids: BTreeMap::new(),
+            media_paths: kept,
+        };
+        assert!(!draft.add_media_path("/live/a/r19.m3u8"));
+        assert!(draft.add_media_path("/live/a/new.m3u8"));
+        assert_eq!(draft.media_paths.len(), MAX_MEDIA_PATHS);
+        assert_eq!(draft.media_paths[0], "/live/a/r5.m3u8", "the oldest went");
+        assert_eq!(draft.media_paths[MAX_MEDIA_PATHS - 1], "/live/a/new.m3u8");
+
+        // A record written before the paths were stored still loads.
+        let old = serde_json::json!({ "timeline": Timeline::new(), "request_ids": {} });
+        let old: StreamRecord = serde_json::from_value(old).unwrap();
+        assert!(old.media_paths.is_empty());
     }
 
     #[tokio::test]
