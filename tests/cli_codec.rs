@@ -270,6 +270,23 @@ fn encode_time_signal_with_segmentation_descriptor() {
 
 #[test]
 fn encode_bad_arguments_name_the_argument() {
+    // A TI (AiringID, type 8) UPID is 8 bytes; one byte is refused, naming the argument.
+    assert_fails(
+        &[
+            "encode",
+            "time-signal",
+            "--segmentation-type",
+            "0x34",
+            "--segmentation-event-id",
+            "1",
+            "--upid-type",
+            "8",
+            "--upid",
+            "0x12",
+        ],
+        None,
+        "--upid",
+    );
     assert_fails(
         &["encode", "splice-insert", "--event-id", "1", "--pts", "-3"],
         None,

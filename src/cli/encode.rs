@@ -222,6 +222,16 @@ fn time_signal(a: &TimeSignalArgs) -> anyhow::Result<SpliceInfoSection> {
                     bytes.len()
                 );
             }
+            if let Some(expected) =
+                scte35::segmentation_upid_fixed_length(seg.segmentation_upid_type)
+                && bytes.len() != expected
+            {
+                bail!(
+                    "--upid: {} bytes, but segmentation_upid_type {:#04x} takes exactly {expected}",
+                    bytes.len(),
+                    seg.segmentation_upid_type
+                );
+            }
             seg.segmentation_upid = bytes;
         }
         descriptors.push(scte35::SpliceDescriptor::Segmentation(seg));

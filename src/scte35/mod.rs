@@ -33,6 +33,7 @@ pub use builders::{
 pub use descriptors::{
     AudioComponent, AudioDescriptor, AvailDescriptor, DeliveryRestrictions, DtmfDescriptor,
     SegmentationComponent, SegmentationDescriptor, SpliceDescriptor, SubSegment, TimeDescriptor,
+    segmentation_upid_fixed_length,
 };
 pub use error::{DecodeError, EncodeError};
 pub use section::{LEGACY_SPLICE_COMMAND_LENGTH, Payload, SpliceInfoSection, TABLE_ID};

@@ -19,7 +19,7 @@ pub use avail::AvailDescriptor;
 pub use dtmf::DtmfDescriptor;
 pub use segmentation::{
     DeliveryRestrictions, SUB_SEGMENT_TYPES, SegmentationComponent, SegmentationDescriptor,
-    SubSegment,
+    SubSegment, segmentation_upid_fixed_length,
 };
 pub use time::TimeDescriptor;
 

@@ -8,6 +8,26 @@ use crate::scte35::bits::{BitReader, BitWriter};
 /// (Table 22: Provider/Distributor Placement/Advertisement/Promo Opportunity Start and the like).
 pub const SUB_SEGMENT_TYPES: [u8; 8] = [0x30, 0x32, 0x34, 0x36, 0x38, 0x3A, 0x44, 0x46];
 
+/// The length segmentation_upid() must have for `segmentation_upid_type`, for the types whose
+/// length the standard fixes (SCTE 35 2023r1 §10.3.3.1, the segmentation_upid_type table); `None`
+/// for variable-length and reserved types. Decoding keeps whatever length the wire carries;
+/// encoders use this to refuse a UPID that no receiver could read as its type.
+pub const fn segmentation_upid_fixed_length(segmentation_upid_type: u8) -> Option<usize> {
+    match segmentation_upid_type {
+        0x00 => Some(0),  // Not Used
+        0x02 => Some(8),  // ISCI (deprecated)
+        0x03 => Some(12), // Ad-ID
+        0x04 => Some(32), // UMID (SMPTE 330)
+        0x05 => Some(8),  // ISAN (deprecated)
+        0x06 => Some(12), // ISAN
+        0x07 => Some(12), // TID
+        0x08 => Some(8),  // TI (AiringID)
+        0x0A => Some(12), // EIDR
+        0x10 => Some(16), // UUID
+        _ => None,        // User Defined, ADI, ATSC, MPU, MID, ADS, URI, SCR, reserved
+    }
+}
+
 /// segmentation_descriptor(): a segment of content — a program, chapter, break or opportunity (tag 0x02).
 ///
 /// When `segmentation_event_cancel_indicator` is set nothing after the flag byte is on the wire;
