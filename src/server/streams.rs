@@ -808,7 +808,9 @@ impl Streams {
         Ok((StatusCode::CREATED, view))
     }
 
-    /// Ends a break early (IN at the live edge); a break that has not started yet is cancelled instead.
+    /// Ends a break early (IN at the live edge, or on the first segment boundary after the
+    /// break's start when that start is not before the live edge; see [`asap_end`]); a break
+    /// that has not started yet is cancelled instead.
     /// `refresh` brings the stream's live edge up to date from upstream first (see
     /// [`Streams::create_break`]).
     ///
@@ -890,9 +892,9 @@ impl Streams {
                     (BreakState::Scheduled, _) => draft.timeline.cancel_break(id),
                     (BreakState::Active, false) => {
                         // Active implies a live edge is known.
-                        let at = edge
+                        let edge = edge
                             .ok_or_else(|| Failure::Unavailable("no live edge known".to_owned()))?;
-                        draft.timeline.end_break(id, at)
+                        draft.timeline.end_break(id, asap_end(found, edge))
                     }
                     (BreakState::Active, true) => {
                         return Err(conflict(
@@ -943,6 +945,24 @@ impl Streams {
             serde_json::json!({ "stream": stream.key, "live_edge": edge.map(rfc3339), "breaks": breaks }),
         )
     }
+}
+
+/// Where an IN "now" (native `…/end`, OvenMediaEngine `in`) is requested for the started break
+/// `b`: the live edge, or 1 ms after the break's start when that start is at or after the live
+/// edge, which the rewriter snaps to the first segment boundary after the start.
+///
+/// The start can be at the live edge: on LL-HLS the OUT is decided on the segment being built,
+/// which begins exactly at the live edge (the end of the newest complete segment). An IN right
+/// after that OUT means "as soon as possible", not "at a time that is not after the start",
+/// which [`Timeline::end_break`] rightly refuses for an explicit time. The clamp is here, not
+/// in the timeline, because only the proxy knows that "now" was asked for: the timeline takes
+/// program times and must keep refusing an end that is not after the start.
+fn asap_end(b: &Break, edge: DateTime<Utc>) -> DateTime<Utc> {
+    let start = b.decided_start.unwrap_or(b.requested_start);
+    let just_after_start = start
+        .checked_add_signed(chrono::Duration::milliseconds(1))
+        .unwrap_or(start);
+    edge.max(just_after_start)
 }
 
 /// The stored media playlist paths of stream `key` that a request for them would be allowed
