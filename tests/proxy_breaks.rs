@@ -1075,3 +1075,312 @@ async fn now_right_after_a_restart_is_refreshed_from_the_stored_playlist_paths()
     assert!(!dateranges(&video).is_empty(), "{video}");
     assert_eq!(dateranges(&video), dateranges(&audio));
 }
+
+/// The attributes of every EXT-X-DATERANGE line, by ID.
+fn daterange_attributes(playlist: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    for line in playlist.lines() {
+        let Some(list) = line.strip_prefix("#EXT-X-DATERANGE:") else {
+            continue;
+        };
+        let mut attributes = Vec::new();
+        let (mut start, mut quoted) = (0, false);
+        for (i, c) in list.char_indices().chain([(list.len(), ',')]) {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => {
+                    let pair = &list[start..i];
+                    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    attributes.push((name.to_owned(), value.to_owned()));
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        let id = attributes
+            .iter()
+            .find(|(name, _)| name == "ID")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| panic!("DATERANGE without ID: {line}"));
+        out.push((id, attributes));
+    }
+    out
+}
+
+/// Remembers every attribute published under each DATERANGE ID and asserts none ever takes
+/// another value (RFC 8216bis §4.4.5.1), within a playlist and across refreshes.
+#[derive(Default)]
+struct DaterangeIds {
+    seen: std::collections::HashMap<(String, String), String>,
+}
+
+impl DaterangeIds {
+    fn check(&mut self, playlist: &str) {
+        for (id, attributes) in daterange_attributes(playlist) {
+            for (name, value) in attributes {
+                let before = self
+                    .seen
+                    .entry((id.clone(), name.clone()))
+                    .or_insert_with(|| value.clone());
+                assert_eq!(*before, value, "DATERANGE {id} changed {name}:\n{playlist}");
+            }
+        }
+    }
+}
+
+/// How an OUT or IN reaches the proxy in [`early_in_right_after_the_out`].
+#[derive(Clone, Copy, Debug)]
+enum EventApi {
+    Native,
+    OmeCue,
+    OmeScte35,
+}
+
+/// OUT, then IN at once (the clock does not move in between), through `api` on stream
+/// `app/demo`. Returns the break as listed afterwards.
+async fn out_then_in(h: &Harness, app: &str, api: EventApi) -> Value {
+    let stream = format!("{app}/demo");
+    let send = format!("/v1/vhosts/default/apps/{app}/streams/demo:sendEvent");
+    let (out, r#in) = match api {
+        EventApi::Native => (None, None),
+        EventApi::OmeCue => (
+            Some(r#"{"eventFormat":"cue","events":[{"cueType":"out","duration":30000}]}"#),
+            Some(r#"{"eventFormat":"cue","events":[{"cueType":"in"}]}"#),
+        ),
+        EventApi::OmeScte35 => (
+            Some(
+                r#"{"eventFormat":"scte35","events":[{"spliceCommand":"spliceInsert","id":77,"type":"out","duration":30000,"autoReturn":true}]}"#,
+            ),
+            Some(
+                r#"{"eventFormat":"scte35","events":[{"spliceCommand":"spliceInsert","id":77,"type":"in"}]}"#,
+            ),
+        ),
+    };
+    let id = match out {
+        None => {
+            let (status, created) = h
+                .create_break(&stream, json!({"duration_ms": 30000, "start": "now"}))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{api:?} OUT: {created}");
+            created["id"].as_u64().unwrap()
+        }
+        Some(body) => {
+            let (status, answer, _) = ome(h, &send, body).await;
+            assert_eq!(status, StatusCode::OK, "{api:?} OUT: {answer}");
+            h.breaks(&stream).await.last().unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    match r#in {
+        None => {
+            let (status, ended) = h
+                .api(
+                    Method::POST,
+                    &format!("/api/v1/streams/{stream}/breaks/{id}/end"),
+                    None,
+                )
+                .await;
+            assert!(
+                status.is_success(),
+                "{api:?}: IN right after the OUT: {status} {ended}"
+            );
+        }
+        Some(body) => {
+            let (status, answer, _) = ome(h, &send, body).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{api:?}: IN right after the OUT: {answer}"
+            );
+        }
+    }
+    let listed = h.breaks(&stream).await;
+    listed.iter().find(|b| b["id"] == id).unwrap().clone()
+}
+
+/// LL-HLS: the OUT is decided on the segment being built, whose start is the live edge, so an
+/// IN sent right after it has no later "now" to go to: it goes on the next segment boundary
+/// (the first after the OUT's segment) instead of being refused with 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_in_right_after_the_out_ll_hls() {
+    let h = Harness::start("asap-in-ll", PackagerConfig::default()).await;
+    let mut ids = DaterangeIds::default();
+    for api in [EventApi::Native, EventApi::OmeCue, EventApi::OmeScte35] {
+        // One part of the next segment is out: the OUT is decided on that segment.
+        let before = h.playlist(LL_VIDEO).await;
+        let newest = msn_of(&last_segment(&before));
+        h.advance_ms(250);
+        let building = h.playlist(LL_VIDEO).await;
+        ids.check(&building);
+
+        let b = out_then_in(&h, "ll", api).await;
+        assert_eq!(b["state"], "active", "{api:?}: {b}");
+        let start = date(&b["decided_start"]);
+        assert_eq!(
+            start,
+            date(&b["requested_start"]),
+            "{api:?}: the OUT is on the segment being built: {b}"
+        );
+        assert_eq!(
+            date(&b["requested_end"]),
+            start + chrono::Duration::milliseconds(1),
+            "{api:?}: IN as soon as possible after the start: {b}"
+        );
+
+        for _ in 0..12 {
+            h.advance_ms(250);
+            let playlist = h.playlist(LL_VIDEO).await;
+            ids.check(&playlist);
+        }
+        let after = h.playlist(LL_VIDEO).await;
+        let daterange_id = b["daterange_id"].as_str().unwrap();
+        let out_seg = segments(&after)
+            .into_iter()
+            .find(|(_, tags)| {
+                tags.iter()
+                    .any(|t| t.contains(daterange_id) && t.contains("SCTE35-OUT="))
+            })
+            .map(|(uri, _)| msn_of(&uri));
+        assert_eq!(out_seg, Some(newest + 1), "{api:?}:\n{after}");
+        let in_seg = segments(&after)
+            .into_iter()
+            .find(|(_, tags)| {
+                tags.iter()
+                    .any(|t| t.contains(daterange_id) && t.contains("SCTE35-IN="))
+            })
+            .map(|(uri, _)| msn_of(&uri));
+        assert_eq!(
+            in_seg,
+            Some(newest + 2),
+            "{api:?}: SCTE35-IN on the first boundary after the OUT's segment:\n{after}"
+        );
+        let cue_in = segments(&after)
+            .into_iter()
+            .filter(|(_, tags)| tags.iter().any(|t| t.starts_with("#EXT-X-CUE-IN")))
+            .map(|(uri, _)| msn_of(&uri))
+            .next_back();
+        assert_eq!(cue_in, Some(newest + 2), "{api:?}:\n{after}");
+        let ended = h.breaks("ll/demo").await;
+        let ended = ended.iter().find(|e| e["id"] == b["id"]).unwrap();
+        assert_eq!(ended["state"], "ended", "{api:?}: {ended}");
+        assert_eq!(
+            date(&ended["decided_end"]) - date(&ended["decided_start"]),
+            chrono::Duration::seconds(1),
+            "{api:?}: {ended}"
+        );
+    }
+}
+
+/// Classic HLS: right after the OUT no segment of the break is listed, so an IN sent at once
+/// cancels the break (nothing was published). Once the OUT's segment is listed, an IN at that
+/// same clock goes on the next boundary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_in_right_after_the_out_classic() {
+    let h = Harness::start("asap-in-classic", classic()).await;
+    let mut ids = DaterangeIds::default();
+    for api in [EventApi::Native, EventApi::OmeCue, EventApi::OmeScte35] {
+        h.playlist(VIDEO).await;
+        let b = out_then_in(&h, "live", api).await;
+        assert_eq!(b["state"], "cancelled", "{api:?}: {b}");
+        h.advance_ms(1000);
+        let playlist = h.playlist(VIDEO).await;
+        assert!(
+            markers(&playlist).iter().all(|(_, m)| m.is_empty()),
+            "{api:?}:\n{playlist}"
+        );
+    }
+
+    for api in [EventApi::Native, EventApi::OmeCue, EventApi::OmeScte35] {
+        let before = h.playlist(VIDEO).await;
+        let newest = msn_of(&last_segment(&before));
+        let stream_breaks = h.breaks("live/demo").await.len();
+        // The OUT's segment gets listed (classic HLS decides the OUT only then), and the IN
+        // follows at that same clock.
+        let b = {
+            let send = ome_path("demo", "sendEvent");
+            match api {
+                EventApi::Native => {
+                    let (status, created) = h
+                        .create_break("live/demo", json!({"duration_ms": 30000}))
+                        .await;
+                    assert_eq!(status, StatusCode::CREATED, "{created}");
+                }
+                _ => {
+                    let (status, answer, _) = ome(
+                        &h,
+                        &send,
+                        r#"{"eventFormat":"cue","events":[{"cueType":"out","duration":30000}]}"#,
+                    )
+                    .await;
+                    assert_eq!(status, StatusCode::OK, "{answer}");
+                }
+            }
+            h.advance_ms(1000);
+            let out = h.playlist(VIDEO).await;
+            ids.check(&out);
+            let listed = h.breaks("live/demo").await;
+            assert_eq!(listed.len(), stream_breaks + 1);
+            let b = listed.last().unwrap().clone();
+            let (status, answer) = match api {
+                EventApi::Native => {
+                    h.api(
+                        Method::POST,
+                        &format!("/api/v1/streams/live/demo/breaks/{}/end", b["id"]),
+                        None,
+                    )
+                    .await
+                }
+                EventApi::OmeCue => {
+                    let (s, a, _) = ome(
+                        &h,
+                        &send,
+                        r#"{"eventFormat":"cue","events":[{"cueType":"in"}]}"#,
+                    )
+                    .await;
+                    (s, a)
+                }
+                EventApi::OmeScte35 => {
+                    let (s, a, _) = ome(
+                        &h,
+                        &send,
+                        r#"{"eventFormat":"scte35","events":[{"spliceCommand":"spliceInsert","type":"in"}]}"#,
+                    )
+                    .await;
+                    (s, a)
+                }
+            };
+            assert!(status.is_success(), "{api:?}: {status} {answer}");
+            b
+        };
+        for _ in 0..3 {
+            h.advance_ms(1000);
+            let playlist = h.playlist(VIDEO).await;
+            ids.check(&playlist);
+        }
+        let after = h.playlist(VIDEO).await;
+        let daterange_id = b["daterange_id"].as_str().unwrap();
+        let seg_with = |needle: &str| {
+            segments(&after)
+                .into_iter()
+                .find(|(_, tags)| {
+                    tags.iter()
+                        .any(|t| t.contains(daterange_id) && t.contains(needle))
+                })
+                .map(|(uri, _)| msn_of(&uri))
+        };
+        assert_eq!(
+            seg_with("SCTE35-OUT="),
+            Some(newest + 1),
+            "{api:?}:\n{after}"
+        );
+        assert_eq!(
+            seg_with("SCTE35-IN="),
+            Some(newest + 2),
+            "{api:?}:\n{after}"
+        );
+        let ended = h.breaks("live/demo").await;
+        let ended = ended.iter().find(|e| e["id"] == b["id"]).unwrap();
+        assert_eq!(ended["state"], "ended", "{api:?}: {ended}");
+    }
+}

@@ -610,3 +610,85 @@ async fn stalled_segment_body_is_aborted_after_the_idle_timeout() {
     proxy.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Renders and cache hits since the last call, from `/metrics`.
+async fn render_counts(h: &Harness, last: &mut (f64, f64)) -> (u64, u64) {
+    let now = (
+        h.metric("hlsplice_playlist_renders_total").await,
+        h.metric("hlsplice_playlist_cache_hits_total").await,
+    );
+    let delta = ((now.0 - last.0) as u64, (now.1 - last.1) as u64);
+    *last = now;
+    delta
+}
+
+/// Players of one LL-HLS playlist asking for full reloads, delta updates and blocking reloads
+/// of different targets, interleaved, at one clock: each distinct (upstream target, bytes,
+/// timeline version) is rendered once, and every repeat is a cache hit — the renderings do
+/// not evict each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_full_delta_and_blocking_reloads_are_each_rendered_once() {
+    const LL_VIDEO: &str = "/ll/demo/video.m3u8";
+    let h = Harness::start("render-cache", PackagerConfig::default()).await;
+    let full = h.playlist(LL_VIDEO).await;
+    let newest = msn_of(&last_segment(&full));
+    let mut last = (0.0, 0.0);
+    render_counts(&h, &mut last).await;
+
+    let skip = format!("{LL_VIDEO}?_HLS_skip=YES");
+    let skip_v2 = format!("{LL_VIDEO}?_HLS_skip=v2"); // asked upstream as YES: same target
+    let msn = format!("{LL_VIDEO}?_HLS_msn={newest}");
+    let msn_part = format!("{LL_VIDEO}?_HLS_msn={newest}&_HLS_part=0");
+    let targets = [LL_VIDEO, skip.as_str(), msn.as_str(), msn_part.as_str()];
+    let mut answers = std::collections::HashMap::new();
+    for round in 0..3 {
+        for path in targets.iter().copied().chain([skip_v2.as_str()]) {
+            let text = h.playlist(path).await;
+            let key = if path == skip_v2 { skip.as_str() } else { path };
+            let first = answers.entry(key).or_insert_with(|| text.clone());
+            assert_eq!(
+                *first, text,
+                "round {round}: {path} changed at a fixed clock"
+            );
+        }
+    }
+    assert!(answers[skip.as_str()].contains("#EXT-X-SKIP:"));
+    assert!(!answers[LL_VIDEO].contains("#EXT-X-SKIP:"));
+    // The first full reload was rendered before counting.
+    assert_eq!(
+        render_counts(&h, &mut last).await,
+        (3, 12),
+        "renders and cache hits: one rendering per distinct target"
+    );
+
+    // A new timeline version: each target is rendered once more, then shared again.
+    let (status, created) = h
+        .api(
+            Method::POST,
+            "/api/v1/streams/ll/demo/breaks",
+            Some(serde_json::json!({"duration_ms": 2000, "start": "2026-01-01T01:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    render_counts(&h, &mut last).await;
+    for _ in 0..3 {
+        for path in targets {
+            h.playlist(path).await;
+        }
+    }
+    assert_eq!(render_counts(&h, &mut last).await, (4, 8));
+
+    // A stream of distinct blocking targets cannot grow the cache without bound, and the
+    // full playlist is still rendered once when it comes back after them.
+    for back in 0..10 {
+        for part in 0..2 {
+            let msn = newest - back;
+            h.playlist(&format!("{LL_VIDEO}?_HLS_msn={msn}&_HLS_part={part}"))
+                .await;
+        }
+    }
+    render_counts(&h, &mut last).await;
+    h.playlist(LL_VIDEO).await;
+    h.playlist(LL_VIDEO).await;
+    assert_eq!(render_counts(&h, &mut last).await.0, 1);
+}

@@ -131,6 +131,7 @@ async fn fetch_and_render(
         .render(
             app.streams.store(),
             path,
+            target,
             &fetched.body,
             &app.rewrite_options,
         )

@@ -41,6 +41,10 @@ const DURABLE_WAIT: Duration = Duration::from_secs(10);
 const MAX_REQUEST_ID_LEN: usize = 256;
 /// Most media playlist paths kept per stream record (the newest first seen).
 pub const MAX_MEDIA_PATHS: usize = 16;
+/// Most renderings kept per playlist path, one per upstream target (full reload, delta
+/// update, blocking reload targets): enough for the targets live players ask for at once,
+/// small enough that a stream of distinct `_HLS_msn` values cannot grow memory.
+pub const MAX_RENDERS_PER_PATH: usize = 8;
 
 /// What is stored per stream.
 #[derive(Serialize, Deserialize)]
@@ -105,8 +109,56 @@ struct StreamState {
     live_edge: Option<DateTime<Utc>>,
     target_duration: Option<f64>,
     part_target: Option<f64>,
-    /// Last rendering per playlist path; reused while upstream bytes and timeline version match.
-    renders: HashMap<String, Arc<Rendered>>,
+    /// Renderings per playlist path, by upstream target; reused while upstream bytes and
+    /// timeline version match.
+    renders: HashMap<String, PathRenders>,
+}
+
+/// The renderings of one playlist path, one per upstream target (the path plus the query
+/// forwarded upstream), least recently used first, at most [`MAX_RENDERS_PER_PATH`]. Keyed
+/// by target so that players alternating between targets of the same playlist (a full reload
+/// and a delta update, blocking reloads for different parts) do not evict each other. A
+/// lookup compares `&str`s and a hit reorders in place: neither allocates.
+struct PathRenders {
+    slots: Vec<(Box<str>, Arc<Rendered>)>,
+}
+
+impl PathRenders {
+    fn new() -> Self {
+        PathRenders {
+            slots: Vec::with_capacity(MAX_RENDERS_PER_PATH),
+        }
+    }
+
+    /// The rendering of `target`, marked as the most recently used.
+    fn get(&mut self, target: &str) -> Option<&Arc<Rendered>> {
+        let i = self.slots.iter().position(|(t, _)| &**t == target)?;
+        self.slots[i..].rotate_left(1);
+        self.slots.last().map(|(_, rendered)| rendered)
+    }
+
+    /// Caches `rendered` for `target`, replacing its earlier rendering, else dropping the
+    /// least recently used one when full.
+    fn put(&mut self, target: &str, rendered: Arc<Rendered>) {
+        if let Some(i) = self.slots.iter().position(|(t, _)| &**t == target) {
+            self.slots[i..].rotate_left(1);
+            if let Some(slot) = self.slots.last_mut() {
+                slot.1 = rendered;
+            }
+            return;
+        }
+        if self.slots.len() >= MAX_RENDERS_PER_PATH {
+            self.slots.remove(0);
+        }
+        self.slots.push((target.into(), rendered));
+    }
+
+    /// Whether the path is a media playlist (by its latest rendering).
+    fn media(&self) -> bool {
+        self.slots
+            .last()
+            .is_some_and(|(_, rendered)| rendered.media)
+    }
 }
 
 /// One encoding of a rendering, with its `Content-Length` made once: serving it clones
@@ -125,7 +177,7 @@ impl Payload {
     }
 }
 
-/// A rewritten playlist, rendered once per (upstream bytes, timeline version).
+/// A rewritten playlist, rendered once per (upstream target, upstream bytes, timeline version).
 pub struct Rendered {
     upstream: Bytes,
     version: u64,
@@ -238,7 +290,7 @@ impl Stream {
         let mut paths: Vec<String> = state
             .renders
             .iter()
-            .filter(|(_, rendered)| rendered.media)
+            .filter(|(_, renders)| renders.media())
             .map(|(path, _)| path.clone())
             .collect();
         for path in &state.media_paths {
@@ -249,9 +301,10 @@ impl Stream {
         paths
     }
 
-    /// Renders `upstream` (the body of `path`) with this stream's timeline, or returns the
-    /// rendering already made for the same bytes and timeline version. A rendering that
-    /// decides a break's start or end is returned only once that decision is committed.
+    /// Renders `upstream` (the body of `path`, fetched as `target`: the path plus the query
+    /// forwarded upstream) with this stream's timeline, or returns the rendering already made
+    /// for the same target, bytes and timeline version. A rendering that decides a break's
+    /// start or end is returned only once that decision is committed.
     ///
     /// # Errors
     /// `BadGateway` when the upstream body is not a playlist; `Store` when a decision could
@@ -260,18 +313,19 @@ impl Stream {
         self: &Arc<Self>,
         store: &Arc<dyn RecordStore>,
         path: &str,
+        target: &str,
         upstream: &Bytes,
         opts: &RewriteOptions,
     ) -> Result<Rendering, Failure> {
         let mut out = Vec::new();
-        let step = lock(&self.state).render_step(path, upstream, opts, &mut out)?;
+        let step = lock(&self.state).render_step(path, target, upstream, opts, &mut out)?;
         let (rendering, new_path) = match step {
             Step::Done {
                 rendering,
                 new_path,
             } => (rendering, new_path),
             Step::Decided(_) => {
-                self.render_decided(store, path, upstream, opts, out)
+                self.render_decided(store, path, target, upstream, opts, out)
                     .await?
             }
         };
@@ -287,6 +341,7 @@ impl Stream {
         self: &Arc<Self>,
         store: &Arc<dyn RecordStore>,
         path: &str,
+        target: &str,
         upstream: &Bytes,
         opts: &RewriteOptions,
         mut out: Vec<u8>,
@@ -296,7 +351,7 @@ impl Stream {
             let mut state = lock(&self.state);
             // Rendered again: a change committed while this request waited (e.g. another
             // rendition deciding the same start) may already hold these decisions.
-            let mut outcome = match state.render_step(path, upstream, opts, &mut out)? {
+            let mut outcome = match state.render_step(path, target, upstream, opts, &mut out)? {
                 Step::Done {
                     rendering,
                     new_path,
@@ -313,7 +368,7 @@ impl Stream {
             let (rendered, observed) =
                 Rendered::new(upstream, draft.timeline.version(), &outcome, out);
             if !changed {
-                let (rendered, new_path) = state.install(path, rendered, observed);
+                let (rendered, new_path) = state.install(path, target, rendered, observed);
                 return Ok((
                     Rendering {
                         rendered,
@@ -328,10 +383,10 @@ impl Stream {
             }
             (draft, rendered, observed)
         };
-        let path = path.to_owned();
+        let (path, target) = (path.to_owned(), target.to_owned());
         let (rendered, new_path) = self
             .commit(store, writer, draft, move |state| {
-                state.install(&path, rendered, observed)
+                state.install(&path, &target, rendered, observed)
             })
             .await?;
         Ok((
@@ -543,17 +598,23 @@ impl StreamState {
         }
     }
 
-    /// The cached rendering of `path` for these bytes and this timeline version, or a new one
-    /// made (and cached) now — unless it decides something new, which must be committed first.
+    /// The cached rendering of `target` (a request for `path`) for these bytes and this
+    /// timeline version, or a new one made (and cached) now — unless it decides something
+    /// new, which must be committed first.
     fn render_step(
         &mut self,
         path: &str,
+        target: &str,
         upstream: &Bytes,
         opts: &RewriteOptions,
         out: &mut Vec<u8>,
     ) -> Result<Step, Failure> {
-        if let Some(existing) = self.renders.get(path)
-            && existing.version == self.timeline.version()
+        let version = self.timeline.version();
+        if let Some(existing) = self
+            .renders
+            .get_mut(path)
+            .and_then(|renders| renders.get(target))
+            && existing.version == version
             && existing.upstream == *upstream
         {
             return Ok(Step::Done {
@@ -575,7 +636,7 @@ impl StreamState {
             &outcome,
             std::mem::take(out),
         );
-        let (rendered, new_path) = self.install(path, rendered, observed);
+        let (rendered, new_path) = self.install(path, target, rendered, observed);
         Ok(Step::Done {
             rendering: Rendering {
                 rendered,
@@ -585,12 +646,14 @@ impl StreamState {
         })
     }
 
-    /// Keeps what a served rendering observed and caches it for `path`. Also whether this is
-    /// the first rendering of a media playlist path the record does not hold (only then is
-    /// the list searched: later renderings of a path cost nothing here).
+    /// Keeps what a served rendering observed and caches it for `target` (a request for
+    /// `path`). Also whether this is the first rendering of a media playlist path the record
+    /// does not hold (only then is the list searched: later renderings of a path cost nothing
+    /// here).
     fn install(
         &mut self,
         path: &str,
+        target: &str,
         rendered: Rendered,
         observed: Observed,
     ) -> (Arc<Rendered>, bool) {
@@ -609,12 +672,14 @@ impl StreamState {
         }
         let rendered = Arc::new(rendered);
         let new_path = match self.renders.get_mut(path) {
-            Some(slot) => {
-                *slot = Arc::clone(&rendered);
+            Some(renders) => {
+                renders.put(target, Arc::clone(&rendered));
                 false
             }
             None => {
-                self.renders.insert(path.to_owned(), Arc::clone(&rendered));
+                let mut renders = PathRenders::new();
+                renders.put(target, Arc::clone(&rendered));
+                self.renders.insert(path.to_owned(), renders);
                 observed.media && !self.media_paths.iter().any(|known| known == path)
             }
         };
@@ -808,7 +873,9 @@ impl Streams {
         Ok((StatusCode::CREATED, view))
     }
 
-    /// Ends a break early (IN at the live edge); a break that has not started yet is cancelled instead.
+    /// Ends a break early (IN at the live edge, or on the first segment boundary after the
+    /// break's start when that start is not before the live edge; see [`asap_end`]); a break
+    /// that has not started yet is cancelled instead.
     /// `refresh` brings the stream's live edge up to date from upstream first (see
     /// [`Streams::create_break`]).
     ///
@@ -890,9 +957,9 @@ impl Streams {
                     (BreakState::Scheduled, _) => draft.timeline.cancel_break(id),
                     (BreakState::Active, false) => {
                         // Active implies a live edge is known.
-                        let at = edge
+                        let edge = edge
                             .ok_or_else(|| Failure::Unavailable("no live edge known".to_owned()))?;
-                        draft.timeline.end_break(id, at)
+                        draft.timeline.end_break(id, asap_end(found, edge))
                     }
                     (BreakState::Active, true) => {
                         return Err(conflict(
@@ -943,6 +1010,24 @@ impl Streams {
             serde_json::json!({ "stream": stream.key, "live_edge": edge.map(rfc3339), "breaks": breaks }),
         )
     }
+}
+
+/// Where an IN "now" (native `…/end`, OvenMediaEngine `in`) is requested for the started break
+/// `b`: the live edge, or 1 ms after the break's start when that start is at or after the live
+/// edge, which the rewriter snaps to the first segment boundary after the start.
+///
+/// The start can be at the live edge: on LL-HLS the OUT is decided on the segment being built,
+/// which begins exactly at the live edge (the end of the newest complete segment). An IN right
+/// after that OUT means "as soon as possible", not "at a time that is not after the start",
+/// which [`Timeline::end_break`] rightly refuses for an explicit time. The clamp is here, not
+/// in the timeline, because only the proxy knows that "now" was asked for: the timeline takes
+/// program times and must keep refusing an end that is not after the start.
+fn asap_end(b: &Break, edge: DateTime<Utc>) -> DateTime<Utc> {
+    let start = b.decided_start.unwrap_or(b.requested_start);
+    let just_after_start = start
+        .checked_add_signed(chrono::Duration::milliseconds(1))
+        .unwrap_or(start);
+    edge.max(just_after_start)
 }
 
 /// The stored media playlist paths of stream `key` that a request for them would be allowed
@@ -1106,7 +1191,12 @@ mod tests {
         let opts = RewriteOptions::default();
         let render = |path: &'static str, bytes: Bytes| {
             let (stream, records, opts) = (Arc::clone(&stream), records.clone(), opts.clone());
-            async move { stream.render(&records, path, &bytes, &opts).await.unwrap() }
+            async move {
+                stream
+                    .render(&records, path, path, &bytes, &opts)
+                    .await
+                    .unwrap()
+            }
         };
 
         render("/live/a/video.m3u8", media_playlist(0)).await;
@@ -1136,7 +1226,13 @@ mod tests {
         paths.sort();
         assert_eq!(paths, ["/live/a/audio.m3u8", "/live/a/video.m3u8"]);
         stream
-            .render(&records, "/live/a/video.m3u8", &media_playlist(2), &opts)
+            .render(
+                &records,
+                "/live/a/video.m3u8",
+                "/live/a/video.m3u8",
+                &media_playlist(2),
+                &opts,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -1145,6 +1241,63 @@ mod tests {
             "a path known from the store is not committed again"
         );
         assert_eq!(stream.media_paths().len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn renderings_are_kept_per_target_bounded_least_recently_used_first() {
+        use super::super::store::{FailingStore, Store};
+        let dir =
+            std::env::temp_dir().join(format!("hlsplice-renders-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (store, rows) = Store::open(&dir).unwrap();
+        let records: Arc<dyn RecordStore> = Arc::new(FailingStore::new(Arc::new(store)));
+        let streams = Streams::load(records.clone(), rows, 60_000).unwrap();
+        let stream = streams.get_or_create("live/a");
+        let opts = RewriteOptions::default();
+        let path = "/live/a/video.m3u8";
+        let render = |target: String| {
+            let (stream, records, opts) = (Arc::clone(&stream), records.clone(), opts.clone());
+            async move {
+                stream
+                    .render(&records, path, &target, &media_playlist(0), &opts)
+                    .await
+                    .unwrap()
+                    .cache_hit
+            }
+        };
+        let targets = |stream: &Stream| -> Vec<String> {
+            lock(&stream.state).renders[path]
+                .slots
+                .iter()
+                .map(|(target, _)| target.to_string())
+                .collect()
+        };
+
+        assert!(!render(path.to_owned()).await);
+        let skip = format!("{path}?_HLS_skip=YES");
+        assert!(!render(skip.clone()).await);
+        assert!(
+            render(path.to_owned()).await,
+            "not evicted by the delta update"
+        );
+        assert!(render(skip.clone()).await);
+        for msn in 0..MAX_RENDERS_PER_PATH - 2 {
+            assert!(!render(format!("{path}?_HLS_msn={msn}")).await);
+        }
+        assert_eq!(targets(&stream).len(), MAX_RENDERS_PER_PATH);
+        // The full reload is the least recently used: a new target evicts it, not the others.
+        assert!(render(skip.clone()).await);
+        assert!(!render(format!("{path}?_HLS_msn=99")).await);
+        let kept = targets(&stream);
+        assert_eq!(kept.len(), MAX_RENDERS_PER_PATH);
+        assert!(!kept.iter().any(|t| t == path), "{kept:?}");
+        assert!(kept.contains(&skip), "{kept:?}");
+        assert_eq!(
+            stream.media_paths(),
+            [path],
+            "one path, however many targets"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
