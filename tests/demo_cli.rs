@@ -1,5 +1,6 @@
 //! `hlsplice demo` as a user runs it: it starts, prints working URLs and curl commands, the
-//! printed commands start breaks that show up in the playlists, and Ctrl-C (SIGINT) exits 0.
+//! printed commands start breaks that show up in the playlists, every marker line the banner
+//! says to look for is served in exactly that form, and Ctrl-C (SIGINT) exits 0.
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -23,6 +24,57 @@ fn curl(args: &[&str]) -> String {
         .output()
         .expect("curl runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether `line` has the banner's `form`, where each `...` stands for text that varies.
+fn has_form(line: &str, form: &str) -> bool {
+    let pieces: Vec<&str> = form.split("...").collect();
+    let [first, middle @ .., last] = pieces.as_slice() else {
+        return line == form;
+    };
+    let Some(mut rest) = line.strip_prefix(first) else {
+        return false;
+    };
+    for piece in middle {
+        let Some(at) = rest.find(piece) else {
+            return false;
+        };
+        rest = &rest[at + piece.len()..];
+    }
+    rest.ends_with(last)
+}
+
+#[test]
+fn has_form_matches_only_the_exact_form() {
+    assert!(has_form(
+        "#EXT-X-CUE-OUT:DURATION=10.000",
+        "#EXT-X-CUE-OUT:DURATION=10.000"
+    ));
+    assert!(!has_form(
+        "#EXT-X-CUE-OUT:DURATION=10",
+        "#EXT-X-CUE-OUT:DURATION=10.000"
+    ));
+    assert!(!has_form(
+        "#EXT-X-CUE-OUT:DURATION=10.000",
+        "#EXT-X-CUE-OUT:DURATION=10"
+    ));
+    let cont = "#EXT-X-CUE-OUT-CONT:ElapsedTime=...,Duration=10.000";
+    assert!(has_form(
+        "#EXT-X-CUE-OUT-CONT:ElapsedTime=2.000,Duration=10.000",
+        cont
+    ));
+    assert!(!has_form(
+        "#EXT-X-CUE-OUT-CONT:ElapsedTime=2.000,Duration=10",
+        cont
+    ));
+    assert!(has_form(
+        "#EXT-X-DATERANGE:ID=\"a\",SCTE35-OUT=0xFC30AB",
+        "#EXT-X-DATERANGE:ID=\"...\",SCTE35-OUT=0xFC30..."
+    ));
+    assert!(!has_form(
+        "#EXT-X-DATERANGE:ID=\"a\",SCTE35-IN=0xFC30AB",
+        "#EXT-X-DATERANGE:ID=\"...\",SCTE35-OUT=0xFC30..."
+    ));
 }
 
 #[test]
@@ -98,6 +150,39 @@ fn demo_prints_working_commands_and_exits_on_sigint() {
         .output()
         .expect("sh");
     assert!(String::from_utf8_lossy(&answer.stdout).contains("\"statusCode\":200"));
+
+    // Every marker line the banner tells the user to look for appears, in exactly that form, in
+    // a playlist the proxy serves: the classic break runs on (OUT, CONT), the LL-HLS one has
+    // just been ended (IN, closing DATERANGE).
+    let look_for: Vec<&str> = banner
+        .iter()
+        .skip_while(|l| !l.starts_with("What to look for"))
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with("#EXT"))
+        .collect();
+    assert!(
+        look_for
+            .iter()
+            .any(|l| l.starts_with("#EXT-X-CUE-OUT:DURATION=")),
+        "the banner names no #EXT-X-CUE-OUT:DURATION= line:\n{text}"
+    );
+    let mut missing = look_for.clone();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut served = String::new();
+    while !missing.is_empty() {
+        served = [&classic, &ll]
+            .into_iter()
+            .map(|url| curl(&[url]))
+            .collect::<Vec<_>>()
+            .join("\n");
+        missing.retain(|pattern| !served.lines().any(|line| has_form(line, pattern)));
+        assert!(
+            Instant::now() < deadline,
+            "the banner names {missing:?}, not served in that form:\n{served}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(!served.is_empty());
 
     let interrupted = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -109,7 +109,10 @@ async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Resul
             tracing::warn!(%err, path, "demo: warm-up request failed");
         }
     }
-    println!("{}", banner(proxy_addr, packager_addr, &args.token));
+    println!(
+        "{}",
+        banner(proxy_addr, packager_addr, &args.token, dialect)
+    );
 
     let outcome = tokio::select! {
         () = super::shutdown_signal() => None,
@@ -157,10 +160,22 @@ async fn warm_up(addr: SocketAddr, path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Length of the break the printed curl commands start, in milliseconds.
+const BREAK_MS: u64 = 10_000;
+
+/// A duration as the rewriter renders it: seconds with exactly three decimals (`10.000`).
+fn seconds_3(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
 /// What the demo prints: URLs, ready-to-paste curl commands and what to look for.
-pub fn banner(proxy: SocketAddr, packager: SocketAddr, token: &str) -> String {
+pub fn banner(proxy: SocketAddr, packager: SocketAddr, token: &str, dialect: Dialect) -> String {
     let basic = base64::engine::general_purpose::STANDARD.encode(token);
     let base = format!("http://{proxy}");
+    let ms = BREAK_MS;
+    let secs = ms / 1000;
+    let markers = markers(dialect, ms);
+    let dialect = dialect.as_str();
     format!(
         r#"hlsplice demo: a live packager (internal, http://{packager}) looping an 8 s test clip,
 with the hlsplice origin proxy in front of it on {base}. API token: {token}
@@ -174,28 +189,163 @@ Watch a playlist (new segment every second):
 Play it:
   ffplay {base}/live/demo/master.m3u8
 
-Start a 10 s ad break on live/demo, native API:
-  curl -s -X POST {base}/api/v1/streams/live/demo/breaks -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{"duration_ms":10000,"start":"now"}}'
+Start a {secs} s ad break on live/demo, native API:
+  curl -s -X POST {base}/api/v1/streams/live/demo/breaks -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{"duration_ms":{ms},"start":"now"}}'
 End it early (IN at the live edge; replace 1 with the "id" the call above returned):
   curl -s -X POST {base}/api/v1/streams/live/demo/breaks/1/end -H 'Authorization: Bearer {token}'
 List breaks:
   curl -s {base}/api/v1/streams/live/demo/breaks -H 'Authorization: Bearer {token}'
 
-Start a 10 s ad break on ll/demo, OvenMediaEngine API (Basic base64(token)):
-  curl -s -X POST '{base}/v1/vhosts/default/apps/ll/streams/demo:sendEvent' -H 'Authorization: Basic {basic}' -H 'Content-Type: application/json' -d '{{"eventFormat":"cue","events":[{{"cueType":"out","duration":10000}}]}}'
+Start a {secs} s ad break on ll/demo, OvenMediaEngine API (Basic base64(token)):
+  curl -s -X POST '{base}/v1/vhosts/default/apps/ll/streams/demo:sendEvent' -H 'Authorization: Basic {basic}' -H 'Content-Type: application/json' -d '{{"eventFormat":"cue","events":[{{"cueType":"out","duration":{ms}}}]}}'
 End it early:
   curl -s -X POST '{base}/v1/vhosts/default/apps/ll/streams/demo:sendEvent' -H 'Authorization: Basic {basic}' -H 'Content-Type: application/json' -d '{{"eventFormat":"cue","events":[{{"cueType":"in"}}]}}'
 
-What to look for in video.m3u8 and audio.m3u8 after starting a break:
-  - #EXT-X-CUE-OUT:DURATION=10 and #EXT-X-DATERANGE:...,SCTE35-OUT=0xFC30... before the first
-    segment published after your request, on both renditions with the same ID and START-DATE;
-  - #EXT-X-CUE-OUT-CONT:ElapsedTime=...,Duration=10 on the segments inside the break;
-  - #EXT-X-CUE-IN and a second DATERANGE with SCTE35-IN=... where the break ends
-    (10 s later, or at the first segment after your early IN);
-  - the tags never change once published, however often you reload;
+What to look for in video.m3u8 and audio.m3u8 after starting a break (dialect {dialect};
+"..." stands for what varies):
+{markers}  - the tags never change once published, however often you reload;
   - the clip loops every 8 s: #EXT-X-DISCONTINUITY there is the loop, not the ad break.
   Decode a marker: hlsplice decode 0xFC30...
 
 Ctrl-C stops the demo."#
     )
+}
+
+/// The marker lines the rewriter writes for a break of `ms` milliseconds in `dialect`, one per
+/// banner line (each starting with `#EXT`), with `...` where the text varies. Durations are the
+/// rewriter's three-decimal form; `0xFC30...` / `/DA...` are SCTE-35 sections in hex / base64.
+fn markers(dialect: Dialect, ms: u64) -> String {
+    let planned = seconds_3(ms);
+    let (daterange, cue, enhanced) = match dialect {
+        Dialect::Cue => (false, true, false),
+        Dialect::Daterange => (true, false, false),
+        Dialect::Both => (true, true, false),
+        Dialect::Enhanced => (false, true, true),
+    };
+    let mut out = String::from(
+        "  - before the first segment published after your request, the same in both renditions:\n",
+    );
+    if daterange {
+        out.push_str(&format!(
+            "      #EXT-X-DATERANGE:ID=\"...\",START-DATE=\"...\",PLANNED-DURATION={planned},SCTE35-OUT=0xFC30...\n"
+        ));
+    }
+    if enhanced {
+        out.push_str("      #EXT-OATCLS-SCTE35:/DA...\n");
+    }
+    if cue {
+        out.push_str(&format!("      #EXT-X-CUE-OUT:DURATION={planned}\n"));
+        out.push_str("  - before each later segment inside the break:\n");
+        let payload = if enhanced { ",SCTE35=/DA..." } else { "" };
+        out.push_str(&format!(
+            "      #EXT-X-CUE-OUT-CONT:ElapsedTime=...,Duration={planned}{payload}\n"
+        ));
+    }
+    let secs = ms / 1000;
+    out.push_str(&format!(
+        "  - where the break ends ({secs} s later, or at the first segment after your early IN):\n"
+    ));
+    if daterange {
+        // The closing tag repeats the opening one's ID and START-DATE; DURATION is the real length.
+        out.push_str(
+            "      #EXT-X-DATERANGE:ID=\"...\",START-DATE=\"...\",END-DATE=\"...\",DURATION=...,SCTE35-IN=0xFC30...\n",
+        );
+    }
+    if cue {
+        out.push_str("      #EXT-X-CUE-IN\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hls::{BreakRequest, DateTime, RewriteOptions, Timeline, Utc, rewrite};
+
+    /// Whether `line` has the banner's `form`, where each `...` stands for text that varies.
+    fn has_form(line: &str, form: &str) -> bool {
+        let pieces: Vec<&str> = form.split("...").collect();
+        let [first, middle @ .., last] = pieces.as_slice() else {
+            return line == form;
+        };
+        let Some(mut rest) = line.strip_prefix(first) else {
+            return false;
+        };
+        for piece in middle {
+            let Some(at) = rest.find(piece) else {
+                return false;
+            };
+            rest = &rest[at + piece.len()..];
+        }
+        rest.ends_with(last)
+    }
+
+    #[test]
+    fn seconds_3_is_the_rewriters_form() {
+        assert_eq!(seconds_3(10_000), "10.000");
+        assert_eq!(seconds_3(1_500), "1.500");
+        assert_eq!(seconds_3(33), "0.033");
+    }
+
+    /// The banner's marker lines, in each dialect, are exactly the lines the rewriter inserts for
+    /// the break the printed curl commands start (one that begins and ends inside the window).
+    #[test]
+    fn markers_name_what_the_rewriter_writes_in_every_dialect() {
+        let t0: DateTime<Utc> = "2026-06-01T12:00:00Z".parse().expect("t0");
+        let mut playlist = String::from(
+            "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n",
+        );
+        for i in 0..16 {
+            let pdt = t0 + chrono::Duration::seconds(i);
+            playlist.push_str(&format!(
+                "#EXT-X-PROGRAM-DATE-TIME:{}\n#EXTINF:1.000,\nseg{i}.ts\n",
+                pdt.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ));
+        }
+        for dialect in [
+            Dialect::Cue,
+            Dialect::Daterange,
+            Dialect::Both,
+            Dialect::Enhanced,
+        ] {
+            let mut timeline = Timeline::new();
+            timeline
+                .add_break(BreakRequest {
+                    event_id: None,
+                    start: t0 + chrono::Duration::seconds(2),
+                    planned_duration_ms: BREAK_MS,
+                })
+                .expect("break");
+            let options = RewriteOptions {
+                dialect,
+                ..RewriteOptions::default()
+            };
+            let mut out = Vec::new();
+            rewrite(playlist.as_bytes(), &timeline, &options, &mut out).expect("rewrite");
+            let out = String::from_utf8(out).expect("utf-8");
+            let listed = markers(dialect, BREAK_MS);
+            let forms: Vec<&str> = listed
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("#EXT"))
+                .collect();
+            for form in &forms {
+                assert!(
+                    out.lines().any(|line| has_form(line, form)),
+                    "{dialect:?}: no line of the form {form}:\n{out}"
+                );
+            }
+            let inserted = out.lines().filter(|l| {
+                ["#EXT-X-CUE", "#EXT-X-DATERANGE", "#EXT-OATCLS-SCTE35"]
+                    .iter()
+                    .any(|tag| l.starts_with(tag))
+            });
+            for line in inserted {
+                assert!(
+                    forms.iter().any(|form| has_form(line, form)),
+                    "{dialect:?}: the banner does not name {line}"
+                );
+            }
+        }
+    }
 }
