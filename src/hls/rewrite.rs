@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::scan::{Attributes, Line, Lines, attribute, line_terminator, parse_u64, unquote};
 use super::time::{
-    MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, push_date,
+    LineBuf, MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, push_date,
     push_seconds_3, round_to_millis, seconds_3, to_micros,
 };
 use super::timeline::{Break, Decision, Timeline};
@@ -761,14 +761,22 @@ fn render(
                         out.extend_from_slice(b"#EXT-X-CUE-OUT:DURATION=");
                         out.extend_from_slice(p.planned.as_bytes());
                     } else {
-                        out.extend_from_slice(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
-                        push_seconds_3(out, segment.start.saturating_sub(p.start));
-                        out.extend_from_slice(b",Duration=");
-                        out.extend_from_slice(p.planned.as_bytes());
+                        // One copy per line: these are written on every segment of a break.
+                        let mut line = LineBuf::new();
+                        line.push(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
+                        line.push_seconds_3(segment.start.saturating_sub(p.start));
+                        line.push(b",Duration=");
+                        line.push(p.planned.as_bytes());
                         if enhanced && !b.scte35_out.is_empty() {
+                            out.extend_from_slice(line.as_bytes());
                             out.extend_from_slice(b",SCTE35=");
                             push_base64(out, &b.scte35_out);
+                            push_eol(out, crlf);
+                            continue;
                         }
+                        line.push(if crlf { &b"\r\n"[..] } else { b"\n" });
+                        out.extend_from_slice(line.as_bytes());
+                        continue;
                     }
                     push_eol(out, crlf);
                 }

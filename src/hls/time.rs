@@ -280,6 +280,59 @@ pub(crate) fn push_seconds_3(out: &mut Vec<u8>, us: i64) {
     out.extend_from_slice(seconds_3(us).as_bytes());
 }
 
+/// A marker line assembled on the stack and appended to the output with one copy. Content
+/// beyond its capacity is dropped; callers size their lines well below it.
+pub(crate) struct LineBuf {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl LineBuf {
+    #[inline]
+    pub fn new() -> Self {
+        Self {
+            buf: [0; 128],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+
+    /// [`seconds_3`], written in place: whole seconds below 1000 (every real elapsed time) take
+    /// a branch-light path without the digit loop.
+    #[inline]
+    pub fn push_seconds_3(&mut self, us: i64) {
+        let ms = (us.max(0).unsigned_abs() + 500) / 1000;
+        let whole = ms / 1000;
+        let frac = ms % 1000;
+        let d = |v: u64| b'0' + (v % 10) as u8;
+        let tail = [b'.', d(frac / 100), d(frac / 10), d(frac)];
+        if whole < 10 {
+            self.push(&[d(whole)]);
+        } else if whole < 100 {
+            self.push(&[d(whole / 10), d(whole)]);
+        } else if whole < 1000 {
+            self.push(&[d(whole / 100), d(whole / 10), d(whole)]);
+        } else {
+            let text = seconds_3(us);
+            self.push(text.as_bytes());
+            return;
+        }
+        self.push(&tail);
+    }
+
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// Parses a non-negative decimal (`10`, `4.00008`, `6.`) into microseconds, rounding beyond six
 /// fractional digits. `None` for anything else (signs, exponents, empty, absurdly large values).
 pub(crate) fn parse_decimal_micros(value: &[u8]) -> Option<i64> {
@@ -440,6 +493,24 @@ mod tests {
         out.push(b' ');
         push_seconds_3(&mut out, -5);
         assert_eq!(out, b"30.000 0.033 60.000 0.000");
+        for us in [
+            -5,
+            0,
+            499,
+            500,
+            33_499,
+            9_999_499,
+            9_999_500,
+            59_999_600,
+            99_999_500,
+            999_999_499,
+            999_999_500,
+            123_456_789_012,
+        ] {
+            let mut line = LineBuf::new();
+            line.push_seconds_3(us);
+            assert_eq!(line.as_bytes(), seconds_3(us).as_bytes(), "{us}");
+        }
         assert_eq!(round_to_millis(1_499), 1_000);
         assert_eq!(round_to_millis(1_500), 2_000);
         assert_eq!(round_to_millis(-1_400), -1_000);
