@@ -115,6 +115,25 @@ impl PdtParser {
     /// Parses a value (the text after the colon) into microseconds since the epoch.
     /// Returns `None` for anything that is not a date-time.
     pub fn parse(&mut self, value: &[u8]) -> Option<i64> {
+        // The common case: `…:ss.mmmZ` in the same minute as the previous value.
+        if let Ok(v) = <&[u8; 24]>::try_from(value)
+            && self.minute != 0
+            && v[16] == b':'
+            && v[19] == b'.'
+            && v[23] == b'Z'
+            && v.first_chunk::<16>().map(|c| u128::from_le_bytes(*c)) == Some(self.minute)
+            && let (Some(second), Some(ms_hi), Some(ms_lo)) = (
+                two_digits(v[17], v[18]),
+                two_digits(v[20], v[21]),
+                two_digits(b'0', v[22]),
+            )
+            && second <= 60
+        {
+            let millis = ms_hi * 10 + ms_lo;
+            return Some(
+                (self.minute_seconds + second) * MICROS_PER_SECOND + millis * MICROS_PER_MILLI,
+            );
+        }
         let v = trim_fast(value);
         if v.len() < 19
             || v[4] != b'-'
@@ -333,6 +352,48 @@ impl LineBuf {
     }
 }
 
+/// The EXTINF duration in the form packagers write, `<digits>[.<up to 6 digits>],`, read in
+/// one pass: (microseconds, index of the comma). `None` for anything else (then
+/// [`parse_decimal_micros`] decides); where it answers, it agrees with it.
+#[inline]
+pub(crate) fn plain_extinf(value: &[u8]) -> Option<(i64, usize)> {
+    let mut whole: i64 = 0;
+    let mut i = 0;
+    while let Some(&b) = value.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        whole = whole * 10 + i64::from(d);
+        i += 1;
+    }
+    if i == 0 || i > 12 {
+        return None;
+    }
+    let mut micros: i64 = 0;
+    if value.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        while let Some(&b) = value.get(i) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            micros = micros * 10 + i64::from(d);
+            i += 1;
+        }
+        let n = i - frac_start;
+        if n > 6 {
+            return None;
+        }
+        micros *= [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1][n];
+    }
+    if value.get(i) != Some(&b',') {
+        return None;
+    }
+    Some((whole * MICROS_PER_SECOND + micros, i))
+}
+
 /// Parses a non-negative decimal (`10`, `4.00008`, `6.`) into microseconds, rounding beyond six
 /// fractional digits. `None` for anything else (signs, exponents, empty, absurdly large values).
 pub(crate) fn parse_decimal_micros(value: &[u8]) -> Option<i64> {
@@ -470,6 +531,48 @@ mod tests {
             let rendered = String::from_utf8(out).unwrap();
             let back = DateTime::parse_from_rfc3339(&rendered).unwrap();
             proptest::prop_assert_eq!(back.timestamp_micros(), round_to_millis(utc.timestamp_micros()));
+        }
+    }
+
+    #[test]
+    fn plain_extinf_agrees_with_the_general_parser() {
+        for text in [
+            "4.000,",
+            "4,",
+            "4.,",
+            "10.5,",
+            "0.000001,",
+            "4.0000001,",
+            "123456789012.5,",
+            "1234567890123,",
+            ".5,",
+            "4.000",
+            "4.0x,",
+            "-4,",
+            " 4,",
+            "4.000,title",
+        ] {
+            let v = text.as_bytes();
+            if let Some((us, comma)) = plain_extinf(v) {
+                assert_eq!(v[comma], b',', "{text}");
+                assert_eq!(Some(us), parse_decimal_micros(&v[..comma]), "{text}");
+            }
+        }
+        assert_eq!(plain_extinf(b"4.000,"), Some((4_000_000, 5)));
+        assert_eq!(plain_extinf(b"4.,"), Some((4_000_000, 2)));
+        assert_eq!(plain_extinf(b"0.000001,"), Some((1, 8)));
+        assert_eq!(plain_extinf(b"4.0000001,"), None);
+        assert_eq!(plain_extinf(b".5,"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_extinf_agrees_on_any_text(text in "[0-9.,x ]{0,16}") {
+            let v = text.as_bytes();
+            if let Some((us, comma)) = plain_extinf(v) {
+                proptest::prop_assert_eq!(v[comma], b',');
+                proptest::prop_assert_eq!(Some(us), parse_decimal_micros(&v[..comma]));
+            }
         }
     }
 
