@@ -211,6 +211,67 @@ pub struct RewriteScratch {
     removals: Vec<(usize, usize)>,
     order: Vec<usize>,
     placements: Vec<Placement>,
+    daterange_out: RenderedLines,
+}
+
+/// DATERANGE OUT lines rendered by earlier rewrites, each with everything its text depends on
+/// (ID, decided start, planned duration, SCTE-35 bytes, terminator). A break's OUT tag is the
+/// same on every refresh and rendition, so the steady state copies it instead of formatting the
+/// date and the hex again. A few slots, reused round-robin: no allocation once they have grown.
+#[derive(Debug, Default)]
+struct RenderedLines {
+    slots: Vec<RenderedLine>,
+    next: usize,
+}
+
+#[derive(Debug, Default)]
+struct RenderedLine {
+    daterange_id: String,
+    start: i64,
+    planned_duration_ms: u64,
+    scte35: Vec<u8>,
+    crlf: bool,
+    line: Vec<u8>,
+}
+
+const RENDERED_LINES: usize = 8;
+
+impl RenderedLines {
+    /// The DATERANGE OUT line of `b` placed as `p`, from a slot or rendered into one.
+    fn daterange_out(&mut self, b: &Break, p: &Placement, crlf: bool) -> &[u8] {
+        let found = self.slots.iter().position(|s| {
+            s.start == p.start
+                && s.planned_duration_ms == b.planned_duration_ms
+                && s.crlf == crlf
+                && s.daterange_id == b.daterange_id
+                && s.scte35 == b.scte35_out
+        });
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let i = if self.slots.len() < RENDERED_LINES {
+                    self.slots.push(RenderedLine::default());
+                    self.slots.len() - 1
+                } else {
+                    let i = self.next % RENDERED_LINES;
+                    self.next = i + 1;
+                    i
+                };
+                let slot = &mut self.slots[i];
+                slot.daterange_id.clear();
+                slot.daterange_id.push_str(&b.daterange_id);
+                slot.start = p.start;
+                slot.planned_duration_ms = b.planned_duration_ms;
+                slot.scte35.clear();
+                slot.scte35.extend_from_slice(&b.scte35_out);
+                slot.crlf = crlf;
+                slot.line.clear();
+                push_daterange_out(&mut slot.line, b, p, crlf);
+                i
+            }
+        };
+        &self.slots[index].line
+    }
 }
 
 thread_local! {
@@ -565,6 +626,7 @@ fn rewrite_inner(
         removals,
         order,
         placements,
+        daterange_out,
     } = scratch;
     segments.clear();
     removals.clear();
@@ -616,7 +678,15 @@ fn rewrite_inner(
     }
 
     render(
-        input, segments, removals, placements, timeline, opts, anchor, out,
+        input,
+        segments,
+        removals,
+        placements,
+        daterange_out,
+        timeline,
+        opts,
+        anchor,
+        out,
     );
     Ok(outcome)
 }
@@ -763,6 +833,7 @@ fn render(
     segments: &[Segment],
     removals: &[(usize, usize)],
     placements: &[Placement],
+    daterange_out: &mut RenderedLines,
     timeline: &Timeline,
     opts: &RewriteOptions,
     anchor: Option<i64>,
@@ -810,7 +881,7 @@ fn render(
             let b = &breaks[p.index];
             if dialect.writes_daterange() {
                 if p.out_seg == i {
-                    push_daterange_out(out, b, p, crlf);
+                    out.extend_from_slice(daterange_out.daterange_out(b, p, crlf));
                 }
                 if let (Some(end), true) = (p.end, p.in_seg == Some(i)) {
                     push_daterange_in(out, b, p.start, end, crlf);
