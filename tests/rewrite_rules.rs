@@ -770,3 +770,41 @@ fn hostile_input_never_panics_and_comes_back_unchanged_on_error() {
         }
     }
 }
+
+#[test]
+fn one_scratch_serves_different_timelines_and_line_endings() {
+    // The scratch keeps rendered DATERANGE OUT lines between rewrites; a break with the same ID
+    // and start but another planned duration (other SCTE-35 bytes), or a playlist with other
+    // line endings, must never get a kept line.
+    let input = live(100, 0, &[4000; 6]);
+    let input_crlf = input.replace('\n', "\r\n");
+    let long = one_break(8000, 30_000);
+    let short = one_break(8000, 12_000);
+    let opts = RewriteOptions::default();
+    let fresh = |input: &str, tl: &Timeline| {
+        let mut out = Vec::new();
+        hlsplice::hls::rewrite_with(
+            &mut hlsplice::hls::RewriteScratch::default(),
+            input.as_bytes(),
+            tl,
+            &opts,
+            &mut out,
+        )
+        .unwrap();
+        out
+    };
+    assert_ne!(fresh(&input, &long), fresh(&input, &short));
+    let mut scratch = hlsplice::hls::RewriteScratch::default();
+    for (input, tl) in [
+        (&input, &long),
+        (&input, &short),
+        (&input_crlf, &short),
+        (&input, &short),
+        (&input_crlf, &long),
+        (&input, &long),
+    ] {
+        let mut out = Vec::new();
+        hlsplice::hls::rewrite_with(&mut scratch, input.as_bytes(), tl, &opts, &mut out).unwrap();
+        assert_eq!(out, fresh(input, tl));
+    }
+}

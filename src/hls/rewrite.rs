@@ -10,10 +10,13 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::scan::{Attributes, Line, Lines, attribute, line_terminator, parse_u64, unquote};
+use super::scan::{
+    Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, line_terminator,
+    parse_u64, unquote,
+};
 use super::time::{
-    MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, push_date,
-    push_seconds_3, round_to_millis, seconds_3, to_micros,
+    LineBuf, MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros,
+    plain_extinf, push_date, push_seconds_3, round_to_millis, seconds_3, to_micros,
 };
 use super::timeline::{Break, Decision, Timeline};
 
@@ -208,6 +211,67 @@ pub struct RewriteScratch {
     removals: Vec<(usize, usize)>,
     order: Vec<usize>,
     placements: Vec<Placement>,
+    daterange_out: RenderedLines,
+}
+
+/// DATERANGE OUT lines rendered by earlier rewrites, each with everything its text depends on
+/// (ID, decided start, planned duration, SCTE-35 bytes, terminator). A break's OUT tag is the
+/// same on every refresh and rendition, so the steady state copies it instead of formatting the
+/// date and the hex again. A few slots, reused round-robin: no allocation once they have grown.
+#[derive(Debug, Default)]
+struct RenderedLines {
+    slots: Vec<RenderedLine>,
+    next: usize,
+}
+
+#[derive(Debug, Default)]
+struct RenderedLine {
+    daterange_id: String,
+    start: i64,
+    planned_duration_ms: u64,
+    scte35: Vec<u8>,
+    crlf: bool,
+    line: Vec<u8>,
+}
+
+const RENDERED_LINES: usize = 8;
+
+impl RenderedLines {
+    /// The DATERANGE OUT line of `b` placed as `p`, from a slot or rendered into one.
+    fn daterange_out(&mut self, b: &Break, p: &Placement, crlf: bool) -> &[u8] {
+        let found = self.slots.iter().position(|s| {
+            s.start == p.start
+                && s.planned_duration_ms == b.planned_duration_ms
+                && s.crlf == crlf
+                && s.daterange_id == b.daterange_id
+                && s.scte35 == b.scte35_out
+        });
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let i = if self.slots.len() < RENDERED_LINES {
+                    self.slots.push(RenderedLine::default());
+                    self.slots.len() - 1
+                } else {
+                    let i = self.next % RENDERED_LINES;
+                    self.next = i + 1;
+                    i
+                };
+                let slot = &mut self.slots[i];
+                slot.daterange_id.clear();
+                slot.daterange_id.push_str(&b.daterange_id);
+                slot.start = p.start;
+                slot.planned_duration_ms = b.planned_duration_ms;
+                slot.scte35.clear();
+                slot.scte35.extend_from_slice(&b.scte35_out);
+                slot.crlf = crlf;
+                slot.line.clear();
+                push_daterange_out(&mut slot.line, b, p, crlf);
+                i
+            }
+        };
+        &self.slots[index].line
+    }
 }
 
 thread_local! {
@@ -279,6 +343,21 @@ const UPSTREAM_MARKER_TAGS: &[&[u8]] = &[
     b"#EXT-X-SPLICEPOINT-SCTE35",
 ];
 
+/// `#EXTINF:` and `#EXT-X-PROGRAM-DATE-TIME` as little-endian words.
+const EXTINF_0: u64 = u64::from_le_bytes(*b"#EXTINF:");
+const PDT_0: u64 = u64::from_le_bytes(*b"#EXT-X-P");
+const PDT_1: u64 = u64::from_le_bytes(*b"ROGRAM-D");
+const PDT_2: u64 = u64::from_le_bytes(*b"ATE-TIME");
+
+/// The eight bytes at `at` as a little-endian word (0 past the end, which no prefix is).
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
 /// How many stripped upstream DATERANGE IDs are remembered (to strip their closing tags too).
 const STRIPPED_IDS: usize = 16;
 
@@ -305,7 +384,82 @@ fn scan(
         return Err(RewriteError::NotAPlaylist);
     }
 
-    for (number, line) in lines.enumerate() {
+    // The two tags on every segment, shared by the fast path and the general one.
+    let extinf = |segments: &mut Vec<Segment>,
+                  open: &mut Option<usize>,
+                  pending_pdt: &mut Option<i64>,
+                  start: usize,
+                  duration: i64| {
+        let i = match *open {
+            Some(i) => i,
+            None => {
+                segments.push(Segment {
+                    at: start,
+                    pdt: pending_pdt.take(),
+                    ..Segment::default()
+                });
+                segments.len() - 1
+            }
+        };
+        *open = Some(i);
+        segments[i].duration = duration;
+    };
+    let program_date_time = |segments: &mut Vec<Segment>,
+                             open: Option<usize>,
+                             pending_pdt: &mut Option<i64>,
+                             header: &mut Header,
+                             t: Option<i64>| {
+        // Unreadable dates are ignored: time is then carried forward by EXTINF.
+        if let Some(t) = t {
+            header.has_pdt = true;
+            match open {
+                // ffmpeg writes the tag after EXTINF, before the URI.
+                Some(i) => {
+                    if segments[i].pdt.is_none() {
+                        segments[i].pdt = Some(t);
+                    }
+                }
+                None => *pending_pdt = Some(t),
+            }
+        }
+    };
+
+    let mut pos = first.next;
+    let mut number = 0;
+    while pos < input.len() {
+        number += 1;
+        // Fast path: EXTINF and EXT-X-PROGRAM-DATE-TIME in the form packagers write, read in
+        // one pass that also finds the end of the line (none of the bytes read can be a line
+        // break), so neither needs a line search.
+        // Prefixes compared a word at a time: most lines (URIs, parts) fail on the first word.
+        let rest = &input[pos..];
+        let word0 = word_at(rest, 0);
+        if word0 == EXTINF_0 {
+            let value = &rest[8..];
+            if let Some((duration, comma)) = plain_extinf(value)
+                && let Some(skip) = line_break_at(value, comma + 1)
+            {
+                extinf(segments, &mut open, &mut pending_pdt, pos, duration);
+                pos += 8 + comma + 1 + skip;
+                continue;
+            }
+        } else if word0 == PDT_0
+            && word_at(rest, 8) == PDT_1
+            && word_at(rest, 16) == PDT_2
+            && rest.get(24) == Some(&b':')
+            && let Some(date) = rest[25..].first_chunk::<24>()
+            && date[23] != b'\r'
+            && !has_newline(date)
+            && let Some(skip) = line_break_at(&rest[25..], 24)
+        {
+            let t = pdt_parser.parse(date);
+            program_date_time(segments, open, &mut pending_pdt, &mut header, t);
+            pos += 25 + 24 + skip;
+            continue;
+        }
+
+        let line = line_at(input, pos);
+        pos = line.next;
         let Line { start, end, next } = line;
         let text = &input[start..end];
         let Some(&b0) = text.first() else { continue };
@@ -322,7 +476,7 @@ fn scan(
             continue;
         }
         // line numbers are 1-based and the header was line 1
-        let line_no = number + 2;
+        let line_no = number + 1;
         // The tags on every segment first, by prefix, without searching for the colon.
         if text.starts_with(b"#EXT-X-PART:") {
             if open.is_none() {
@@ -342,35 +496,12 @@ fn scan(
                     line: line_no,
                     tag: "EXTINF",
                 })?;
-            let i = match open {
-                Some(i) => i,
-                None => {
-                    segments.push(Segment {
-                        at: start,
-                        pdt: pending_pdt.take(),
-                        ..Segment::default()
-                    });
-                    segments.len() - 1
-                }
-            };
-            open = Some(i);
-            segments[i].duration = duration;
+            extinf(segments, &mut open, &mut pending_pdt, start, duration);
             continue;
         }
         if let Some(value) = text.strip_prefix(b"#EXT-X-PROGRAM-DATE-TIME:") {
-            // Unreadable dates are ignored: time is then carried forward by EXTINF.
-            if let Some(t) = pdt_parser.parse(value) {
-                header.has_pdt = true;
-                match open {
-                    // ffmpeg writes the tag after EXTINF, before the URI.
-                    Some(i) => {
-                        if segments[i].pdt.is_none() {
-                            segments[i].pdt = Some(t);
-                        }
-                    }
-                    None => pending_pdt = Some(t),
-                }
-            }
+            let t = pdt_parser.parse(value);
+            program_date_time(segments, open, &mut pending_pdt, &mut header, t);
             continue;
         }
         let colon = memchr::memchr(b':', text).unwrap_or(text.len());
@@ -495,6 +626,7 @@ fn rewrite_inner(
         removals,
         order,
         placements,
+        daterange_out,
     } = scratch;
     segments.clear();
     removals.clear();
@@ -546,7 +678,15 @@ fn rewrite_inner(
     }
 
     render(
-        input, segments, removals, placements, timeline, opts, anchor, out,
+        input,
+        segments,
+        removals,
+        placements,
+        daterange_out,
+        timeline,
+        opts,
+        anchor,
+        out,
     );
     Ok(outcome)
 }
@@ -693,6 +833,7 @@ fn render(
     segments: &[Segment],
     removals: &[(usize, usize)],
     placements: &[Placement],
+    daterange_out: &mut RenderedLines,
     timeline: &Timeline,
     opts: &RewriteOptions,
     anchor: Option<i64>,
@@ -740,7 +881,7 @@ fn render(
             let b = &breaks[p.index];
             if dialect.writes_daterange() {
                 if p.out_seg == i {
-                    push_daterange_out(out, b, p, crlf);
+                    out.extend_from_slice(daterange_out.daterange_out(b, p, crlf));
                 }
                 if let (Some(end), true) = (p.end, p.in_seg == Some(i)) {
                     push_daterange_in(out, b, p.start, end, crlf);
@@ -761,14 +902,22 @@ fn render(
                         out.extend_from_slice(b"#EXT-X-CUE-OUT:DURATION=");
                         out.extend_from_slice(p.planned.as_bytes());
                     } else {
-                        out.extend_from_slice(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
-                        push_seconds_3(out, segment.start.saturating_sub(p.start));
-                        out.extend_from_slice(b",Duration=");
-                        out.extend_from_slice(p.planned.as_bytes());
+                        // One copy per line: these are written on every segment of a break.
+                        let mut line = LineBuf::new();
+                        line.push(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
+                        line.push_seconds_3(segment.start.saturating_sub(p.start));
+                        line.push(b",Duration=");
+                        line.push(p.planned.as_bytes());
                         if enhanced && !b.scte35_out.is_empty() {
+                            out.extend_from_slice(line.as_bytes());
                             out.extend_from_slice(b",SCTE35=");
                             push_base64(out, &b.scte35_out);
+                            push_eol(out, crlf);
+                            continue;
                         }
+                        line.push(if crlf { &b"\r\n"[..] } else { b"\n" });
+                        out.extend_from_slice(line.as_bytes());
+                        continue;
                     }
                     push_eol(out, crlf);
                 }

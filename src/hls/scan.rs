@@ -31,14 +31,44 @@ impl Iterator for Lines<'_> {
         if start >= self.input.len() {
             return None;
         }
-        let rest = &self.input[start..];
-        let (end, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) if i > 0 && rest[i - 1] == b'\r' => (start + i - 1, start + i + 1),
-            Some(i) => (start + i, start + i + 1),
-            None => (self.input.len(), self.input.len()),
-        };
-        self.pos = next;
-        Some(Line { start, end, next })
+        let line = line_at(self.input, start);
+        self.pos = line.next;
+        Some(line)
+    }
+}
+
+/// The line starting at `start` (which must be at most `input.len()`).
+#[inline]
+pub(crate) fn line_at(input: &[u8], start: usize) -> Line {
+    let rest = &input[start..];
+    let (end, next) = match memchr::memchr(b'\n', rest) {
+        Some(i) if i > 0 && rest[i - 1] == b'\r' => (start + i - 1, start + i + 1),
+        Some(i) => (start + i, start + i + 1),
+        None => (input.len(), input.len()),
+    };
+    Line { start, end, next }
+}
+
+/// Whether 24 bytes hold a `\n`, three words at a time (the zero-byte test of `x ^ 0x0A…`).
+#[inline]
+pub(crate) fn has_newline(v: &[u8; 24]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    v.chunks_exact(8).any(|chunk| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    })
+}
+
+/// When `bytes[at]` starts a line break (`\n`, or `\r\n`), its length.
+#[inline]
+pub(crate) fn line_break_at(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'\n' => Some(1),
+        b'\r' if bytes.get(at + 1) == Some(&b'\n') => Some(2),
+        _ => None,
     }
 }
 
@@ -157,6 +187,23 @@ mod tests {
         assert_eq!(line_terminator(b"#EXTM3U\n#A\r\n"), b"\n");
         assert_eq!(line_terminator(b"#EXTM3U"), b"\n");
         assert_eq!(line_terminator(b"\n"), b"\n");
+    }
+
+    #[test]
+    fn line_breaks() {
+        assert_eq!(line_break_at(b"a\nb", 1), Some(1));
+        assert_eq!(line_break_at(b"a\r\nb", 1), Some(2));
+        assert_eq!(line_break_at(b"a\r", 1), None);
+        assert_eq!(line_break_at(b"a\rb", 1), None);
+        assert_eq!(line_break_at(b"a", 1), None);
+        assert_eq!(line_break_at(b"ab", 1), None);
+        let mut date = *b"2026-11-21T08:00:00.000Z";
+        assert!(!has_newline(&date));
+        for i in 0..24 {
+            date[i] = b'\n';
+            assert!(has_newline(&date), "{i}");
+            date[i] = b'0';
+        }
     }
 
     #[test]

@@ -115,6 +115,25 @@ impl PdtParser {
     /// Parses a value (the text after the colon) into microseconds since the epoch.
     /// Returns `None` for anything that is not a date-time.
     pub fn parse(&mut self, value: &[u8]) -> Option<i64> {
+        // The common case: `…:ss.mmmZ` in the same minute as the previous value.
+        if let Ok(v) = <&[u8; 24]>::try_from(value)
+            && self.minute != 0
+            && v[16] == b':'
+            && v[19] == b'.'
+            && v[23] == b'Z'
+            && v.first_chunk::<16>().map(|c| u128::from_le_bytes(*c)) == Some(self.minute)
+            && let (Some(second), Some(ms_hi), Some(ms_lo)) = (
+                two_digits(v[17], v[18]),
+                two_digits(v[20], v[21]),
+                two_digits(b'0', v[22]),
+            )
+            && second <= 60
+        {
+            let millis = ms_hi * 10 + ms_lo;
+            return Some(
+                (self.minute_seconds + second) * MICROS_PER_SECOND + millis * MICROS_PER_MILLI,
+            );
+        }
         let v = trim_fast(value);
         if v.len() < 19
             || v[4] != b'-'
@@ -280,6 +299,101 @@ pub(crate) fn push_seconds_3(out: &mut Vec<u8>, us: i64) {
     out.extend_from_slice(seconds_3(us).as_bytes());
 }
 
+/// A marker line assembled on the stack and appended to the output with one copy. Content
+/// beyond its capacity is dropped; callers size their lines well below it.
+pub(crate) struct LineBuf {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl LineBuf {
+    #[inline]
+    pub fn new() -> Self {
+        Self {
+            buf: [0; 128],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+
+    /// [`seconds_3`], written in place: whole seconds below 1000 (every real elapsed time) take
+    /// a branch-light path without the digit loop.
+    #[inline]
+    pub fn push_seconds_3(&mut self, us: i64) {
+        let ms = (us.max(0).unsigned_abs() + 500) / 1000;
+        let whole = ms / 1000;
+        let frac = ms % 1000;
+        let d = |v: u64| b'0' + (v % 10) as u8;
+        let tail = [b'.', d(frac / 100), d(frac / 10), d(frac)];
+        if whole < 10 {
+            self.push(&[d(whole)]);
+        } else if whole < 100 {
+            self.push(&[d(whole / 10), d(whole)]);
+        } else if whole < 1000 {
+            self.push(&[d(whole / 100), d(whole / 10), d(whole)]);
+        } else {
+            let text = seconds_3(us);
+            self.push(text.as_bytes());
+            return;
+        }
+        self.push(&tail);
+    }
+
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The EXTINF duration in the form packagers write, `<digits>[.<up to 6 digits>],`, read in
+/// one pass: (microseconds, index of the comma). `None` for anything else (then
+/// [`parse_decimal_micros`] decides); where it answers, it agrees with it.
+#[inline]
+pub(crate) fn plain_extinf(value: &[u8]) -> Option<(i64, usize)> {
+    let mut whole: i64 = 0;
+    let mut i = 0;
+    while let Some(&b) = value.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        whole = whole * 10 + i64::from(d);
+        i += 1;
+    }
+    if i == 0 || i > 12 {
+        return None;
+    }
+    let mut micros: i64 = 0;
+    if value.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        while let Some(&b) = value.get(i) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            micros = micros * 10 + i64::from(d);
+            i += 1;
+        }
+        let n = i - frac_start;
+        if n > 6 {
+            return None;
+        }
+        micros *= [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1][n];
+    }
+    if value.get(i) != Some(&b',') {
+        return None;
+    }
+    Some((whole * MICROS_PER_SECOND + micros, i))
+}
+
 /// Parses a non-negative decimal (`10`, `4.00008`, `6.`) into microseconds, rounding beyond six
 /// fractional digits. `None` for anything else (signs, exponents, empty, absurdly large values).
 pub(crate) fn parse_decimal_micros(value: &[u8]) -> Option<i64> {
@@ -421,6 +535,48 @@ mod tests {
     }
 
     #[test]
+    fn plain_extinf_agrees_with_the_general_parser() {
+        for text in [
+            "4.000,",
+            "4,",
+            "4.,",
+            "10.5,",
+            "0.000001,",
+            "4.0000001,",
+            "123456789012.5,",
+            "1234567890123,",
+            ".5,",
+            "4.000",
+            "4.0x,",
+            "-4,",
+            " 4,",
+            "4.000,title",
+        ] {
+            let v = text.as_bytes();
+            if let Some((us, comma)) = plain_extinf(v) {
+                assert_eq!(v[comma], b',', "{text}");
+                assert_eq!(Some(us), parse_decimal_micros(&v[..comma]), "{text}");
+            }
+        }
+        assert_eq!(plain_extinf(b"4.000,"), Some((4_000_000, 5)));
+        assert_eq!(plain_extinf(b"4.,"), Some((4_000_000, 2)));
+        assert_eq!(plain_extinf(b"0.000001,"), Some((1, 8)));
+        assert_eq!(plain_extinf(b"4.0000001,"), None);
+        assert_eq!(plain_extinf(b".5,"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_extinf_agrees_on_any_text(text in "[0-9.,x ]{0,16}") {
+            let v = text.as_bytes();
+            if let Some((us, comma)) = plain_extinf(v) {
+                proptest::prop_assert_eq!(v[comma], b',');
+                proptest::prop_assert_eq!(Some(us), parse_decimal_micros(&v[..comma]));
+            }
+        }
+    }
+
+    #[test]
     fn decimals_and_seconds() {
         assert_eq!(parse_decimal_micros(b"10"), Some(10_000_000));
         assert_eq!(parse_decimal_micros(b"4.00008"), Some(4_000_080));
@@ -440,6 +596,24 @@ mod tests {
         out.push(b' ');
         push_seconds_3(&mut out, -5);
         assert_eq!(out, b"30.000 0.033 60.000 0.000");
+        for us in [
+            -5,
+            0,
+            499,
+            500,
+            33_499,
+            9_999_499,
+            9_999_500,
+            59_999_600,
+            99_999_500,
+            999_999_499,
+            999_999_500,
+            123_456_789_012,
+        ] {
+            let mut line = LineBuf::new();
+            line.push_seconds_3(us);
+            assert_eq!(line.as_bytes(), seconds_3(us).as_bytes(), "{us}");
+        }
         assert_eq!(round_to_millis(1_499), 1_000);
         assert_eq!(round_to_millis(1_500), 2_000);
         assert_eq!(round_to_millis(-1_400), -1_000);
