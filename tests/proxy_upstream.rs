@@ -692,3 +692,185 @@ async fn interleaved_full_delta_and_blocking_reloads_are_each_rendered_once() {
     h.playlist(LL_VIDEO).await;
     assert_eq!(render_counts(&h, &mut last).await.0, 1);
 }
+
+/// The upstream's CORS headers survive the rewrite: browser players on another origin
+/// (hls.js, video.js) read rewritten playlists as they read the packager's own. Checked on
+/// the first rendering and on cache hits, plain and gzip, GET and HEAD; other upstream headers
+/// are still replaced by the proxy's own. A preflight (`OPTIONS`) goes upstream with its
+/// CORS request headers and comes back as the upstream answered it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_cors_headers_are_kept_on_rewritten_playlists() {
+    const PLAYLIST: &[u8] = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n\
+#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:2.0,\ns7.ts\n#EXTINF:2.0,\ns8.ts\n";
+    // One more segment, published once the test has asked for a break at the live edge.
+    const NEXT: &[u8] = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n\
+#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:2.0,\ns7.ts\n#EXTINF:2.0,\ns8.ts\n\
+#EXTINF:2.0,\ns9.ts\n";
+    let advanced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let published = advanced.clone();
+    let (addr, _) = tiny_upstream(move |req| {
+        let next = published.load(Ordering::SeqCst);
+        async move {
+            let mut response = if req.method() == Method::OPTIONS {
+                let mut preflight = HttpResponse::new(body(b""));
+                *preflight.status_mut() = StatusCode::NO_CONTENT;
+                // What the upstream was asked, echoed so the test sees it arrived.
+                for name in [
+                    "origin",
+                    "access-control-request-method",
+                    "access-control-request-headers",
+                ] {
+                    if let Some(value) = req.headers().get(name) {
+                        let echoed = format!("x-seen-{name}");
+                        preflight.headers_mut().insert(
+                            http::HeaderName::from_bytes(echoed.as_bytes()).unwrap(),
+                            value.clone(),
+                        );
+                    }
+                }
+                preflight
+                    .headers_mut()
+                    .insert("access-control-allow-methods", "GET, HEAD".parse().unwrap());
+                preflight
+            } else {
+                HttpResponse::new(body(if next { NEXT } else { PLAYLIST }))
+            };
+            let h = response.headers_mut();
+            h.insert(
+                "access-control-allow-origin",
+                "https://player.example".parse().unwrap(),
+            );
+            h.append(
+                "access-control-expose-headers",
+                "Content-Length, Age".parse().unwrap(),
+            );
+            h.append("access-control-expose-headers", "Date".parse().unwrap());
+            h.insert("access-control-allow-credentials", "true".parse().unwrap());
+            h.insert("timing-allow-origin", "*".parse().unwrap());
+            h.insert("content-type", "text/plain".parse().unwrap());
+            h.insert("x-packager-only", "1".parse().unwrap());
+            response
+        }
+    })
+    .await;
+    let dir = temp_dir("cors");
+    let config = ServerConfig {
+        api_tokens: vec!["t".to_owned()],
+        ..ServerConfig::new(format!("http://{addr}"), dir.clone())
+    };
+    let proxy = Proxy::start(config).await;
+    let client = client();
+    let path = "/live/cors/index.m3u8";
+    let cache_hits = || async {
+        let metrics = get(&client, proxy.addr, "/metrics", &[]).await.text();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("hlsplice_playlist_cache_hits_total "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("cache hit counter")
+    };
+    let assert_cors = |what: &str, response: &Response| {
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{what}: {}",
+            response.text()
+        );
+        let h = &response.headers;
+        assert_eq!(
+            h["access-control-allow-origin"], "https://player.example",
+            "{what}"
+        );
+        let exposed: Vec<_> = h.get_all("access-control-expose-headers").iter().collect();
+        assert_eq!(exposed, ["Content-Length, Age", "Date"], "{what}");
+        assert_eq!(h["access-control-allow-credentials"], "true", "{what}");
+        assert_eq!(h["timing-allow-origin"], "*", "{what}");
+        assert_eq!(h["content-type"], "application/vnd.apple.mpegurl", "{what}");
+        assert!(!h.contains_key("x-packager-only"), "{what}");
+    };
+
+    let unmarked = get(&client, proxy.addr, path, &[]).await;
+    assert_cors("no break yet", &unmarked);
+    assert_eq!(unmarked.body.as_ref(), PLAYLIST);
+    // A break the playlist shows, so what follows really is a rewrite, not the upstream bytes.
+    let auth = [("authorization", "Bearer t")];
+    let created = request(
+        &client,
+        proxy.addr,
+        Method::POST,
+        "/api/v1/streams/live/cors/breaks",
+        &auth,
+        Some(r#"{"duration_ms":2000,"start":"now"}"#.to_owned()),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    advanced.store(true, Ordering::SeqCst);
+
+    let hits_before = cache_hits().await;
+    let first = get(&client, proxy.addr, path, &[]).await;
+    assert_cors("first rendering", &first);
+    assert!(first.text().contains("SCTE35-OUT"), "{}", first.text());
+    assert_ne!(first.body.as_ref(), PLAYLIST);
+    let first_hits = cache_hits().await;
+
+    let again = get(&client, proxy.addr, path, &[]).await;
+    assert_cors("cache hit", &again);
+    assert_eq!(again.body, first.body);
+    let zipped = get(&client, proxy.addr, path, &[("accept-encoding", "gzip")]).await;
+    assert_cors("gzip", &zipped);
+    assert_eq!(zipped.headers["content-encoding"], "gzip");
+    let zipped_again = get(&client, proxy.addr, path, &[("accept-encoding", "gzip")]).await;
+    assert_cors("gzip again", &zipped_again);
+    assert_eq!(zipped_again.body, zipped.body);
+    let head = request(&client, proxy.addr, Method::HEAD, path, &[], None).await;
+    assert_cors("HEAD", &head);
+    assert_eq!(
+        cache_hits().await,
+        first_hits + 4,
+        "the later four answers were cache hits (first rendering: {} hits before, {first_hits} after)",
+        hits_before
+    );
+
+    // Preflight, for a playlist and for a segment: the upstream's answer, its CORS request
+    // headers delivered.
+    for target in [path, "/live/cors/s8.ts"] {
+        let preflight = request(
+            &client,
+            proxy.addr,
+            Method::OPTIONS,
+            target,
+            &[
+                ("origin", "https://player.example"),
+                ("access-control-request-method", "GET"),
+                ("access-control-request-headers", "range"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(preflight.status, StatusCode::NO_CONTENT, "{target}");
+        let h = &preflight.headers;
+        assert_eq!(h["x-seen-origin"], "https://player.example", "{target}");
+        assert_eq!(h["x-seen-access-control-request-method"], "GET", "{target}");
+        assert_eq!(
+            h["x-seen-access-control-request-headers"], "range",
+            "{target}"
+        );
+        assert_eq!(h["access-control-allow-methods"], "GET, HEAD", "{target}");
+        assert_eq!(
+            h["access-control-allow-origin"], "https://player.example",
+            "{target}"
+        );
+    }
+    // A plain segment GET never carries the preflight headers upstream.
+    let segment = get(
+        &client,
+        proxy.addr,
+        "/live/cors/s8.ts",
+        &[("origin", "https://player.example")],
+    )
+    .await;
+    assert_eq!(segment.status, StatusCode::OK);
+    assert!(!segment.headers.contains_key("x-seen-origin"));
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

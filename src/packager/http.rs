@@ -46,7 +46,7 @@ pub async fn serve(
                 let packager = packager.clone();
                 let service = service_fn(move |req| {
                     let packager = packager.clone();
-                    async move { Ok::<_, Infallible>(handle(&packager, req).await) }
+                    async move { Ok::<_, Infallible>(cors(handle(&packager, req).await)) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);
@@ -63,6 +63,38 @@ pub async fn serve(
     // Blocking and stalled requests could hold shutdown forever: bound the wait.
     let _ = tokio::time::timeout(Duration::from_secs(2), graceful.shutdown()).await;
     Ok(())
+}
+
+/// Every answer may be read by a page of any origin, as with public test streams: a browser
+/// player (hls.js, video.js) on another origin plays the demo directly or through the proxy,
+/// which keeps these headers. Nothing is credentialed, so `*` is enough.
+fn cors(mut res: Response<Body>) -> Response<Body> {
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
+/// A CORS preflight (Fetch standard): any origin may GET or HEAD anything here, with any
+/// safelisted or `Range` header, and may remember that for a day.
+fn preflight() -> Response<Body> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    let h = res.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Range"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    res
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Body> {
@@ -183,8 +215,14 @@ fn parse_directives(query: Option<&str>) -> Result<Directives, &'static str> {
 }
 
 async fn handle(p: &Packager, req: Request<Incoming>) -> Response<Body> {
+    if req.method() == Method::OPTIONS {
+        return preflight();
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only\n");
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "GET, HEAD or OPTIONS only\n",
+        );
     }
     let Some(route) = parse_route(req.uri().path()) else {
         return text(StatusCode::NOT_FOUND, "not found\n");

@@ -242,3 +242,81 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// Every answer — playlists, media, errors, injected faults — may be read by a page of any
+/// origin, and a CORS preflight is answered without touching the stream.
+#[tokio::test]
+async fn every_answer_allows_any_origin() {
+    let (_clock, p) = packager(PackagerConfig::default());
+    let p = Arc::new(p);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(p.clone(), listener, async {
+        let _ = stop_rx.await;
+    }));
+    let cases = [
+        ("GET", "/live/demo/master.m3u8", 200),
+        ("GET", "/live/demo/video.m3u8", 200),
+        ("HEAD", "/ll/demo/audio.m3u8", 200),
+        ("GET", "/live/demo/video_3.ts", 200),
+        ("GET", "/ll/demo/video_init.mp4", 200),
+        ("GET", "/ll/demo/audio_9.2.m4s", 200),
+        ("GET", "/live/demo/video_99.ts", 404),
+        ("GET", "/elsewhere", 404),
+        ("POST", "/live/demo/video.m3u8", 405),
+        ("OPTIONS", "/ll/demo/video.m3u8", 204),
+    ];
+    for (method, path, expected) in cases {
+        let head = response_head(addr, method, path).await;
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {expected} ")),
+            "{method} {path}: {head}"
+        );
+        assert!(
+            head.contains("\r\naccess-control-allow-origin: *\r\n"),
+            "{method} {path}: {head}"
+        );
+    }
+    let preflight = response_head(addr, "OPTIONS", "/live/demo/video_3.ts").await;
+    assert!(
+        preflight.contains("\r\naccess-control-allow-methods: GET, HEAD, OPTIONS\r\n"),
+        "{preflight}"
+    );
+    assert!(
+        preflight.contains("\r\naccess-control-allow-headers: Range\r\n"),
+        "{preflight}"
+    );
+    p.set_fault(Fault::Status(503));
+    let faulted = response_head(addr, "GET", "/live/demo/video.m3u8").await;
+    assert!(faulted.starts_with("HTTP/1.1 503 "), "{faulted}");
+    assert!(
+        faulted.contains("\r\naccess-control-allow-origin: *\r\n"),
+        "{faulted}"
+    );
+    // master, video, audio and the faulted one: the preflight is not a playlist request.
+    assert_eq!(p.upstream_requests(), 4);
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+}
+
+/// The status line and headers of `method path`, header names as hyper writes them (lower case).
+async fn response_head(addr: std::net::SocketAddr, method: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nOrigin: http://player.test\r\nConnection: close\r\n\r\n"
+    );
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    text.split_once("\r\n\r\n")
+        .map_or(text.clone(), |(head, _)| head.to_owned() + "\r\n")
+}

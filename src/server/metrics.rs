@@ -17,6 +17,7 @@ const LATENCY_BUCKETS: [f64; 12] = [
 pub mod route {
     pub const PLAYLIST: &str = "playlist";
     pub const SEGMENT: &str = "segment";
+    pub const PREFLIGHT: &str = "preflight";
     pub const API: &str = "api";
     pub const OME: &str = "ovenmediaengine";
     pub const HEALTH: &str = "healthz";

@@ -4,7 +4,10 @@
 //! - `GET <path>.m3u8` fetches the same path (query included) from the upstream and answers
 //!   the media playlist rewritten with its stream's break timeline ([`crate::hls::rewrite`]);
 //!   multivariant playlists pass through. The stream key is the playlist's directory.
-//! - every other `GET`/`HEAD` path streams through unbuffered.
+//! - every other `GET`/`HEAD` path streams through unbuffered, and so does an `OPTIONS`
+//!   (CORS preflight) for any playlist or segment path. The upstream's CORS headers
+//!   (`Access-Control-Allow-Origin`, `-Expose-Headers`, `-Allow-Credentials`,
+//!   `Timing-Allow-Origin`) are kept on rewritten playlists too.
 //! - `/api/v1/...` (native) and `/v1/vhosts/...:sendEvent[s]` (OvenMediaEngine-compatible)
 //!   take ad-break events; every break is committed to a redb store before a 2xx.
 //! - `/healthz`, `/metrics` (Prometheus text).
@@ -309,6 +312,13 @@ async fn dispatch(
         ),
         (&Method::GET | &Method::HEAD, _) => (
             route::SEGMENT,
+            proxy::pass_through(app, &req).await,
+            Style::Text,
+        ),
+        // A CORS preflight for a playlist or segment: the upstream decides, as it does for
+        // the GET that follows (its CORS headers are kept on both).
+        (&Method::OPTIONS, _) => (
+            route::PREFLIGHT,
             proxy::pass_through(app, &req).await,
             Style::Text,
         ),

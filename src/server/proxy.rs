@@ -93,6 +93,11 @@ pub async fn playlist(
     if let Some(value) = cache_control {
         headers.insert(header::CACHE_CONTROL, value);
     }
+    // The upstream's CORS headers, shared with every answer made from this fetch: cloning a
+    // name or value shares its bytes.
+    for (name, value) in &fetched.kept {
+        headers.append(name.clone(), value.clone());
+    }
     if !rendered.media
         && let Some(content_type) = &fetched.content_type
     {
@@ -206,7 +211,8 @@ pub async fn refresh_live_edge(app: &Arc<App>, stream: Arc<Stream>) -> Result<()
     }
 }
 
-/// `GET|HEAD` of anything else: streamed through with the upstream's status and headers.
+/// `GET|HEAD` of anything but a playlist, and `OPTIONS` (CORS preflight) of any playlist or
+/// segment path: streamed through with the upstream's status and headers.
 pub async fn pass_through(
     app: &Arc<App>,
     req: &Request<Incoming>,

@@ -44,7 +44,21 @@ pub struct Fetched {
     pub body: Bytes,
     pub cache_control: Option<HeaderValue>,
     pub content_type: Option<HeaderValue>,
+    /// The upstream's CORS headers ([`KEPT_PLAYLIST_HEADERS`]), in the order received, kept
+    /// for the rendered playlist. Empty (no allocation) when the upstream sent none.
+    pub kept: Vec<(header::HeaderName, HeaderValue)>,
 }
+
+/// Upstream playlist response headers the proxy keeps on the playlist it answers, so that
+/// browser players on another origin (hls.js, video.js) may read it (Fetch standard, CORS
+/// protocol; W3C Resource Timing for `Timing-Allow-Origin`). Every other upstream header is
+/// replaced by the proxy's own (type, length, encoding, Vary, Cache-Control).
+pub const KEPT_PLAYLIST_HEADERS: [header::HeaderName; 4] = [
+    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    header::HeaderName::from_static("timing-allow-origin"),
+];
 
 type FlightResult = Result<Arc<Fetched>, UpstreamError>;
 type Flight = watch::Receiver<Option<FlightResult>>;
@@ -212,6 +226,7 @@ impl Upstream {
                 body,
                 cache_control: parts.headers.get(header::CACHE_CONTROL).cloned(),
                 content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+                kept: kept_headers(&parts.headers),
             }))
         };
         let result = match tokio::time::timeout(deadline, work).await {
@@ -228,7 +243,7 @@ impl Upstream {
         result
     }
 
-    /// Forwards a GET/HEAD for a non-playlist path and returns the upstream response with
+    /// Forwards a GET/HEAD for a non-playlist path (or an OPTIONS preflight for any path) and returns the upstream response with
     /// its body still streaming. `deadline` bounds the wait for the response head only.
     pub async fn forward(
         &self,
@@ -242,7 +257,12 @@ impl Upstream {
         *request.method_mut() = method.clone();
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
-        for name in &FORWARDED_REQUEST_HEADERS {
+        let preflight: &[header::HeaderName] = if method == Method::OPTIONS {
+            &PREFLIGHT_REQUEST_HEADERS
+        } else {
+            &[]
+        };
+        for name in FORWARDED_REQUEST_HEADERS.iter().chain(preflight) {
             for value in client_headers.get_all(name) {
                 headers.append(name, value.clone());
             }
@@ -277,6 +297,25 @@ const FORWARDED_REQUEST_HEADERS: [header::HeaderName; 7] = [
     header::ACCEPT,
     header::ACCEPT_ENCODING,
     header::USER_AGENT,
+];
+
+/// The [`KEPT_PLAYLIST_HEADERS`] of an upstream answer, every value of each.
+fn kept_headers(headers: &HeaderMap) -> Vec<(header::HeaderName, HeaderValue)> {
+    let mut kept = Vec::new();
+    for name in &KEPT_PLAYLIST_HEADERS {
+        for value in headers.get_all(name) {
+            kept.push((name.clone(), value.clone()));
+        }
+    }
+    kept
+}
+
+/// What a CORS preflight (`OPTIONS`) carries upstream besides [`FORWARDED_REQUEST_HEADERS`]:
+/// the upstream needs them to answer it (Fetch standard, CORS-preflight request).
+const PREFLIGHT_REQUEST_HEADERS: [header::HeaderName; 3] = [
+    header::ORIGIN,
+    header::ACCESS_CONTROL_REQUEST_METHOD,
+    header::ACCESS_CONTROL_REQUEST_HEADERS,
 ];
 
 /// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those named in `Connection`.
