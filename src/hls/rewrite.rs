@@ -448,14 +448,25 @@ fn scan(
             && word_at(rest, 16) == PDT_2
             && rest.get(24) == Some(&b':')
             && let Some(date) = rest[25..].first_chunk::<24>()
-            && date[23] != b'\r'
-            && !has_newline(date)
-            && let Some(skip) = line_break_at(&rest[25..], 24)
         {
-            let t = pdt_parser.parse(date);
-            program_date_time(segments, open, &mut pending_pdt, &mut header, t);
-            pos += 25 + 24 + skip;
-            continue;
+            // Same minute as the previous value: only `:ss.mmmZ` is read, and none of the
+            // accepted bytes can be a line break.
+            if let Some(t) = pdt_parser.parse_same_minute(date)
+                && let Some(skip) = line_break_at(rest, 49)
+            {
+                program_date_time(segments, open, &mut pending_pdt, &mut header, Some(t));
+                pos += 49 + skip;
+                continue;
+            }
+            if date[23] != b'\r'
+                && !has_newline(date)
+                && let Some(skip) = line_break_at(&rest[25..], 24)
+            {
+                let t = pdt_parser.parse(date);
+                program_date_time(segments, open, &mut pending_pdt, &mut header, t);
+                pos += 25 + 24 + skip;
+                continue;
+            }
         }
 
         let line = line_at(input, pos);

@@ -112,6 +112,34 @@ pub(crate) struct PdtParser {
 }
 
 impl PdtParser {
+    /// The 24-byte form `YYYY-MM-DDThh:mm:ss.mmmZ` in the same minute as the previous value:
+    /// one compare of the 16 bytes that name the minute, then only `:ss.mmmZ` is read. `None`
+    /// for anything else (then [`PdtParser::parse`] decides); where it answers, it agrees with
+    /// it. Every byte it accepts is a digit or punctuation, none a line break.
+    #[inline]
+    pub fn parse_same_minute(&self, v: &[u8; 24]) -> Option<i64> {
+        let (head, tail) = v.split_at(16);
+        let key = u128::from_le_bytes(head.try_into().ok()?);
+        if key != self.minute || key == 0 {
+            return None;
+        }
+        let d = |i: usize| i64::from(tail[i].wrapping_sub(b'0'));
+        let (s1, s2, m1, m2, m3) = (d(1), d(2), d(4), d(5), d(6));
+        if tail[0] != b':'
+            || tail[3] != b'.'
+            || tail[7] != b'Z'
+            || s1.max(s2).max(m1).max(m2).max(m3) > 9
+        {
+            return None;
+        }
+        let second = s1 * 10 + s2;
+        if second > 60 {
+            return None;
+        }
+        let millis = m1 * 100 + m2 * 10 + m3;
+        Some((self.minute_seconds + second) * MICROS_PER_SECOND + millis * MICROS_PER_MILLI)
+    }
+
     /// Parses a value (the text after the colon) into microseconds since the epoch.
     /// Returns `None` for anything that is not a date-time.
     pub fn parse(&mut self, value: &[u8]) -> Option<i64> {
@@ -563,6 +591,40 @@ mod tests {
         assert_eq!(plain_extinf(b"0.000001,"), Some((1, 8)));
         assert_eq!(plain_extinf(b"4.0000001,"), None);
         assert_eq!(plain_extinf(b".5,"), None);
+    }
+
+    #[test]
+    fn same_minute_path_agrees_with_the_general_parser() {
+        let mut parser = PdtParser::default();
+        assert_eq!(
+            parser.parse_same_minute(b"2026-11-21T08:00:00.000Z"),
+            None,
+            "no minute cached yet"
+        );
+        parser.parse(b"2026-11-21T08:00:00.000Z").unwrap();
+        for text in [
+            "2026-11-21T08:00:04.000Z",
+            "2026-11-21T08:00:59.999Z",
+            "2026-11-21T08:00:60.000Z",
+            "2026-11-21T08:00:61.000Z",
+            "2026-11-21T08:00:4a.000Z",
+            "2026-11-21T08:00:04.0/0Z",
+            "2026-11-21T08:00:04.000z",
+            "2026-11-21T08:00:04,000Z",
+            "2026-11-21T08:00 04.000Z",
+            "2026-11-21T08:01:04.000Z",
+        ] {
+            let v: &[u8; 24] = text.as_bytes().try_into().unwrap();
+            if let Some(t) = parser.parse_same_minute(v) {
+                assert_eq!(Some(t), PdtParser::default().parse(v), "{text}");
+            }
+        }
+        assert_eq!(
+            parser.parse_same_minute(b"2026-11-21T08:00:04.250Z"),
+            parse_program_date_time(b"2026-11-21T08:00:04.250Z")
+        );
+        assert_eq!(parser.parse_same_minute(b"2026-11-21T08:00:61.000Z"), None);
+        assert_eq!(parser.parse_same_minute(b"2026-11-21T08:01:04.000Z"), None);
     }
 
     proptest::proptest! {
