@@ -15,8 +15,8 @@ use super::scan::{
     parse_u64, unquote,
 };
 use super::time::{
-    LineBuf, MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros,
-    plain_extinf, push_date, push_seconds_3, round_to_millis, seconds_3, to_micros,
+    MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, plain_extinf,
+    push_date, push_seconds_3, put_seconds_3, round_to_millis, seconds_3, to_micros,
 };
 use super::timeline::{Break, Decision, Timeline};
 
@@ -201,6 +201,10 @@ struct Placement {
     cue: bool,
     /// The planned duration as rendered (`30.000`), formatted once per rewrite.
     planned: SmallText,
+    /// The end of every CUE-OUT-CONT line, `,Duration=<planned><eol>`, assembled once per
+    /// rewrite (at most 10 + 17 + 2 bytes: `planned` has at most 13 whole digits).
+    cont_suffix: [u8; 32],
+    cont_suffix_len: usize,
 }
 
 /// Reusable working memory of [`rewrite_with`]. [`rewrite`] keeps one per thread, so a
@@ -644,6 +648,7 @@ fn rewrite_inner(
     placements.clear();
 
     let header = scan(input, opts, segments, removals)?;
+    let crlf = line_terminator(input) == b"\r\n";
     let mut outcome = RewriteOutcome {
         decisions: Vec::new(),
         kind: PlaylistKind::Media,
@@ -680,6 +685,7 @@ fn rewrite_inner(
         place_breaks(
             segments,
             &header,
+            crlf,
             timeline,
             opts,
             order,
@@ -690,6 +696,7 @@ fn rewrite_inner(
 
     render(
         input,
+        crlf,
         segments,
         removals,
         placements,
@@ -703,9 +710,11 @@ fn rewrite_inner(
 }
 
 /// Applies the timeline rules to this playlist's boundaries (see the module docs).
+#[allow(clippy::too_many_arguments)]
 fn place_breaks(
     segments: &[Segment],
     header: &Header,
+    crlf: bool,
     timeline: &Timeline,
     opts: &RewriteOptions,
     order: &mut Vec<usize>,
@@ -824,6 +833,16 @@ fn place_breaks(
             let from = if began_in_window { out_seg + 1 } else { 0 };
             first_at_or_after(from, e.saturating_sub(tolerance))
         });
+        let planned = seconds_3(ms_to_micros(b.planned_duration_ms));
+        let mut cont_suffix = [0u8; 32];
+        let mut cont_suffix_len = 0;
+        let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+        for part in [&b",Duration="[..], planned.as_bytes(), eol] {
+            if let Some(dst) = cont_suffix.get_mut(cont_suffix_len..cont_suffix_len + part.len()) {
+                dst.copy_from_slice(part);
+                cont_suffix_len += part.len();
+            }
+        }
         placements.push(Placement {
             index,
             start,
@@ -832,7 +851,9 @@ fn place_breaks(
             began_in_window,
             in_seg,
             cue: end.is_none_or(|e| e >= t0.saturating_sub(tolerance)),
-            planned: seconds_3(ms_to_micros(b.planned_duration_ms)),
+            planned,
+            cont_suffix,
+            cont_suffix_len,
         });
     }
     placements.sort_unstable_by_key(|p| (p.start, p.index));
@@ -841,6 +862,7 @@ fn place_breaks(
 #[allow(clippy::too_many_arguments)]
 fn render(
     input: &[u8],
+    crlf: bool,
     segments: &[Segment],
     removals: &[(usize, usize)],
     placements: &[Placement],
@@ -850,7 +872,6 @@ fn render(
     anchor: Option<i64>,
     out: &mut Vec<u8>,
 ) {
-    let crlf = line_terminator(input) == b"\r\n";
     out.reserve(input.len() + 64 + placements.len() * 400);
     let mut cursor = 0;
     let mut removal = 0;
@@ -913,21 +934,18 @@ fn render(
                         out.extend_from_slice(b"#EXT-X-CUE-OUT:DURATION=");
                         out.extend_from_slice(p.planned.as_bytes());
                     } else {
-                        // One copy per line: these are written on every segment of a break.
-                        let mut line = LineBuf::new();
-                        line.push(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
-                        line.push_seconds_3(segment.start.saturating_sub(p.start));
-                        line.push(b",Duration=");
-                        line.push(p.planned.as_bytes());
+                        let elapsed = segment.start.saturating_sub(p.start);
                         if enhanced && !b.scte35_out.is_empty() {
-                            out.extend_from_slice(line.as_bytes());
+                            out.extend_from_slice(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
+                            push_seconds_3(out, elapsed);
+                            out.extend_from_slice(b",Duration=");
+                            out.extend_from_slice(p.planned.as_bytes());
                             out.extend_from_slice(b",SCTE35=");
                             push_base64(out, &b.scte35_out);
                             push_eol(out, crlf);
                             continue;
                         }
-                        line.push(if crlf { &b"\r\n"[..] } else { b"\n" });
-                        out.extend_from_slice(line.as_bytes());
+                        push_cue_out_cont(out, elapsed, p);
                         continue;
                     }
                     push_eol(out, crlf);
@@ -936,6 +954,29 @@ fn render(
         }
     }
     copy_until(out, &mut cursor, input.len());
+}
+
+/// `#EXT-X-CUE-OUT-CONT:ElapsedTime=<elapsed>,Duration=<planned><eol>`, written on every
+/// segment of a break. Assembled in a fixed-size stack buffer and appended whole, then cut to
+/// length: a copy of constant size is a few vector moves, where a copy of the exact length
+/// would be a `memcpy` call per line.
+#[inline]
+fn push_cue_out_cont(out: &mut Vec<u8>, elapsed: i64, p: &Placement) {
+    const PREFIX: &[u8; 32] = b"#EXT-X-CUE-OUT-CONT:ElapsedTime=";
+    let mut line = [0u8; 96];
+    line[..32].copy_from_slice(PREFIX);
+    let mut len = 32;
+    if let Ok(number) = <&mut [u8; 24]>::try_from(&mut line[32..56]) {
+        len += put_seconds_3(number, elapsed);
+    }
+    // len <= 56, so the suffix fits.
+    if let Some(dst) = line.get_mut(len..len + 32) {
+        dst.copy_from_slice(&p.cont_suffix);
+        len += p.cont_suffix_len;
+    }
+    let end = out.len() + len;
+    out.extend_from_slice(&line);
+    out.truncate(end);
 }
 
 fn ms_to_micros(ms: u64) -> i64 {

@@ -327,57 +327,32 @@ pub(crate) fn push_seconds_3(out: &mut Vec<u8>, us: i64) {
     out.extend_from_slice(seconds_3(us).as_bytes());
 }
 
-/// A marker line assembled on the stack and appended to the output with one copy. Content
-/// beyond its capacity is dropped; callers size their lines well below it.
-pub(crate) struct LineBuf {
-    buf: [u8; 128],
-    len: usize,
-}
-
-impl LineBuf {
-    #[inline]
-    pub fn new() -> Self {
-        Self {
-            buf: [0; 128],
-            len: 0,
-        }
-    }
-
-    #[inline]
-    pub fn push(&mut self, bytes: &[u8]) {
-        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
-            dst.copy_from_slice(bytes);
-            self.len += bytes.len();
-        }
-    }
-
-    /// [`seconds_3`], written in place: whole seconds below 1000 (every real elapsed time) take
-    /// a branch-light path without the digit loop.
-    #[inline]
-    pub fn push_seconds_3(&mut self, us: i64) {
-        let ms = (us.max(0).unsigned_abs() + 500) / 1000;
-        let whole = ms / 1000;
-        let frac = ms % 1000;
-        let d = |v: u64| b'0' + (v % 10) as u8;
-        let tail = [b'.', d(frac / 100), d(frac / 10), d(frac)];
-        if whole < 10 {
-            self.push(&[d(whole)]);
-        } else if whole < 100 {
-            self.push(&[d(whole / 10), d(whole)]);
-        } else if whole < 1000 {
-            self.push(&[d(whole / 100), d(whole / 10), d(whole)]);
-        } else {
-            let text = seconds_3(us);
-            self.push(text.as_bytes());
-            return;
-        }
-        self.push(&tail);
-    }
-
-    #[inline]
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
+/// Writes [`seconds_3`] at the start of `dst` and returns its length: whole seconds below 1000
+/// (every real elapsed time) take a branch-light path without the digit loop.
+#[inline]
+pub(crate) fn put_seconds_3(dst: &mut [u8; 24], us: i64) -> usize {
+    let ms = (us.max(0).unsigned_abs() + 500) / 1000;
+    let whole = ms / 1000;
+    let frac = ms % 1000;
+    let d = |v: u64| b'0' + (v % 10) as u8;
+    let n = if whole < 10 {
+        dst[0] = d(whole);
+        1
+    } else if whole < 100 {
+        dst[..2].copy_from_slice(&[d(whole / 10), d(whole)]);
+        2
+    } else if whole < 1000 {
+        dst[..3].copy_from_slice(&[d(whole / 100), d(whole / 10), d(whole)]);
+        3
+    } else {
+        let text = seconds_3(us);
+        let text = text.as_bytes();
+        let n = text.len().min(dst.len());
+        dst[..n].copy_from_slice(&text[..n]);
+        return n;
+    };
+    dst[n..n + 4].copy_from_slice(&[b'.', d(frac / 100), d(frac / 10), d(frac)]);
+    n + 4
 }
 
 /// The EXTINF duration in the form packagers write, `<digits>[.<up to 6 digits>],`, read in
@@ -672,9 +647,9 @@ mod tests {
             999_999_500,
             123_456_789_012,
         ] {
-            let mut line = LineBuf::new();
-            line.push_seconds_3(us);
-            assert_eq!(line.as_bytes(), seconds_3(us).as_bytes(), "{us}");
+            let mut buf = [0u8; 24];
+            let n = put_seconds_3(&mut buf, us);
+            assert_eq!(&buf[..n], seconds_3(us).as_bytes(), "{us}");
         }
         assert_eq!(round_to_millis(1_499), 1_000);
         assert_eq!(round_to_millis(1_500), 2_000);
