@@ -360,6 +360,15 @@ pub(crate) fn put_seconds_3(dst: &mut [u8; 24], us: i64) -> usize {
 /// [`parse_decimal_micros`] decides); where it answers, it agrees with it.
 #[inline]
 pub(crate) fn plain_extinf(value: &[u8]) -> Option<(i64, usize)> {
+    // `<d>.<ddd>,`, what most packagers write, read without the digit loops.
+    if let Some(&[w, b'.', f1, f2, f3, b',']) = value.first_chunk::<6>() {
+        let d = |b: u8| i64::from(b.wrapping_sub(b'0'));
+        let (w, f1, f2, f3) = (d(w), d(f1), d(f2), d(f3));
+        if w.max(f1).max(f2).max(f3) <= 9 {
+            let millis = f1 * 100 + f2 * 10 + f3;
+            return Some((w * MICROS_PER_SECOND + millis * MICROS_PER_MILLI, 5));
+        }
+    }
     let mut whole: i64 = 0;
     let mut i = 0;
     while let Some(&b) = value.get(i) {
@@ -554,6 +563,11 @@ mod tests {
             "-4,",
             " 4,",
             "4.000,title",
+            "9.999,",
+            "0.001,",
+            "4.0a0,",
+            "4/000,",
+            ":.000,",
         ] {
             let v = text.as_bytes();
             if let Some((us, comma)) = plain_extinf(v) {
@@ -562,6 +576,8 @@ mod tests {
             }
         }
         assert_eq!(plain_extinf(b"4.000,"), Some((4_000_000, 5)));
+        assert_eq!(plain_extinf(b"9.999,"), Some((9_999_000, 5)));
+        assert_eq!(plain_extinf(b"4.0a0,"), None);
         assert_eq!(plain_extinf(b"4.,"), Some((4_000_000, 2)));
         assert_eq!(plain_extinf(b"0.000001,"), Some((1, 8)));
         assert_eq!(plain_extinf(b"4.0000001,"), None);
