@@ -610,21 +610,19 @@ fn resolve_times(segments: &mut [Segment], anchor: Option<i64>) -> bool {
     else {
         return false;
     };
+    let (before, from_first) = segments.split_at_mut(first_pdt_index.min(segments.len()));
     let mut t = first_pdt;
-    for i in (0..first_pdt_index).rev() {
-        t = t.saturating_sub(segments[i].duration);
-        segments[i].start = t;
+    for s in before.iter_mut().rev() {
+        t = t.saturating_sub(s.duration);
+        s.start = round_to_millis(t);
     }
     let mut t = first_pdt;
-    for s in &mut segments[first_pdt_index..] {
+    for s in from_first {
         if let Some(pdt) = s.pdt {
             t = pdt;
         }
-        s.start = t;
+        s.start = round_to_millis(t);
         t = t.saturating_add(s.duration);
-    }
-    for s in segments.iter_mut() {
-        s.start = round_to_millis(s.start);
     }
     true
 }

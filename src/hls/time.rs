@@ -284,11 +284,12 @@ pub(crate) fn push_date(out: &mut Vec<u8>, us: i64) {
 pub(crate) struct SmallText {
     buf: [u8; 24],
     start: u8,
+    end: u8,
 }
 
 impl SmallText {
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[usize::from(self.start)..]
+        &self.buf[usize::from(self.start)..usize::from(self.end)]
     }
 }
 
@@ -298,6 +299,14 @@ pub(crate) fn seconds_3(us: i64) -> SmallText {
     // Non-negative, so rounding half up is plain integer arithmetic.
     let ms = (us.max(0).unsigned_abs() + 500) / 1000;
     let mut buf = [0u8; 24];
+    if ms < 1_000_000 {
+        let n = put_seconds_3(&mut buf, us);
+        return SmallText {
+            buf,
+            start: 0,
+            end: n as u8,
+        };
+    }
     let mut i = buf.len();
     let mut whole = ms / 1000;
     let frac = ms % 1000;
@@ -319,6 +328,7 @@ pub(crate) fn seconds_3(us: i64) -> SmallText {
     SmallText {
         buf,
         start: i as u8,
+        end: 24,
     }
 }
 
@@ -345,6 +355,7 @@ pub(crate) fn put_seconds_3(dst: &mut [u8; 24], us: i64) -> usize {
         dst[..3].copy_from_slice(&[d(whole / 100), d(whole / 10), d(whole)]);
         3
     } else {
+        // Here `seconds_3` takes its digit loop, not this function.
         let text = seconds_3(us);
         let text = text.as_bytes();
         let n = text.len().min(dst.len());
@@ -667,6 +678,10 @@ mod tests {
             let n = put_seconds_3(&mut buf, us);
             assert_eq!(&buf[..n], seconds_3(us).as_bytes(), "{us}");
         }
+        assert_eq!(seconds_3(999_999_499).as_bytes(), b"999.999");
+        assert_eq!(seconds_3(999_999_500).as_bytes(), b"1000.000");
+        assert_eq!(seconds_3(123_456_789_012).as_bytes(), b"123456.789");
+        assert_eq!(seconds_3(120_000_000).as_bytes(), b"120.000");
         assert_eq!(round_to_millis(1_499), 1_000);
         assert_eq!(round_to_millis(1_500), 2_000);
         assert_eq!(round_to_millis(-1_400), -1_000);
