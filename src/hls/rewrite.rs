@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::scan::{
-    Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, line_terminator,
-    parse_u64, unquote,
+    Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, parse_u64, unquote,
 };
 use super::time::{
     MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, plain_extinf,
@@ -331,6 +330,9 @@ struct Header {
     skipped_segments: u64,
     multivariant: bool,
     has_pdt: bool,
+    /// The first line ends in CRLF: inserted lines use the playlist's own terminator (that of
+    /// its first line, LF otherwise), as `scan::line_terminator` states.
+    crlf: bool,
 }
 
 /// Upstream ad-marker tags removed by `strip_upstream_markers` (SCTE-35 DATERANGEs are handled
@@ -362,6 +364,30 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
         .map_or(0, u64::from_le_bytes)
 }
 
+/// Whether a tag line may be one the scan reads or strips, by the two letters after `#EXT-X-`
+/// (or `#EXT-O` for EXT-OATCLS-SCTE35): the others (VERSION, DISCONTINUITY-SEQUENCE,
+/// INDEPENDENT-SEGMENTS, KEY, MAP, …) are passed over without looking for the colon.
+/// Every name the scan matches is longer than 9 bytes.
+#[inline]
+fn may_be_read(text: &[u8]) -> bool {
+    match text.get(4..9) {
+        Some(&[b'-', b'X', b'-', a, b]) => matches!(
+            (a, b),
+            (b'M', b'E')
+                | (b'T', b'A')
+                | (b'P', b'A')
+                | (b'E', b'N')
+                | (b'S', _)
+                | (b'I', b'-')
+                | (b'D', b'A')
+                | (b'C', b'U')
+                | (b'A', b'S')
+        ),
+        Some(&[b'-', b'O', ..]) => true,
+        _ => false,
+    }
+}
+
 /// How many stripped upstream DATERANGE IDs are remembered (to strip their closing tags too).
 const STRIPPED_IDS: usize = 16;
 
@@ -387,6 +413,7 @@ fn scan(
     if !first_text.starts_with(b"#EXTM3U") {
         return Err(RewriteError::NotAPlaylist);
     }
+    header.crlf = first.next - first.end == 2;
 
     // The two tags on every segment, shared by the fast path and the general one.
     let extinf = |segments: &mut Vec<Segment>,
@@ -519,6 +546,9 @@ fn scan(
             program_date_time(segments, open, &mut pending_pdt, &mut header, t);
             continue;
         }
+        if !may_be_read(text) {
+            continue;
+        }
         let colon = memchr::memchr(b':', text).unwrap_or(text.len());
         let name = &text[..colon];
         let value = text.get(colon + 1..).unwrap_or(&[]);
@@ -646,7 +676,7 @@ fn rewrite_inner(
     placements.clear();
 
     let header = scan(input, opts, segments, removals)?;
-    let crlf = line_terminator(input) == b"\r\n";
+    let crlf = header.crlf;
     let mut outcome = RewriteOutcome {
         decisions: Vec::new(),
         kind: PlaylistKind::Media,
@@ -1054,4 +1084,40 @@ fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, crlf: b
         push_hex(out, &b.scte35_in);
     }
     push_eol(out, crlf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tag_the_scan_reads_passes_the_prefilter() {
+        let read: &[&[u8]] = &[
+            b"#EXT-X-MEDIA-SEQUENCE",
+            b"#EXT-X-TARGETDURATION",
+            b"#EXT-X-PART-INF",
+            b"#EXT-X-ENDLIST",
+            b"#EXT-X-SKIP",
+            b"#EXT-X-SERVER-CONTROL",
+            b"#EXT-X-STREAM-INF",
+            b"#EXT-X-I-FRAME-STREAM-INF",
+            b"#EXT-X-DATERANGE",
+        ];
+        for name in read.iter().chain(UPSTREAM_MARKER_TAGS) {
+            assert!(may_be_read(name), "{}", String::from_utf8_lossy(name));
+            let mut line = name.to_vec();
+            line.extend_from_slice(b":X");
+            assert!(may_be_read(&line), "{}", String::from_utf8_lossy(name));
+        }
+        for other in [
+            &b"#EXT-X-VERSION:6"[..],
+            b"#EXT-X-DISCONTINUITY-SEQUENCE:3",
+            b"#EXT-X-INDEPENDENT-SEGMENTS",
+            b"#EXT-X-MAP:URI=\"init.mp4\"",
+            b"#EXT-X-",
+            b"#EXT",
+        ] {
+            assert!(!may_be_read(other), "{}", String::from_utf8_lossy(other));
+        }
+    }
 }

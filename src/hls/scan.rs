@@ -73,6 +73,8 @@ pub(crate) fn line_break_at(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The terminator inserted lines use: the playlist's own (that of its first line), LF otherwise.
+/// (The rewriter reads it off the first line it splits; this is the rule as a function.)
+#[cfg(test)]
 pub(crate) fn line_terminator(input: &[u8]) -> &'static [u8] {
     match memchr::memchr(b'\n', input) {
         Some(i) if i > 0 && input[i - 1] == b'\r' => b"\r\n",
