@@ -215,6 +215,51 @@ pub struct RewriteScratch {
     order: Vec<usize>,
     placements: Vec<Placement>,
     daterange_out: RenderedLines,
+    planned_text: PlannedText,
+}
+
+/// The rendered planned duration of the last break placed, with its CUE-OUT-CONT suffix: the
+/// same on every refresh, so the steady state copies it instead of formatting it again.
+#[derive(Debug, Default)]
+struct PlannedText {
+    key: Option<(u64, bool)>,
+    planned: Option<SmallText>,
+    cont_suffix: [u8; 32],
+    cont_suffix_len: usize,
+}
+
+impl PlannedText {
+    /// `planned_duration_ms` as rendered, and `,Duration=<planned><eol>`.
+    fn get(&mut self, planned_duration_ms: u64, crlf: bool) -> (SmallText, [u8; 32], usize) {
+        let key = Some((planned_duration_ms, crlf));
+        match self.planned {
+            Some(_) if self.key == key => {}
+            _ => {
+                let planned = seconds_3(ms_to_micros(planned_duration_ms));
+                let mut cont_suffix = [0u8; 32];
+                let mut cont_suffix_len = 0;
+                let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+                for part in [&b",Duration="[..], planned.as_bytes(), eol] {
+                    if let Some(dst) =
+                        cont_suffix.get_mut(cont_suffix_len..cont_suffix_len + part.len())
+                    {
+                        dst.copy_from_slice(part);
+                        cont_suffix_len += part.len();
+                    }
+                }
+                *self = Self {
+                    key,
+                    planned: Some(planned),
+                    cont_suffix,
+                    cont_suffix_len,
+                };
+            }
+        }
+        match self.planned {
+            Some(planned) => (planned, self.cont_suffix, self.cont_suffix_len),
+            None => (seconds_3(0), [0; 32], 0),
+        }
+    }
 }
 
 /// DATERANGE OUT lines rendered by earlier rewrites, each with everything its text depends on
@@ -670,6 +715,7 @@ fn rewrite_inner(
         order,
         placements,
         daterange_out,
+        planned_text,
     } = scratch;
     segments.clear();
     removals.clear();
@@ -718,6 +764,7 @@ fn rewrite_inner(
             opts,
             order,
             placements,
+            planned_text,
             &mut outcome.decisions,
         );
     }
@@ -747,6 +794,7 @@ fn place_breaks(
     opts: &RewriteOptions,
     order: &mut Vec<usize>,
     placements: &mut Vec<Placement>,
+    planned_text: &mut PlannedText,
     decisions: &mut Vec<Decision>,
 ) {
     let Some(first) = segments.first() else {
@@ -861,16 +909,7 @@ fn place_breaks(
             let from = if began_in_window { out_seg + 1 } else { 0 };
             first_at_or_after(from, e.saturating_sub(tolerance))
         });
-        let planned = seconds_3(ms_to_micros(b.planned_duration_ms));
-        let mut cont_suffix = [0u8; 32];
-        let mut cont_suffix_len = 0;
-        let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
-        for part in [&b",Duration="[..], planned.as_bytes(), eol] {
-            if let Some(dst) = cont_suffix.get_mut(cont_suffix_len..cont_suffix_len + part.len()) {
-                dst.copy_from_slice(part);
-                cont_suffix_len += part.len();
-            }
-        }
+        let (planned, cont_suffix, cont_suffix_len) = planned_text.get(b.planned_duration_ms, crlf);
         placements.push(Placement {
             index,
             start,
