@@ -466,19 +466,22 @@ fn scan(
                   pending_pdt: &mut Option<i64>,
                   start: usize,
                   duration: i64| {
-        let i = match *open {
-            Some(i) => i,
+        match *open {
+            Some(i) => {
+                if let Some(s) = segments.get_mut(i) {
+                    s.duration = duration;
+                }
+            }
             None => {
+                *open = Some(segments.len());
                 segments.push(Segment {
                     at: start,
+                    duration,
                     pdt: pending_pdt.take(),
                     ..Segment::default()
                 });
-                segments.len() - 1
             }
-        };
-        *open = Some(i);
-        segments[i].duration = duration;
+        }
     };
     let program_date_time = |segments: &mut Vec<Segment>,
                              open: Option<usize>,
