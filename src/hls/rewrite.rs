@@ -11,12 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::scan::{
-    Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, line_terminator,
-    parse_u64, unquote,
+    Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, parse_u64, unquote,
 };
 use super::time::{
-    LineBuf, MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros,
-    plain_extinf, push_date, push_seconds_3, round_to_millis, seconds_3, to_micros,
+    MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, plain_extinf,
+    push_date, push_seconds_3, put_seconds_3, round_to_millis, seconds_3, to_micros,
 };
 use super::timeline::{Break, Decision, Timeline};
 
@@ -201,6 +200,10 @@ struct Placement {
     cue: bool,
     /// The planned duration as rendered (`30.000`), formatted once per rewrite.
     planned: SmallText,
+    /// The end of every CUE-OUT-CONT line, `,Duration=<planned><eol>`, assembled once per
+    /// rewrite (at most 10 + 17 + 2 bytes: `planned` has at most 13 whole digits).
+    cont_suffix: [u8; 32],
+    cont_suffix_len: usize,
 }
 
 /// Reusable working memory of [`rewrite_with`]. [`rewrite`] keeps one per thread, so a
@@ -212,6 +215,51 @@ pub struct RewriteScratch {
     order: Vec<usize>,
     placements: Vec<Placement>,
     daterange_out: RenderedLines,
+    planned_text: PlannedText,
+}
+
+/// The rendered planned duration of the last break placed, with its CUE-OUT-CONT suffix: the
+/// same on every refresh, so the steady state copies it instead of formatting it again.
+#[derive(Debug, Default)]
+struct PlannedText {
+    key: Option<(u64, bool)>,
+    planned: Option<SmallText>,
+    cont_suffix: [u8; 32],
+    cont_suffix_len: usize,
+}
+
+impl PlannedText {
+    /// `planned_duration_ms` as rendered, and `,Duration=<planned><eol>`.
+    fn get(&mut self, planned_duration_ms: u64, crlf: bool) -> (SmallText, [u8; 32], usize) {
+        let key = Some((planned_duration_ms, crlf));
+        match self.planned {
+            Some(_) if self.key == key => {}
+            _ => {
+                let planned = seconds_3(ms_to_micros(planned_duration_ms));
+                let mut cont_suffix = [0u8; 32];
+                let mut cont_suffix_len = 0;
+                let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+                for part in [&b",Duration="[..], planned.as_bytes(), eol] {
+                    if let Some(dst) =
+                        cont_suffix.get_mut(cont_suffix_len..cont_suffix_len + part.len())
+                    {
+                        dst.copy_from_slice(part);
+                        cont_suffix_len += part.len();
+                    }
+                }
+                *self = Self {
+                    key,
+                    planned: Some(planned),
+                    cont_suffix,
+                    cont_suffix_len,
+                };
+            }
+        }
+        match self.planned {
+            Some(planned) => (planned, self.cont_suffix, self.cont_suffix_len),
+            None => (seconds_3(0), [0; 32], 0),
+        }
+    }
 }
 
 /// DATERANGE OUT lines rendered by earlier rewrites, each with everything its text depends on
@@ -327,6 +375,9 @@ struct Header {
     skipped_segments: u64,
     multivariant: bool,
     has_pdt: bool,
+    /// The first line ends in CRLF: inserted lines use the playlist's own terminator (that of
+    /// its first line, LF otherwise), as `scan::line_terminator` states.
+    crlf: bool,
 }
 
 /// Upstream ad-marker tags removed by `strip_upstream_markers` (SCTE-35 DATERANGEs are handled
@@ -358,6 +409,30 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
         .map_or(0, u64::from_le_bytes)
 }
 
+/// Whether a tag line may be one the scan reads or strips, by the two letters after `#EXT-X-`
+/// (or `#EXT-O` for EXT-OATCLS-SCTE35): the others (VERSION, DISCONTINUITY-SEQUENCE,
+/// INDEPENDENT-SEGMENTS, KEY, MAP, …) are passed over without looking for the colon.
+/// Every name the scan matches is longer than 9 bytes.
+#[inline]
+fn may_be_read(text: &[u8]) -> bool {
+    match text.get(4..9) {
+        Some(&[b'-', b'X', b'-', a, b]) => matches!(
+            (a, b),
+            (b'M', b'E')
+                | (b'T', b'A')
+                | (b'P', b'A')
+                | (b'E', b'N')
+                | (b'S', _)
+                | (b'I', b'-')
+                | (b'D', b'A')
+                | (b'C', b'U')
+                | (b'A', b'S')
+        ),
+        Some(&[b'-', b'O', ..]) => true,
+        _ => false,
+    }
+}
+
 /// How many stripped upstream DATERANGE IDs are remembered (to strip their closing tags too).
 const STRIPPED_IDS: usize = 16;
 
@@ -383,6 +458,7 @@ fn scan(
     if !first_text.starts_with(b"#EXTM3U") {
         return Err(RewriteError::NotAPlaylist);
     }
+    header.crlf = first.next - first.end == 2;
 
     // The two tags on every segment, shared by the fast path and the general one.
     let extinf = |segments: &mut Vec<Segment>,
@@ -390,19 +466,22 @@ fn scan(
                   pending_pdt: &mut Option<i64>,
                   start: usize,
                   duration: i64| {
-        let i = match *open {
-            Some(i) => i,
+        match *open {
+            Some(i) => {
+                if let Some(s) = segments.get_mut(i) {
+                    s.duration = duration;
+                }
+            }
             None => {
+                *open = Some(segments.len());
                 segments.push(Segment {
                     at: start,
+                    duration,
                     pdt: pending_pdt.take(),
                     ..Segment::default()
                 });
-                segments.len() - 1
             }
-        };
-        *open = Some(i);
-        segments[i].duration = duration;
+        }
     };
     let program_date_time = |segments: &mut Vec<Segment>,
                              open: Option<usize>,
@@ -448,14 +527,25 @@ fn scan(
             && word_at(rest, 16) == PDT_2
             && rest.get(24) == Some(&b':')
             && let Some(date) = rest[25..].first_chunk::<24>()
-            && date[23] != b'\r'
-            && !has_newline(date)
-            && let Some(skip) = line_break_at(&rest[25..], 24)
         {
-            let t = pdt_parser.parse(date);
-            program_date_time(segments, open, &mut pending_pdt, &mut header, t);
-            pos += 25 + 24 + skip;
-            continue;
+            // Same minute as the previous value: only `:ss.mmmZ` is read, and none of the
+            // accepted bytes can be a line break.
+            if let Some(t) = pdt_parser.parse_same_minute(date)
+                && let Some(skip) = line_break_at(rest, 49)
+            {
+                program_date_time(segments, open, &mut pending_pdt, &mut header, Some(t));
+                pos += 49 + skip;
+                continue;
+            }
+            if date[23] != b'\r'
+                && !has_newline(date)
+                && let Some(skip) = line_break_at(&rest[25..], 24)
+            {
+                let t = pdt_parser.parse(date);
+                program_date_time(segments, open, &mut pending_pdt, &mut header, t);
+                pos += 25 + 24 + skip;
+                continue;
+            }
         }
 
         let line = line_at(input, pos);
@@ -502,6 +592,9 @@ fn scan(
         if let Some(value) = text.strip_prefix(b"#EXT-X-PROGRAM-DATE-TIME:") {
             let t = pdt_parser.parse(value);
             program_date_time(segments, open, &mut pending_pdt, &mut header, t);
+            continue;
+        }
+        if !may_be_read(text) {
             continue;
         }
         let colon = memchr::memchr(b':', text).unwrap_or(text.len());
@@ -595,21 +688,19 @@ fn resolve_times(segments: &mut [Segment], anchor: Option<i64>) -> bool {
     else {
         return false;
     };
+    let (before, from_first) = segments.split_at_mut(first_pdt_index.min(segments.len()));
     let mut t = first_pdt;
-    for i in (0..first_pdt_index).rev() {
-        t = t.saturating_sub(segments[i].duration);
-        segments[i].start = t;
+    for s in before.iter_mut().rev() {
+        t = t.saturating_sub(s.duration);
+        s.start = round_to_millis(t);
     }
     let mut t = first_pdt;
-    for s in &mut segments[first_pdt_index..] {
+    for s in from_first {
         if let Some(pdt) = s.pdt {
             t = pdt;
         }
-        s.start = t;
+        s.start = round_to_millis(t);
         t = t.saturating_add(s.duration);
-    }
-    for s in segments.iter_mut() {
-        s.start = round_to_millis(s.start);
     }
     true
 }
@@ -627,12 +718,14 @@ fn rewrite_inner(
         order,
         placements,
         daterange_out,
+        planned_text,
     } = scratch;
     segments.clear();
     removals.clear();
     placements.clear();
 
     let header = scan(input, opts, segments, removals)?;
+    let crlf = header.crlf;
     let mut outcome = RewriteOutcome {
         decisions: Vec::new(),
         kind: PlaylistKind::Media,
@@ -669,16 +762,19 @@ fn rewrite_inner(
         place_breaks(
             segments,
             &header,
+            crlf,
             timeline,
             opts,
             order,
             placements,
+            planned_text,
             &mut outcome.decisions,
         );
     }
 
     render(
         input,
+        crlf,
         segments,
         removals,
         placements,
@@ -692,13 +788,16 @@ fn rewrite_inner(
 }
 
 /// Applies the timeline rules to this playlist's boundaries (see the module docs).
+#[allow(clippy::too_many_arguments)]
 fn place_breaks(
     segments: &[Segment],
     header: &Header,
+    crlf: bool,
     timeline: &Timeline,
     opts: &RewriteOptions,
     order: &mut Vec<usize>,
     placements: &mut Vec<Placement>,
+    planned_text: &mut PlannedText,
     decisions: &mut Vec<Decision>,
 ) {
     let Some(first) = segments.first() else {
@@ -813,6 +912,7 @@ fn place_breaks(
             let from = if began_in_window { out_seg + 1 } else { 0 };
             first_at_or_after(from, e.saturating_sub(tolerance))
         });
+        let (planned, cont_suffix, cont_suffix_len) = planned_text.get(b.planned_duration_ms, crlf);
         placements.push(Placement {
             index,
             start,
@@ -821,7 +921,9 @@ fn place_breaks(
             began_in_window,
             in_seg,
             cue: end.is_none_or(|e| e >= t0.saturating_sub(tolerance)),
-            planned: seconds_3(ms_to_micros(b.planned_duration_ms)),
+            planned,
+            cont_suffix,
+            cont_suffix_len,
         });
     }
     placements.sort_unstable_by_key(|p| (p.start, p.index));
@@ -830,6 +932,7 @@ fn place_breaks(
 #[allow(clippy::too_many_arguments)]
 fn render(
     input: &[u8],
+    crlf: bool,
     segments: &[Segment],
     removals: &[(usize, usize)],
     placements: &[Placement],
@@ -839,7 +942,6 @@ fn render(
     anchor: Option<i64>,
     out: &mut Vec<u8>,
 ) {
-    let crlf = line_terminator(input) == b"\r\n";
     out.reserve(input.len() + 64 + placements.len() * 400);
     let mut cursor = 0;
     let mut removal = 0;
@@ -902,21 +1004,18 @@ fn render(
                         out.extend_from_slice(b"#EXT-X-CUE-OUT:DURATION=");
                         out.extend_from_slice(p.planned.as_bytes());
                     } else {
-                        // One copy per line: these are written on every segment of a break.
-                        let mut line = LineBuf::new();
-                        line.push(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
-                        line.push_seconds_3(segment.start.saturating_sub(p.start));
-                        line.push(b",Duration=");
-                        line.push(p.planned.as_bytes());
+                        let elapsed = segment.start.saturating_sub(p.start);
                         if enhanced && !b.scte35_out.is_empty() {
-                            out.extend_from_slice(line.as_bytes());
+                            out.extend_from_slice(b"#EXT-X-CUE-OUT-CONT:ElapsedTime=");
+                            push_seconds_3(out, elapsed);
+                            out.extend_from_slice(b",Duration=");
+                            out.extend_from_slice(p.planned.as_bytes());
                             out.extend_from_slice(b",SCTE35=");
                             push_base64(out, &b.scte35_out);
                             push_eol(out, crlf);
                             continue;
                         }
-                        line.push(if crlf { &b"\r\n"[..] } else { b"\n" });
-                        out.extend_from_slice(line.as_bytes());
+                        push_cue_out_cont(out, elapsed, p);
                         continue;
                     }
                     push_eol(out, crlf);
@@ -925,6 +1024,29 @@ fn render(
         }
     }
     copy_until(out, &mut cursor, input.len());
+}
+
+/// `#EXT-X-CUE-OUT-CONT:ElapsedTime=<elapsed>,Duration=<planned><eol>`, written on every
+/// segment of a break. Assembled in a fixed-size stack buffer and appended whole, then cut to
+/// length: a copy of constant size is a few vector moves, where a copy of the exact length
+/// would be a `memcpy` call per line.
+#[inline]
+fn push_cue_out_cont(out: &mut Vec<u8>, elapsed: i64, p: &Placement) {
+    const PREFIX: &[u8; 32] = b"#EXT-X-CUE-OUT-CONT:ElapsedTime=";
+    let mut line = [0u8; 96];
+    line[..32].copy_from_slice(PREFIX);
+    let mut len = 32;
+    if let Ok(number) = <&mut [u8; 24]>::try_from(&mut line[32..56]) {
+        len += put_seconds_3(number, elapsed);
+    }
+    // len <= 56, so the suffix fits.
+    if let Some(dst) = line.get_mut(len..len + 32) {
+        dst.copy_from_slice(&p.cont_suffix);
+        len += p.cont_suffix_len;
+    }
+    let end = out.len() + len;
+    out.extend_from_slice(&line);
+    out.truncate(end);
 }
 
 fn ms_to_micros(ms: u64) -> i64 {
@@ -1004,4 +1126,40 @@ fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, crlf: b
         push_hex(out, &b.scte35_in);
     }
     push_eol(out, crlf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tag_the_scan_reads_passes_the_prefilter() {
+        let read: &[&[u8]] = &[
+            b"#EXT-X-MEDIA-SEQUENCE",
+            b"#EXT-X-TARGETDURATION",
+            b"#EXT-X-PART-INF",
+            b"#EXT-X-ENDLIST",
+            b"#EXT-X-SKIP",
+            b"#EXT-X-SERVER-CONTROL",
+            b"#EXT-X-STREAM-INF",
+            b"#EXT-X-I-FRAME-STREAM-INF",
+            b"#EXT-X-DATERANGE",
+        ];
+        for name in read.iter().chain(UPSTREAM_MARKER_TAGS) {
+            assert!(may_be_read(name), "{}", String::from_utf8_lossy(name));
+            let mut line = name.to_vec();
+            line.extend_from_slice(b":X");
+            assert!(may_be_read(&line), "{}", String::from_utf8_lossy(name));
+        }
+        for other in [
+            &b"#EXT-X-VERSION:6"[..],
+            b"#EXT-X-DISCONTINUITY-SEQUENCE:3",
+            b"#EXT-X-INDEPENDENT-SEGMENTS",
+            b"#EXT-X-MAP:URI=\"init.mp4\"",
+            b"#EXT-X-",
+            b"#EXT",
+        ] {
+            assert!(!may_be_read(other), "{}", String::from_utf8_lossy(other));
+        }
+    }
 }

@@ -73,6 +73,8 @@ pub(crate) fn line_break_at(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The terminator inserted lines use: the playlist's own (that of its first line), LF otherwise.
+/// (The rewriter reads it off the first line it splits; this is the rule as a function.)
+#[cfg(test)]
 pub(crate) fn line_terminator(input: &[u8]) -> &'static [u8] {
     match memchr::memchr(b'\n', input) {
         Some(i) if i > 0 && input[i - 1] == b'\r' => b"\r\n",
@@ -143,6 +145,19 @@ pub(crate) fn unquote(value: &[u8]) -> &[u8] {
 
 /// Parses an unsigned decimal integer (`decimal-integer`, RFC 8216bis §4.2).
 pub(crate) fn parse_u64(value: &[u8]) -> Option<u64> {
+    // Up to 19 plain digits cannot overflow: read them without trimming or checked arithmetic.
+    if !value.is_empty() && value.len() <= 19 {
+        let mut n: u64 = 0;
+        let mut plain = true;
+        for &b in value {
+            let d = b.wrapping_sub(b'0');
+            plain &= d <= 9;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+        if plain {
+            return Some(n);
+        }
+    }
     let v = value.trim_ascii();
     if v.is_empty() || v.len() > 20 {
         return None;
@@ -231,6 +246,12 @@ mod tests {
         assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_u64(b"18446744073709551616"), None);
         assert_eq!(parse_u64(b"-1"), None);
+        assert_eq!(
+            parse_u64(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(parse_u64(b"12a"), None);
+        assert_eq!(parse_u64(b"0"), Some(0));
         assert_eq!(parse_u64(b""), None);
     }
 }

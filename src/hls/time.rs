@@ -112,6 +112,34 @@ pub(crate) struct PdtParser {
 }
 
 impl PdtParser {
+    /// The 24-byte form `YYYY-MM-DDThh:mm:ss.mmmZ` in the same minute as the previous value:
+    /// one compare of the 16 bytes that name the minute, then only `:ss.mmmZ` is read. `None`
+    /// for anything else (then [`PdtParser::parse`] decides); where it answers, it agrees with
+    /// it. Every byte it accepts is a digit or punctuation, none a line break.
+    #[inline]
+    pub fn parse_same_minute(&self, v: &[u8; 24]) -> Option<i64> {
+        let (head, tail) = v.split_at(16);
+        let key = u128::from_le_bytes(head.try_into().ok()?);
+        if key != self.minute || key == 0 {
+            return None;
+        }
+        let d = |i: usize| i64::from(tail[i].wrapping_sub(b'0'));
+        let (s1, s2, m1, m2, m3) = (d(1), d(2), d(4), d(5), d(6));
+        if tail[0] != b':'
+            || tail[3] != b'.'
+            || tail[7] != b'Z'
+            || s1.max(s2).max(m1).max(m2).max(m3) > 9
+        {
+            return None;
+        }
+        let second = s1 * 10 + s2;
+        if second > 60 {
+            return None;
+        }
+        let millis = m1 * 100 + m2 * 10 + m3;
+        Some((self.minute_seconds + second) * MICROS_PER_SECOND + millis * MICROS_PER_MILLI)
+    }
+
     /// Parses a value (the text after the colon) into microseconds since the epoch.
     /// Returns `None` for anything that is not a date-time.
     pub fn parse(&mut self, value: &[u8]) -> Option<i64> {
@@ -256,11 +284,12 @@ pub(crate) fn push_date(out: &mut Vec<u8>, us: i64) {
 pub(crate) struct SmallText {
     buf: [u8; 24],
     start: u8,
+    end: u8,
 }
 
 impl SmallText {
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[usize::from(self.start)..]
+        &self.buf[usize::from(self.start)..usize::from(self.end)]
     }
 }
 
@@ -270,6 +299,14 @@ pub(crate) fn seconds_3(us: i64) -> SmallText {
     // Non-negative, so rounding half up is plain integer arithmetic.
     let ms = (us.max(0).unsigned_abs() + 500) / 1000;
     let mut buf = [0u8; 24];
+    if ms < 1_000_000 {
+        let n = put_seconds_3(&mut buf, us);
+        return SmallText {
+            buf,
+            start: 0,
+            end: n as u8,
+        };
+    }
     let mut i = buf.len();
     let mut whole = ms / 1000;
     let frac = ms % 1000;
@@ -291,6 +328,7 @@ pub(crate) fn seconds_3(us: i64) -> SmallText {
     SmallText {
         buf,
         start: i as u8,
+        end: 24,
     }
 }
 
@@ -299,57 +337,33 @@ pub(crate) fn push_seconds_3(out: &mut Vec<u8>, us: i64) {
     out.extend_from_slice(seconds_3(us).as_bytes());
 }
 
-/// A marker line assembled on the stack and appended to the output with one copy. Content
-/// beyond its capacity is dropped; callers size their lines well below it.
-pub(crate) struct LineBuf {
-    buf: [u8; 128],
-    len: usize,
-}
-
-impl LineBuf {
-    #[inline]
-    pub fn new() -> Self {
-        Self {
-            buf: [0; 128],
-            len: 0,
-        }
-    }
-
-    #[inline]
-    pub fn push(&mut self, bytes: &[u8]) {
-        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
-            dst.copy_from_slice(bytes);
-            self.len += bytes.len();
-        }
-    }
-
-    /// [`seconds_3`], written in place: whole seconds below 1000 (every real elapsed time) take
-    /// a branch-light path without the digit loop.
-    #[inline]
-    pub fn push_seconds_3(&mut self, us: i64) {
-        let ms = (us.max(0).unsigned_abs() + 500) / 1000;
-        let whole = ms / 1000;
-        let frac = ms % 1000;
-        let d = |v: u64| b'0' + (v % 10) as u8;
-        let tail = [b'.', d(frac / 100), d(frac / 10), d(frac)];
-        if whole < 10 {
-            self.push(&[d(whole)]);
-        } else if whole < 100 {
-            self.push(&[d(whole / 10), d(whole)]);
-        } else if whole < 1000 {
-            self.push(&[d(whole / 100), d(whole / 10), d(whole)]);
-        } else {
-            let text = seconds_3(us);
-            self.push(text.as_bytes());
-            return;
-        }
-        self.push(&tail);
-    }
-
-    #[inline]
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
+/// Writes [`seconds_3`] at the start of `dst` and returns its length: whole seconds below 1000
+/// (every real elapsed time) take a branch-light path without the digit loop.
+#[inline]
+pub(crate) fn put_seconds_3(dst: &mut [u8; 24], us: i64) -> usize {
+    let ms = (us.max(0).unsigned_abs() + 500) / 1000;
+    let whole = ms / 1000;
+    let frac = ms % 1000;
+    let d = |v: u64| b'0' + (v % 10) as u8;
+    let n = if whole < 10 {
+        dst[0] = d(whole);
+        1
+    } else if whole < 100 {
+        dst[..2].copy_from_slice(&[d(whole / 10), d(whole)]);
+        2
+    } else if whole < 1000 {
+        dst[..3].copy_from_slice(&[d(whole / 100), d(whole / 10), d(whole)]);
+        3
+    } else {
+        // Here `seconds_3` takes its digit loop, not this function.
+        let text = seconds_3(us);
+        let text = text.as_bytes();
+        let n = text.len().min(dst.len());
+        dst[..n].copy_from_slice(&text[..n]);
+        return n;
+    };
+    dst[n..n + 4].copy_from_slice(&[b'.', d(frac / 100), d(frac / 10), d(frac)]);
+    n + 4
 }
 
 /// The EXTINF duration in the form packagers write, `<digits>[.<up to 6 digits>],`, read in
@@ -357,6 +371,15 @@ impl LineBuf {
 /// [`parse_decimal_micros`] decides); where it answers, it agrees with it.
 #[inline]
 pub(crate) fn plain_extinf(value: &[u8]) -> Option<(i64, usize)> {
+    // `<d>.<ddd>,`, what most packagers write, read without the digit loops.
+    if let Some(&[w, b'.', f1, f2, f3, b',']) = value.first_chunk::<6>() {
+        let d = |b: u8| i64::from(b.wrapping_sub(b'0'));
+        let (w, f1, f2, f3) = (d(w), d(f1), d(f2), d(f3));
+        if w.max(f1).max(f2).max(f3) <= 9 {
+            let millis = f1 * 100 + f2 * 10 + f3;
+            return Some((w * MICROS_PER_SECOND + millis * MICROS_PER_MILLI, 5));
+        }
+    }
     let mut whole: i64 = 0;
     let mut i = 0;
     while let Some(&b) = value.get(i) {
@@ -551,6 +574,11 @@ mod tests {
             "-4,",
             " 4,",
             "4.000,title",
+            "9.999,",
+            "0.001,",
+            "4.0a0,",
+            "4/000,",
+            ":.000,",
         ] {
             let v = text.as_bytes();
             if let Some((us, comma)) = plain_extinf(v) {
@@ -559,10 +587,46 @@ mod tests {
             }
         }
         assert_eq!(plain_extinf(b"4.000,"), Some((4_000_000, 5)));
+        assert_eq!(plain_extinf(b"9.999,"), Some((9_999_000, 5)));
+        assert_eq!(plain_extinf(b"4.0a0,"), None);
         assert_eq!(plain_extinf(b"4.,"), Some((4_000_000, 2)));
         assert_eq!(plain_extinf(b"0.000001,"), Some((1, 8)));
         assert_eq!(plain_extinf(b"4.0000001,"), None);
         assert_eq!(plain_extinf(b".5,"), None);
+    }
+
+    #[test]
+    fn same_minute_path_agrees_with_the_general_parser() {
+        let mut parser = PdtParser::default();
+        assert_eq!(
+            parser.parse_same_minute(b"2026-11-21T08:00:00.000Z"),
+            None,
+            "no minute cached yet"
+        );
+        parser.parse(b"2026-11-21T08:00:00.000Z").unwrap();
+        for text in [
+            "2026-11-21T08:00:04.000Z",
+            "2026-11-21T08:00:59.999Z",
+            "2026-11-21T08:00:60.000Z",
+            "2026-11-21T08:00:61.000Z",
+            "2026-11-21T08:00:4a.000Z",
+            "2026-11-21T08:00:04.0/0Z",
+            "2026-11-21T08:00:04.000z",
+            "2026-11-21T08:00:04,000Z",
+            "2026-11-21T08:00 04.000Z",
+            "2026-11-21T08:01:04.000Z",
+        ] {
+            let v: &[u8; 24] = text.as_bytes().try_into().unwrap();
+            if let Some(t) = parser.parse_same_minute(v) {
+                assert_eq!(Some(t), PdtParser::default().parse(v), "{text}");
+            }
+        }
+        assert_eq!(
+            parser.parse_same_minute(b"2026-11-21T08:00:04.250Z"),
+            parse_program_date_time(b"2026-11-21T08:00:04.250Z")
+        );
+        assert_eq!(parser.parse_same_minute(b"2026-11-21T08:00:61.000Z"), None);
+        assert_eq!(parser.parse_same_minute(b"2026-11-21T08:01:04.000Z"), None);
     }
 
     proptest::proptest! {
@@ -610,10 +674,14 @@ mod tests {
             999_999_500,
             123_456_789_012,
         ] {
-            let mut line = LineBuf::new();
-            line.push_seconds_3(us);
-            assert_eq!(line.as_bytes(), seconds_3(us).as_bytes(), "{us}");
+            let mut buf = [0u8; 24];
+            let n = put_seconds_3(&mut buf, us);
+            assert_eq!(&buf[..n], seconds_3(us).as_bytes(), "{us}");
         }
+        assert_eq!(seconds_3(999_999_499).as_bytes(), b"999.999");
+        assert_eq!(seconds_3(999_999_500).as_bytes(), b"1000.000");
+        assert_eq!(seconds_3(123_456_789_012).as_bytes(), b"123456.789");
+        assert_eq!(seconds_3(120_000_000).as_bytes(), b"120.000");
         assert_eq!(round_to_millis(1_499), 1_000);
         assert_eq!(round_to_millis(1_500), 2_000);
         assert_eq!(round_to_millis(-1_400), -1_000);
