@@ -597,6 +597,23 @@ fn scan(
         if !may_be_read(text) {
             continue;
         }
+        // The two header tags every live playlist has, by whole prefix: no colon search and no
+        // name match (the names hold no colon, so this is what the general path below reads).
+        if let Some(value) = text.strip_prefix(b"#EXT-X-MEDIA-SEQUENCE:") {
+            header.media_sequence = parse_u64(value).ok_or(RewriteError::InvalidTag {
+                line: line_no,
+                tag: "EXT-X-MEDIA-SEQUENCE",
+            })?;
+            continue;
+        }
+        if let Some(value) = text.strip_prefix(b"#EXT-X-TARGETDURATION:") {
+            header.target_duration_us =
+                Some(parse_decimal_micros(value).ok_or(RewriteError::InvalidTag {
+                    line: line_no,
+                    tag: "EXT-X-TARGETDURATION",
+                })?);
+            continue;
+        }
         let colon = memchr::memchr(b':', text).unwrap_or(text.len());
         let name = &text[..colon];
         let value = text.get(colon + 1..).unwrap_or(&[]);
