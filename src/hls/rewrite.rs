@@ -448,16 +448,26 @@ fn scan(
     let mut stripped_ids: [&[u8]; STRIPPED_IDS] = [&[]; STRIPPED_IDS];
     let mut stripped_count = 0;
     let mut pdt_parser = PdtParser::default();
-    let mut lines = Lines::new(input);
-
-    let first = lines.next().ok_or(RewriteError::NotAPlaylist)?;
-    let first_text = &input[first.start..first.end];
-    let first_text = first_text
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(first_text);
-    if !first_text.starts_with(b"#EXTM3U") {
-        return Err(RewriteError::NotAPlaylist);
-    }
+    // The first line is almost always exactly `#EXTM3U`: its terminator is read in place,
+    // without a line search.
+    let first = match line_break_at(input, 7) {
+        Some(skip) if input.starts_with(b"#EXTM3U") => Line {
+            start: 0,
+            end: 7,
+            next: 7 + skip,
+        },
+        _ => {
+            let first = Lines::new(input).next().ok_or(RewriteError::NotAPlaylist)?;
+            let first_text = &input[first.start..first.end];
+            let first_text = first_text
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(first_text);
+            if !first_text.starts_with(b"#EXTM3U") {
+                return Err(RewriteError::NotAPlaylist);
+            }
+            first
+        }
+    };
     header.crlf = first.next - first.end == 2;
 
     // The two tags on every segment, shared by the fast path and the general one.
