@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hlsplice::cli::demo::has_form;
+
 const BIN: &str = env!("CARGO_BIN_EXE_hlsplice");
 
 fn have_curl() -> bool {
@@ -24,24 +26,6 @@ fn curl(args: &[&str]) -> String {
         .output()
         .expect("curl runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Whether `line` has the banner's `form`, where each `...` stands for text that varies.
-fn has_form(line: &str, form: &str) -> bool {
-    let pieces: Vec<&str> = form.split("...").collect();
-    let [first, middle @ .., last] = pieces.as_slice() else {
-        return line == form;
-    };
-    let Some(mut rest) = line.strip_prefix(first) else {
-        return false;
-    };
-    for piece in middle {
-        let Some(at) = rest.find(piece) else {
-            return false;
-        };
-        rest = &rest[at + piece.len()..];
-    }
-    rest.ends_with(last)
 }
 
 #[test]

@@ -257,28 +257,29 @@ fn markers(dialect: Dialect, ms: u64) -> String {
     out
 }
 
+/// Whether a playlist `line` has a marker `form` the banner prints, where each `...` stands for
+/// text that varies (dates, elapsed times, SCTE-35 payloads).
+pub fn has_form(line: &str, form: &str) -> bool {
+    let pieces: Vec<&str> = form.split("...").collect();
+    let [first, middle @ .., last] = pieces.as_slice() else {
+        return line == form;
+    };
+    let Some(mut rest) = line.strip_prefix(first) else {
+        return false;
+    };
+    for piece in middle {
+        let Some(at) = rest.find(piece) else {
+            return false;
+        };
+        rest = &rest[at + piece.len()..];
+    }
+    rest.ends_with(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hls::{BreakRequest, DateTime, RewriteOptions, Timeline, Utc, rewrite};
-
-    /// Whether `line` has the banner's `form`, where each `...` stands for text that varies.
-    fn has_form(line: &str, form: &str) -> bool {
-        let pieces: Vec<&str> = form.split("...").collect();
-        let [first, middle @ .., last] = pieces.as_slice() else {
-            return line == form;
-        };
-        let Some(mut rest) = line.strip_prefix(first) else {
-            return false;
-        };
-        for piece in middle {
-            let Some(at) = rest.find(piece) else {
-                return false;
-            };
-            rest = &rest[at + piece.len()..];
-        }
-        rest.ends_with(last)
-    }
 
     #[test]
     fn seconds_3_is_the_rewriters_form() {
