@@ -7,6 +7,8 @@
 //!
 //! Skipped (with a message) when ffmpeg/ffprobe are missing, unless HLSPLICE_REQUIRE_FFMPEG=1.
 //! hls.js is not run here: its loader needs Media Source Extensions, which Node does not have.
+mod ffmpeg_support;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -24,29 +26,12 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use hlsplice::packager::{self, Packager, PackagerConfig, SystemClock};
 use hlsplice::server::{self, ServerConfig};
 
+use ffmpeg_support::ffmpeg_available;
+
 const TOKEN: &str = "playback-test-token";
 /// What the relay looks for in the proxy's responses (matches CUE-OUT and CUE-OUT-CONT).
 const MARKER: &[u8] = b"#EXT-X-CUE-OUT";
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-fn have_ffmpeg() -> bool {
-    let found = ["ffmpeg", "ffprobe"].iter().all(|tool| {
-        Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !found {
-        assert!(
-            std::env::var_os("HLSPLICE_REQUIRE_FFMPEG").is_none(),
-            "HLSPLICE_REQUIRE_FFMPEG is set but ffmpeg/ffprobe are missing"
-        );
-        eprintln!(
-            "ffmpeg/ffprobe not found: skipping (apt-get install -y ffmpeg to run this test)"
-        );
-    }
-    found
-}
 
 async fn send(
     client: &HttpClient,
@@ -184,7 +169,7 @@ fn decode(url: &str) -> (f64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_plays_both_streams_through_the_proxy_during_a_break() {
-    if !have_ffmpeg() {
+    if !ffmpeg_available("demo_playback") {
         return;
     }
     let started = Instant::now();

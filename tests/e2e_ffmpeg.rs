@@ -12,6 +12,8 @@
 //! is set (CI).
 #![cfg(unix)]
 
+mod ffmpeg_support;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -27,34 +29,14 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use ffmpeg_support::ffmpeg_available;
+
 const BIN: &str = env!("CARGO_BIN_EXE_hlsplice");
 const TOKEN: &str = "e2e-token";
 const PLAYLIST: &str = "/live/e2e/index.m3u8";
 const OME: &str = "/v1/vhosts/default/apps/live/streams/e2e:sendEvent";
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-fn ffmpeg_available() -> bool {
-    let ok = |bin: &str| {
-        Command::new(bin)
-            .arg("-version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let found = ok("ffmpeg") && ok("ffprobe");
-    if !found {
-        assert!(
-            std::env::var_os("HLSPLICE_REQUIRE_FFMPEG").is_none(),
-            "HLSPLICE_REQUIRE_FFMPEG is set but ffmpeg/ffprobe are missing"
-        );
-        eprintln!(
-            "e2e_ffmpeg: ffmpeg/ffprobe not found, skipping (apt-get install -y ffmpeg to run it)"
-        );
-    }
-    found
-}
 
 /// Kills the child on drop, so a failing assertion leaves no ffmpeg or proxy behind.
 struct Reaper(Child);
@@ -415,7 +397,7 @@ fn out_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_packager_through_hlsplice_serve() {
-    if !ffmpeg_available() {
+    if !ffmpeg_available("e2e_ffmpeg") {
         return;
     }
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));

@@ -1,27 +1,14 @@
 //! The built-in packager's media plays in ffmpeg: ffprobe reads the classic (MPEG-TS) and
 //! LL-HLS (fMP4 parts) streams live from the packager on loopback. Skipped (with a message) when
-//! ffprobe is missing, unless HLSPLICE_REQUIRE_FFMPEG=1.
+//! ffmpeg/ffprobe are missing, unless HLSPLICE_REQUIRE_FFMPEG=1.
+mod ffmpeg_support;
+
 use std::process::Command;
 use std::sync::Arc;
 
 use hlsplice::packager::{self, Packager, PackagerConfig, SystemClock};
 
-fn have_ffprobe() -> bool {
-    let found = Command::new("ffprobe")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("HLSPLICE_REQUIRE_FFMPEG").is_none(),
-            "HLSPLICE_REQUIRE_FFMPEG is set but ffmpeg/ffprobe are missing"
-        );
-        eprintln!(
-            "ffmpeg/ffprobe not found: skipping (apt-get install -y ffmpeg to run this test)"
-        );
-    }
-    found
-}
+use ffmpeg_support::ffmpeg_available;
 
 /// Runs ffprobe on `url` for its streams, then ffmpeg for 3 s of packets; returns
 /// (codec_type, codec_name) per stream and the number of frames ffmpeg decoded.
@@ -73,7 +60,7 @@ fn probe(url: &str) -> (Vec<(String, String)>, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffprobe_reads_classic_and_ll_streams() {
-    if !have_ffprobe() {
+    if !ffmpeg_available("packager_media") {
         return;
     }
     let packager = Arc::new(Packager::new(
