@@ -14,8 +14,8 @@ use super::scan::{
     Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, parse_u64, unquote,
 };
 use super::time::{
-    MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros, plain_extinf,
-    push_date, push_seconds_3, put_seconds_3, round_to_millis, seconds_3, to_micros,
+    DateCache, MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros,
+    plain_extinf, push_date, push_seconds_3, put_seconds_3, round_to_millis, seconds_3, to_micros,
 };
 use super::timeline::{Break, Decision, Timeline};
 
@@ -216,6 +216,11 @@ pub struct RewriteScratch {
     placements: Vec<Placement>,
     daterange_out: RenderedLines,
     planned_text: PlannedText,
+    /// Kept across rewrites: the minute it remembers is usually that of the next refresh (and
+    /// of the other renditions) too.
+    pdt_parser: PdtParser,
+    /// The live edge's day as a chrono date, for the same reason.
+    dates: DateCache,
 }
 
 /// The rendered planned duration of the last break placed, with its CUE-OUT-CONT suffix: the
@@ -439,6 +444,7 @@ const STRIPPED_IDS: usize = 16;
 fn scan(
     input: &[u8],
     opts: &RewriteOptions,
+    pdt_parser: &mut PdtParser,
     segments: &mut Vec<Segment>,
     removals: &mut Vec<(usize, usize)>,
 ) -> Result<Header, RewriteError> {
@@ -447,7 +453,6 @@ fn scan(
     let mut pending_pdt: Option<i64> = None;
     let mut stripped_ids: [&[u8]; STRIPPED_IDS] = [&[]; STRIPPED_IDS];
     let mut stripped_count = 0;
-    let mut pdt_parser = PdtParser::default();
     // The first line is almost always exactly `#EXTM3U`: its terminator is read in place,
     // without a line search.
     let first = match line_break_at(input, 7) {
@@ -515,6 +520,7 @@ fn scan(
 
     let mut pos = first.next;
     let mut number = 0;
+    let mut uri_len = 0;
     while pos < input.len() {
         number += 1;
         // Fast path: EXTINF and EXT-X-PROGRAM-DATE-TIME in the form packagers write, read in
@@ -558,6 +564,23 @@ fn scan(
             }
         }
 
+        // A URI line: segment names in a live playlist usually keep their length, so the
+        // previous URI line's length is tried first. The check that no line break comes
+        // earlier only decides a branch, so the next line's start does not wait for a search.
+        if uri_len != 0
+            && let Some(&b0) = rest.first()
+            && b0 != b'#'
+            && !b0.is_ascii_whitespace()
+            && rest.get(uri_len) == Some(&b'\n')
+            && memchr::memchr(b'\n', &rest[..uri_len]).is_none()
+        {
+            if let Some(i) = open.take() {
+                segments[i].complete = true;
+            }
+            pos += uri_len + 1;
+            continue;
+        }
+
         let line = line_at(input, pos);
         pos = line.next;
         let Line { start, end, next } = line;
@@ -569,6 +592,9 @@ fn scan(
             }
             if let Some(i) = open.take() {
                 segments[i].complete = true;
+            }
+            if next > start && input[next - 1] == b'\n' {
+                uri_len = next - 1 - start;
             }
             continue;
         }
@@ -746,12 +772,14 @@ fn rewrite_inner(
         placements,
         daterange_out,
         planned_text,
+        pdt_parser,
+        dates,
     } = scratch;
     segments.clear();
     removals.clear();
     placements.clear();
 
-    let header = scan(input, opts, segments, removals)?;
+    let header = scan(input, opts, pdt_parser, segments, removals)?;
     let crlf = header.crlf;
     let mut outcome = RewriteOutcome {
         decisions: Vec::new(),
@@ -785,7 +813,7 @@ fn rewrite_inner(
             .iter()
             .rev()
             .find(|s| s.complete)
-            .map(|s| from_micros(round_to_millis(s.start.saturating_add(s.duration))));
+            .map(|s| dates.from_micros(round_to_millis(s.start.saturating_add(s.duration))));
         place_breaks(
             segments,
             &header,
@@ -1060,20 +1088,21 @@ fn render(
 #[inline]
 fn push_cue_out_cont(out: &mut Vec<u8>, elapsed: i64, p: &Placement) {
     const PREFIX: &[u8; 32] = b"#EXT-X-CUE-OUT-CONT:ElapsedTime=";
-    let mut line = [0u8; 96];
-    line[..32].copy_from_slice(PREFIX);
+    let start = out.len();
+    out.extend_from_slice(&[0u8; 96]);
     let mut len = 32;
-    if let Ok(number) = <&mut [u8; 24]>::try_from(&mut line[32..56]) {
-        len += put_seconds_3(number, elapsed);
+    if let Some(line) = out.get_mut(start..start + 96) {
+        line[..32].copy_from_slice(PREFIX);
+        if let Ok(number) = <&mut [u8; 24]>::try_from(&mut line[32..56]) {
+            len += put_seconds_3(number, elapsed);
+        }
+        // len <= 56, so the suffix fits.
+        if let Some(dst) = line.get_mut(len..len + 32) {
+            dst.copy_from_slice(&p.cont_suffix);
+            len += p.cont_suffix_len;
+        }
     }
-    // len <= 56, so the suffix fits.
-    if let Some(dst) = line.get_mut(len..len + 32) {
-        dst.copy_from_slice(&p.cont_suffix);
-        len += p.cont_suffix_len;
-    }
-    let end = out.len() + len;
-    out.extend_from_slice(&line);
-    out.truncate(end);
+    out.truncate(start + len);
 }
 
 fn ms_to_micros(ms: u64) -> i64 {
@@ -1187,6 +1216,55 @@ mod tests {
             b"#EXT",
         ] {
             assert!(!may_be_read(other), "{}", String::from_utf8_lossy(other));
+        }
+    }
+
+    /// The scan tries each URI line at the previous one's length; a line break before that
+    /// point must win, or the tags after a shorter URI would be read as part of it.
+    #[test]
+    fn a_shorter_uri_line_does_not_swallow_the_tags_after_it() {
+        let t0: DateTime<Utc> = "2026-11-21T08:00:00Z".parse().unwrap();
+        for eol in ["\n", "\r\n"] {
+            // The long URI ends where `b.ts`, its terminator and `#EXTINF:6.000,` end, so a
+            // guess without the check would find a line end there.
+            let long = if eol == "\n" {
+                "segment-00000001.ts"
+            } else {
+                "segment-000000001.ts"
+            };
+            let lines = [
+                "#EXTM3U",
+                "#EXT-X-TARGETDURATION:6",
+                "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00.000Z",
+                "#EXTINF:4.000,",
+                long,
+                "#EXTINF:4.000,",
+                "b.ts",
+                "#EXTINF:6.000,",
+                "c.ts",
+                "#EXTINF:4.000,",
+                long,
+                "#EXTINF:4.000,",
+                "d.ts",
+                "#EXT-X-ENDLIST",
+            ];
+            let mut input = lines.join(eol);
+            input.push_str(eol);
+            let mut out = Vec::new();
+            let outcome = rewrite(
+                input.as_bytes(),
+                &Timeline::new(),
+                &RewriteOptions::default(),
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(out, input.as_bytes());
+            assert!(outcome.ended, "{eol:?}");
+            assert_eq!(
+                outcome.live_edge,
+                Some(t0 + chrono::Duration::seconds(22)),
+                "{eol:?}"
+            );
         }
     }
 }

@@ -7,7 +7,7 @@
 //! Dates are always rendered in one fixed form, `2026-11-21T08:00:00.000Z`, so that every rendition
 //! and every refresh of a playlist prints a stored value byte for byte the same.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 pub(crate) const MICROS_PER_MILLI: i64 = 1_000;
 pub(crate) const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -20,6 +20,34 @@ pub(crate) fn to_micros(t: DateTime<Utc>) -> i64 {
 /// The chrono date of a microsecond count (saturating at chrono's range, which no playlist reaches).
 pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// [`from_micros`] remembering the last day it converted: a chrono date is built from a day
+/// count by calendar arithmetic, and consecutive live edges almost always fall on the same day.
+#[derive(Debug, Default)]
+pub(crate) struct DateCache {
+    day: Option<(i64, NaiveDate)>,
+}
+
+impl DateCache {
+    /// The chrono date of a microsecond count, equal to [`from_micros`].
+    pub fn from_micros(&mut self, us: i64) -> DateTime<Utc> {
+        let day = us.div_euclid(MICROS_PER_DAY);
+        let in_day = us.rem_euclid(MICROS_PER_DAY);
+        if let Some((cached, date)) = self.day
+            && cached == day
+            && let Ok(seconds) = u32::try_from(in_day / MICROS_PER_SECOND)
+            && let Ok(nanos) = u32::try_from(in_day % MICROS_PER_SECOND * 1000)
+            && let Some(time) = NaiveTime::from_num_seconds_from_midnight_opt(seconds, nanos)
+        {
+            return date.and_time(time).and_utc();
+        }
+        let t = from_micros(us);
+        self.day = Some((day, t.date_naive()));
+        t
+    }
 }
 
 /// Rounds a microsecond time to the nearest millisecond (ties away from zero), the precision
@@ -554,6 +582,23 @@ mod tests {
             let rendered = String::from_utf8(out).unwrap();
             let back = DateTime::parse_from_rfc3339(&rendered).unwrap();
             proptest::prop_assert_eq!(back.timestamp_micros(), round_to_millis(utc.timestamp_micros()));
+        }
+    }
+
+    proptest::proptest! {
+        /// One cache over a run of values, most on the same day as the one before (as live edges
+        /// are), some far away or before the epoch: every answer equals the uncached conversion.
+        #[test]
+        fn date_cache_agrees_with_from_micros(
+            start in -4_000_000_000_000_000i64..8_000_000_000_000_000,
+            steps in proptest::collection::vec(-200_000_000_000i64..200_000_000_000, 1..40),
+        ) {
+            let mut cache = DateCache::default();
+            let mut t = start;
+            for step in steps {
+                proptest::prop_assert_eq!(cache.from_micros(t), from_micros(t), "{}", t);
+                t = t.saturating_add(step);
+            }
         }
     }
 
