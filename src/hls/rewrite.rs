@@ -813,7 +813,7 @@ fn rewrite_inner(
             .iter()
             .rev()
             .find(|s| s.complete)
-            .map(|s| dates.from_micros(round_to_millis(s.start.saturating_add(s.duration))));
+            .map(|s| dates.date(round_to_millis(s.start.saturating_add(s.duration))));
         place_breaks(
             segments,
             &header,

@@ -33,7 +33,7 @@ pub(crate) struct DateCache {
 
 impl DateCache {
     /// The chrono date of a microsecond count, equal to [`from_micros`].
-    pub fn from_micros(&mut self, us: i64) -> DateTime<Utc> {
+    pub fn date(&mut self, us: i64) -> DateTime<Utc> {
         let day = us.div_euclid(MICROS_PER_DAY);
         let in_day = us.rem_euclid(MICROS_PER_DAY);
         if let Some((cached, date)) = self.day
@@ -596,7 +596,7 @@ mod tests {
             let mut cache = DateCache::default();
             let mut t = start;
             for step in steps {
-                proptest::prop_assert_eq!(cache.from_micros(t), from_micros(t), "{}", t);
+                proptest::prop_assert_eq!(cache.date(t), from_micros(t), "{}", t);
                 t = t.saturating_add(step);
             }
         }
