@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::scan::{
-    Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, parse_u64, unquote,
+    Attributes, Line, Lines, attribute, has_newline, line_break_at, parse_u64, short_line_at,
+    unquote,
 };
 use super::time::{
     DateCache, MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros,
@@ -581,7 +582,7 @@ fn scan(
             continue;
         }
 
-        let line = line_at(input, pos);
+        let line = short_line_at(input, pos);
         pos = line.next;
         let Line { start, end, next } = line;
         let text = &input[start..end];

@@ -49,6 +49,51 @@ pub(crate) fn line_at(input: &[u8], start: usize) -> Line {
     Line { start, end, next }
 }
 
+/// The line starting at `start`: [`line_at`], but a line ending within 32 bytes (most tag
+/// lines) is found a word at a time in place, without a call.
+#[inline]
+pub(crate) fn short_line_at(input: &[u8], start: usize) -> Line {
+    match input.get(start..).and_then(newline_in_32) {
+        Some(i) => {
+            let nl = start + i;
+            let end = if i > 0 && input[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            Line {
+                start,
+                end,
+                next: nl + 1,
+            }
+        }
+        None => line_at(input, start),
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that is `\n` — exact for the lowest such byte (borrows
+/// only mark bytes above a match), which is all the callers read.
+#[inline]
+fn newline_bits(word: u64) -> u64 {
+    let x = word ^ (ONES * u64::from(b'\n'));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The index of the first `\n` among the first 32 bytes, if there are 32 and one is.
+#[inline]
+fn newline_in_32(bytes: &[u8]) -> Option<usize> {
+    let chunk = bytes.first_chunk::<32>()?;
+    chunk.chunks_exact(8).enumerate().find_map(|(i, w)| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        let bits = newline_bits(u64::from_le_bytes(word));
+        (bits != 0).then(|| i * 8 + bits.trailing_zeros() as usize / 8)
+    })
+}
+
 /// Whether 24 bytes hold a `\n`, three words at a time (the zero-byte test of `x ^ 0x0A…`).
 #[inline]
 pub(crate) fn has_newline(v: &[u8; 24]) -> bool {
@@ -175,11 +220,29 @@ pub(crate) fn parse_u64(value: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Just;
 
     fn texts(input: &[u8]) -> Vec<(&[u8], &[u8])> {
         Lines::new(input)
             .map(|l| (&input[l.start..l.end], &input[l.end..l.next]))
             .collect()
+    }
+
+    proptest::proptest! {
+        /// The in-place search finds the line `memchr` finds from every start, wherever the
+        /// terminators fall relative to the words it reads (bytes drawn mostly from `\n`,
+        /// `\r` and one other, so every position pattern occurs).
+        #[test]
+        fn short_line_at_agrees_with_line_at(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'a'), 0u8..=255],
+                0..80,
+            ),
+        ) {
+            for start in 0..=input.len() {
+                proptest::prop_assert_eq!(short_line_at(&input, start), line_at(&input, start));
+            }
+        }
     }
 
     #[test]
