@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::scan::{
-    Attributes, Line, Lines, attribute, has_newline, line_break_at, parse_u64, short_line_at,
-    unquote,
+    Attributes, Line, Lines, attribute, has_newline, line_at, line_break_at, parse_u64,
+    short_line_at, unquote,
 };
 use super::time::{
     DateCache, MICROS_PER_MILLI, PdtParser, SmallText, from_micros, parse_decimal_micros,
@@ -582,7 +582,13 @@ fn scan(
             continue;
         }
 
-        let line = short_line_at(input, pos);
+        // Before the first segment come the header tags, nearly all short; after it the long
+        // lines (parts, hints, reports, URIs) would make the in-place search a wasted step.
+        let line = if segments.is_empty() {
+            short_line_at(input, pos)
+        } else {
+            line_at(input, pos)
+        };
         pos = line.next;
         let Line { start, end, next } = line;
         let text = &input[start..end];
