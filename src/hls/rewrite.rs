@@ -452,7 +452,8 @@ fn scan(
     let mut header = Header::default();
     let mut open: Option<usize> = None;
     let mut pending_pdt: Option<i64> = None;
-    let mut stripped_ids: [&[u8]; STRIPPED_IDS] = [&[]; STRIPPED_IDS];
+    // Only filled when stripping: not initialised otherwise.
+    let mut stripped_ids: Option<[&[u8]; STRIPPED_IDS]> = None;
     let mut stripped_count = 0;
     // The first line is almost always exactly `#EXTM3U`: its terminator is read in place,
     // without a line search.
@@ -715,6 +716,7 @@ fn scan(
             b"#EXT-X-DATERANGE" if opts.strip_upstream_markers => {
                 let is_scte35 = Attributes::new(value).any(|(n, _, _)| n.starts_with(b"SCTE35-"));
                 let id = attribute(value, b"ID").map(unquote);
+                let stripped_ids = stripped_ids.get_or_insert([&[]; STRIPPED_IDS]);
                 let known_id = id.is_some_and(|id| stripped_ids[..stripped_count].contains(&id));
                 if is_scte35 || known_id {
                     removals.push((start, next));
