@@ -344,10 +344,21 @@ pub fn rewrite(
     opts: &RewriteOptions,
     out: &mut Vec<u8>,
 ) -> Result<RewriteOutcome, RewriteError> {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => rewrite_with(&mut scratch, input, timeline, opts, out),
-        // Only reachable if a caller re-enters from inside a rewrite; use fresh memory.
-        Err(_) => rewrite_with(&mut RewriteScratch::default(), input, timeline, opts, out),
+    SCRATCH.with(|cell| {
+        let mut fresh;
+        let mut kept;
+        let scratch = match cell.try_borrow_mut() {
+            Ok(scratch) => {
+                kept = scratch;
+                &mut *kept
+            }
+            // Only reachable if a caller re-enters from inside a rewrite; use fresh memory.
+            Err(_) => {
+                fresh = RewriteScratch::default();
+                &mut fresh
+            }
+        };
+        rewrite_with(scratch, input, timeline, opts, out)
     })
 }
 
@@ -767,6 +778,7 @@ fn resolve_times(segments: &mut [Segment], anchor: Option<i64>) -> bool {
     true
 }
 
+#[inline(always)]
 fn rewrite_inner(
     scratch: &mut RewriteScratch,
     input: &[u8],
