@@ -1103,9 +1103,10 @@ fn render(
 }
 
 /// `#EXT-X-CUE-OUT-CONT:ElapsedTime=<elapsed>,Duration=<planned><eol>`, written on every
-/// segment of a break. Assembled in a fixed-size stack buffer and appended whole, then cut to
-/// length: a copy of constant size is a few vector moves, where a copy of the exact length
-/// would be a `memcpy` call per line.
+/// segment of a break. Written in place: the output grows by a fixed 96 bytes (a few vector
+/// stores), the parts are stored into them, and the output is cut to length. Copies of the
+/// exact length would be a `memcpy` call each; assembling the line in a stack buffer first
+/// made the copy read bytes still in the store buffer, a store-forwarding stall per line.
 #[inline]
 fn push_cue_out_cont(out: &mut Vec<u8>, elapsed: i64, p: &Placement) {
     const PREFIX: &[u8; 32] = b"#EXT-X-CUE-OUT-CONT:ElapsedTime=";

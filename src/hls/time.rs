@@ -415,7 +415,8 @@ pub(crate) fn plain_extinf(value: &[u8]) -> Option<(i64, usize)> {
         if d > 9 {
             break;
         }
-        whole = whole * 10 + i64::from(d);
+        // Wrapping: more than 12 digits are refused below, whatever the value.
+        whole = whole.wrapping_mul(10).wrapping_add(i64::from(d));
         i += 1;
     }
     if i == 0 || i > 12 {
@@ -430,7 +431,8 @@ pub(crate) fn plain_extinf(value: &[u8]) -> Option<(i64, usize)> {
             if d > 9 {
                 break;
             }
-            micros = micros * 10 + i64::from(d);
+            // Wrapping: more than 6 digits are refused below.
+            micros = micros.wrapping_mul(10).wrapping_add(i64::from(d));
             i += 1;
         }
         let n = i - frac_start;
@@ -638,6 +640,11 @@ mod tests {
         assert_eq!(plain_extinf(b"0.000001,"), Some((1, 8)));
         assert_eq!(plain_extinf(b"4.0000001,"), None);
         assert_eq!(plain_extinf(b".5,"), None);
+        // Far more digits than any value has (found by fuzz/playlist_rewrite): refused, and
+        // reading them must not overflow.
+        let long = "1".repeat(100);
+        assert_eq!(plain_extinf(format!("{long},").as_bytes()), None);
+        assert_eq!(plain_extinf(format!("1.{long},").as_bytes()), None);
     }
 
     #[test]
