@@ -208,7 +208,10 @@ struct Placement {
 }
 
 /// Reusable working memory of [`rewrite_with`]. [`rewrite`] keeps one per thread, so a
-/// steady-state rewrite allocates nothing but the (usually empty) decision list.
+/// steady-state rewrite allocates nothing but the (usually empty) decision list. Besides buffers
+/// it remembers values that only depend on their inputs (the last DATERANGE OUT lines rendered,
+/// the minute of the last program date read, the day of the last live edge), so one scratch may
+/// serve any playlist and timeline in any order.
 #[derive(Debug, Default)]
 pub struct RewriteScratch {
     segments: Vec<Segment>,
