@@ -1292,4 +1292,81 @@ mod tests {
             );
         }
     }
+
+    /// What the scratch remembers across rewrites (rendered DATERANGE lines, the last minute
+    /// and day read) depends only on its inputs: one scratch serving several streams in turn,
+    /// across minute and day boundaries, answers exactly as a fresh one does each time.
+    #[test]
+    fn a_shared_scratch_answers_as_a_fresh_one() {
+        use super::super::timeline::BreakRequest;
+
+        let playlist = |t0: DateTime<Utc>, msn: u64, crlf: bool| {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text =
+                format!("#EXTM3U{eol}#EXT-X-TARGETDURATION:4{eol}#EXT-X-MEDIA-SEQUENCE:{msn}{eol}");
+            for i in 0..6 {
+                let t = t0 + chrono::Duration::seconds(4 * i);
+                text += &format!(
+                    "#EXT-X-PROGRAM-DATE-TIME:{}{eol}#EXTINF:4.000,{eol}s{}.ts{eol}",
+                    t.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                    msn + i as u64,
+                );
+            }
+            text
+        };
+        let stream = |t0: DateTime<Utc>, event_id: u32| {
+            let mut timeline = Timeline::new();
+            timeline
+                .add_break(BreakRequest {
+                    event_id: Some(event_id),
+                    start: t0 + chrono::Duration::seconds(8),
+                    planned_duration_ms: 30_000 + u64::from(event_id),
+                })
+                .unwrap();
+            timeline
+        };
+        // Two streams, one window each side of a midnight, one within a minute: every pair of
+        // consecutive rewrites below differs in minute, day, stream or terminator.
+        let before_midnight: DateTime<Utc> = "2026-11-21T23:59:40Z".parse().unwrap();
+        let after_midnight: DateTime<Utc> = "2026-11-22T00:00:20Z".parse().unwrap();
+        let same_minute: DateTime<Utc> = "2026-11-21T23:59:00Z".parse().unwrap();
+        let mut cases = Vec::new();
+        for (t0, event_id) in [(before_midnight, 7), (after_midnight, 7), (same_minute, 9)] {
+            let timeline = stream(t0, event_id);
+            for crlf in [false, true] {
+                cases.push((playlist(t0, 100, crlf), timeline.clone()));
+            }
+        }
+        let opts = RewriteOptions::default();
+        let mut shared = RewriteScratch::default();
+        for round in 0..3 {
+            for (i, (input, timeline)) in cases.iter().enumerate().rev().skip(round) {
+                let mut fresh_out = Vec::new();
+                let fresh = rewrite_with(
+                    &mut RewriteScratch::default(),
+                    input.as_bytes(),
+                    timeline,
+                    &opts,
+                    &mut fresh_out,
+                )
+                .unwrap();
+                let mut shared_out = Vec::new();
+                let answer = rewrite_with(
+                    &mut shared,
+                    input.as_bytes(),
+                    timeline,
+                    &opts,
+                    &mut shared_out,
+                )
+                .unwrap();
+                assert_eq!(shared_out, fresh_out, "case {i}, round {round}");
+                assert_eq!(answer.live_edge, fresh.live_edge, "case {i}, round {round}");
+                assert_eq!(answer.decisions, fresh.decisions, "case {i}, round {round}");
+                assert!(
+                    shared_out.len() > input.len(),
+                    "case {i}: no marker inserted"
+                );
+            }
+        }
+    }
 }
