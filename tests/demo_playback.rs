@@ -8,6 +8,7 @@
 //! Skipped (with a message) when ffmpeg/ffprobe are missing, unless HLSPLICE_REQUIRE_FFMPEG=1.
 //! hls.js is not run here: its loader needs Media Source Extensions, which Node does not have.
 mod ffmpeg_support;
+mod proxy_support;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -16,50 +17,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use hlsplice::packager::{self, Packager, PackagerConfig, SystemClock};
 use hlsplice::server::{self, ServerConfig};
 
 use ffmpeg_support::ffmpeg_available;
+use proxy_support::Api;
 
 const TOKEN: &str = "playback-test-token";
 /// What the relay looks for in the proxy's responses (matches CUE-OUT and CUE-OUT-CONT).
 const MARKER: &[u8] = b"#EXT-X-CUE-OUT";
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-async fn send(
-    client: &HttpClient,
-    addr: SocketAddr,
-    method: http::Method,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .expect("request");
-    let fut = async {
-        let response = client.request(request).await.ok()?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.ok()?.to_bytes();
-        Some((status, String::from_utf8_lossy(&body).into_owned()))
-    };
-    tokio::time::timeout(Duration::from_secs(10), fut)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or((0, String::new()))
-}
-
 /// A TCP relay on loopback in front of `target`: bytes pass through unchanged both ways; every
 /// occurrence of [`MARKER`] in the target's responses is counted in `seen`.
 async fn relay(target: SocketAddr, seen: Arc<AtomicUsize>) -> SocketAddr {
@@ -208,24 +176,23 @@ async fn ffmpeg_plays_both_streams_through_the_proxy_during_a_break() {
     let proxy_task = tokio::spawn(server::run(config, listener, async {
         let _ = proxy_stopped.await;
     }));
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let api = Api::bearer(TOKEN);
 
     // A break long enough to cover every ffmpeg run below, on each stream, through the native API
     // (the stream becomes known to the proxy with its first playlist request).
     for flavor in ["live", "ll"] {
         for rendition in ["video", "audio"] {
             let path = format!("/{flavor}/demo/{rendition}.m3u8");
-            let (status, body) = send(&client, proxy, http::Method::GET, &path, "").await;
+            let (status, body) = api.get(proxy, &path).await;
             assert_eq!(status, 200, "{path}: {body}");
         }
-        let (status, body) = send(
-            &client,
-            proxy,
-            http::Method::POST,
-            &format!("/api/v1/streams/{flavor}/demo/breaks"),
-            r#"{"duration_ms":60000,"start":"now"}"#,
-        )
-        .await;
+        let (status, body) = api
+            .post(
+                proxy,
+                &format!("/api/v1/streams/{flavor}/demo/breaks"),
+                r#"{"duration_ms":60000,"start":"now"}"#,
+            )
+            .await;
         assert_eq!(status, 201, "{flavor}: {body}");
     }
     // The break shows in both streams before ffmpeg starts reading.
@@ -233,7 +200,7 @@ async fn ffmpeg_plays_both_streams_through_the_proxy_during_a_break() {
     for flavor in ["live", "ll"] {
         let path = format!("/{flavor}/demo/video.m3u8");
         loop {
-            let (status, body) = send(&client, proxy, http::Method::GET, &path, "").await;
+            let (status, body) = api.get(proxy, &path).await;
             assert_eq!(status, 200, "{path}: {body}");
             if body.contains("#EXT-X-CUE-OUT:") {
                 break;

@@ -3,64 +3,25 @@
 //! the proxy serves (classic and LL-HLS, both renditions, delta updates, blocking reloads) is
 //! saved to `$HLSPLICE_DEMO_OUT/{live,ll}/` (default `target/tmp/demo-playlists/`) with the
 //! stream's `breaks.json`, for the player-parser oracles in tests/clients/.
+mod proxy_support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use hlsplice::packager::{self, ManualClock, Packager, PackagerConfig};
 use hlsplice::server::{self, ServerConfig};
+use proxy_support::Api;
 
 const TOKEN: &str = "demo-test-token";
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-async fn send(
-    client: &HttpClient,
-    addr: SocketAddr,
-    method: http::Method,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .expect("request");
-    let fut = async {
-        let response = client.request(request).await.ok()?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.ok()?.to_bytes();
-        Some((status, String::from_utf8_lossy(&body).into_owned()))
-    };
-    tokio::time::timeout(Duration::from_secs(10), fut)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or((0, String::new()))
-}
-
-async fn ome(client: &HttpClient, addr: SocketAddr, body: &str) {
-    let basic = base64::engine::general_purpose::STANDARD.encode(TOKEN);
-    let request = http::Request::builder()
-        .method(http::Method::POST)
-        .uri(format!(
-            "http://{addr}/v1/vhosts/default/apps/ll/streams/demo:sendEvent"
-        ))
-        .header("authorization", format!("Basic {basic}"))
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .expect("request");
-    let response = client.request(request).await.expect("sendEvent");
-    assert_eq!(response.status(), 200, "sendEvent {body}");
+/// An event through OvenMediaEngine's API on the LL-HLS stream.
+async fn ome(addr: SocketAddr, body: &str) {
+    let path = "/v1/vhosts/default/apps/ll/streams/demo:sendEvent";
+    let (status, answer) = Api::basic(TOKEN).post(addr, path, body).await;
+    assert_eq!(status, 200, "sendEvent {body}: {answer}");
 }
 
 fn out_dir() -> PathBuf {
@@ -75,7 +36,7 @@ fn out_dir() -> PathBuf {
 }
 
 struct Saver {
-    client: HttpClient,
+    api: Api,
     addr: SocketAddr,
     out: PathBuf,
     count: usize,
@@ -84,7 +45,7 @@ struct Saver {
 impl Saver {
     /// Fetches a playlist through the proxy, asserts 200, saves it under `{flavor}/`.
     async fn fetch(&mut self, path: &str) -> String {
-        let (status, body) = send(&self.client, self.addr, http::Method::GET, path, "").await;
+        let (status, body) = self.api.get(self.addr, path).await;
         assert_eq!(status, 200, "{path}: {body}");
         self.count += 1;
         let mut parts = path.trim_start_matches('/').split('/');
@@ -157,7 +118,7 @@ async fn demo_stack_playlists_for_the_oracles() {
 
     let out = out_dir();
     let mut s = Saver {
-        client: Client::builder(TokioExecutor::new()).build_http(),
+        api: Api::bearer(TOKEN),
         addr,
         out: out.clone(),
         count: 0,
@@ -166,17 +127,16 @@ async fn demo_stack_playlists_for_the_oracles() {
     s.round().await;
 
     // Classic: a 3 s break through the native API. LL-HLS: a 3 s break through OvenMediaEngine's.
-    let (status, body) = send(
-        &s.client,
-        addr,
-        http::Method::POST,
-        "/api/v1/streams/live/demo/breaks",
-        r#"{"duration_ms":3000,"start":"now"}"#,
-    )
-    .await;
+    let (status, body) = s
+        .api
+        .post(
+            addr,
+            "/api/v1/streams/live/demo/breaks",
+            r#"{"duration_ms":3000,"start":"now"}"#,
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     ome(
-        &s.client,
         addr,
         r#"{"eventFormat":"cue","events":[{"cueType":"out","duration":3000}]}"#,
     )
@@ -188,28 +148,22 @@ async fn demo_stack_playlists_for_the_oracles() {
 
     // LL-HLS: a 10 s break ended early by an IN after 2 s; a blocking reload picks up each part.
     ome(
-        &s.client,
         addr,
         r#"{"eventFormat":"scte35","events":[{"spliceCommand":"spliceInsert","id":777,"type":"out","duration":10000}]}"#,
     )
     .await;
     for i in 0..20 {
         if i == 8 {
-            ome(
-                &s.client,
-                addr,
-                r#"{"eventFormat":"cue","events":[{"cueType":"in"}]}"#,
-            )
-            .await;
+            ome(addr, r#"{"eventFormat":"cue","events":[{"cueType":"in"}]}"#).await;
         }
         let msn = packager
             .last_msn(packager::Flavor::LowLatency, packager::Rendition::Video)
             .unwrap_or(0)
             + 1;
         let blocking = format!("/ll/demo/video.m3u8?_HLS_msn={msn}&_HLS_part=0");
-        let (client, out_dir, count) = (s.client.clone(), s.out.clone(), s.count + 1000 + i);
+        let (api, out_dir, count) = (s.api.clone(), s.out.clone(), s.count + 1000 + i);
         let waiter = tokio::spawn(async move {
-            let (status, body) = send(&client, addr, http::Method::GET, &blocking, "").await;
+            let (status, body) = api.get(addr, &blocking).await;
             std::fs::write(
                 out_dir
                     .join("ll")
@@ -237,14 +191,10 @@ async fn demo_stack_playlists_for_the_oracles() {
         let video = s.fetch(&format!("/{flavor}/demo/video.m3u8")).await;
         let audio = s.fetch(&format!("/{flavor}/demo/audio.m3u8")).await;
         assert_eq!(daterange_lines(&video), daterange_lines(&audio), "{flavor}");
-        let (status, breaks) = send(
-            &s.client,
-            addr,
-            http::Method::GET,
-            &format!("/api/v1/streams/{flavor}/demo/breaks"),
-            "",
-        )
-        .await;
+        let (status, breaks) = s
+            .api
+            .get(addr, &format!("/api/v1/streams/{flavor}/demo/breaks"))
+            .await;
         assert_eq!(status, 200, "{breaks}");
         std::fs::write(out.join(flavor).join("breaks.json"), &breaks).expect("save breaks");
     }

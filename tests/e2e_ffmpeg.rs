@@ -13,6 +13,7 @@
 #![cfg(unix)]
 
 mod ffmpeg_support;
+mod proxy_support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -22,21 +23,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
 
 use ffmpeg_support::ffmpeg_available;
+use proxy_support::Api;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hlsplice");
 const TOKEN: &str = "e2e-token";
 const PLAYLIST: &str = "/live/e2e/index.m3u8";
 const OME: &str = "/v1/vhosts/default/apps/live/streams/e2e:sendEvent";
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// Kills the child on drop, so a failing assertion leaves no ffmpeg or proxy behind.
 struct Reaper(Child);
@@ -167,34 +164,6 @@ fn start_proxy(upstream: SocketAddr, data_dir: &Path) -> (Reaper, SocketAddr) {
     (Reaper(child), addr.parse().expect("listen address"))
 }
 
-async fn send(
-    client: &HttpClient,
-    addr: SocketAddr,
-    method: http::Method,
-    path: &str,
-    body: Option<String>,
-) -> (u16, String) {
-    let basic = base64::engine::general_purpose::STANDARD.encode(TOKEN);
-    let request = http::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .header("authorization", format!("Basic {basic}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .expect("request");
-    let fut = async {
-        let response = client.request(request).await.ok()?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.ok()?.to_bytes();
-        Some((status, String::from_utf8_lossy(&body).into_owned()))
-    };
-    tokio::time::timeout(Duration::from_secs(15), fut)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or((0, String::new()))
-}
-
 /// One media segment of a served playlist with the marker tags right before it.
 #[derive(Clone, Debug, PartialEq)]
 struct Segment {
@@ -241,7 +210,7 @@ fn has(segment: &Segment, prefix: &str) -> bool {
 
 /// Polls the proxy, saves every playlist it serves and checks published tags never change.
 struct Watcher {
-    client: HttpClient,
+    api: Api,
     addr: SocketAddr,
     out: PathBuf,
     saved: usize,
@@ -252,7 +221,7 @@ struct Watcher {
 
 impl Watcher {
     async fn refresh(&mut self) -> Vec<Segment> {
-        let (status, body) = send(&self.client, self.addr, http::Method::GET, PLAYLIST, None).await;
+        let (status, body) = self.api.get(self.addr, PLAYLIST).await;
         assert_eq!(status, 200, "playlist through the proxy: {body}");
         assert!(body.starts_with("#EXTM3U"), "{body}");
         self.saved += 1;
@@ -315,14 +284,7 @@ impl Watcher {
 async fn ome_event(w: &mut Watcher, body: &str) -> Vec<String> {
     w.refresh().await;
     let before = w.order.clone();
-    let (status, answer) = send(
-        &w.client,
-        w.addr,
-        http::Method::POST,
-        OME,
-        Some(body.to_owned()),
-    )
-    .await;
+    let (status, answer) = w.api.post(w.addr, OME, body).await;
     assert_eq!(status, 200, "sendEvent {body}: {answer}");
     assert!(answer.contains("\"statusCode\":200"), "{answer}");
     before
@@ -410,9 +372,8 @@ async fn ffmpeg_packager_through_hlsplice_serve() {
     let _ffmpeg = start_ffmpeg(&hls);
     let files = start_file_server(hls.clone()).await;
     let (proxy, addr) = start_proxy(files, &data);
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let mut w = Watcher {
-        client,
+        api: Api::basic(TOKEN),
         addr,
         out: out.clone(),
         saved: 0,
@@ -423,7 +384,7 @@ async fn ffmpeg_packager_through_hlsplice_serve() {
     // ffmpeg needs a few seconds before its playlist exists and holds a few segments.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body) = send(&w.client, addr, http::Method::GET, PLAYLIST, None).await;
+        let (status, body) = w.api.get(addr, PLAYLIST).await;
         if status == 200 && parse(&body).len() >= 3 {
             break;
         }
@@ -534,18 +495,11 @@ async fn ffmpeg_packager_through_hlsplice_serve() {
     }
 
     // The breaks as the API reports them, for the client oracles.
-    let basic_list = send(
-        &w.client,
-        addr,
-        http::Method::GET,
-        "/api/v1/streams/live/e2e/breaks",
-        None,
-    )
-    .await;
+    let basic_list = w.api.get(addr, "/api/v1/streams/live/e2e/breaks").await;
     assert_eq!(basic_list.0, 200, "{}", basic_list.1);
     std::fs::write(out.join("breaks.json"), &basic_list.1).expect("save breaks.json");
     // The last playlist, under a stable name.
-    let (_, last) = send(&w.client, addr, http::Method::GET, PLAYLIST, None).await;
+    let (_, last) = w.api.get(addr, PLAYLIST).await;
     std::fs::write(out.join("live_e2e_index_last.m3u8"), &last).expect("save");
 
     // ffprobe reads the stream through the proxy.

@@ -289,6 +289,30 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: Option<String>,
 ) -> Response {
+    try_request(
+        client,
+        addr,
+        method,
+        path,
+        headers,
+        body,
+        Duration::from_secs(20),
+    )
+    .await
+    .expect("request failed or timed out")
+}
+
+/// [`request`] that never panics: `None` when the request fails or its answer takes longer than
+/// `limit` (for tests that poll a server they stop and restart).
+pub async fn try_request(
+    client: &TestClient,
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+    limit: Duration,
+) -> Option<Response> {
     let mut builder = Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"));
@@ -300,17 +324,67 @@ pub async fn request(
     }
     let request = builder
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .unwrap();
-    let response = tokio::time::timeout(Duration::from_secs(20), client.request(request))
-        .await
-        .expect("request timed out")
-        .expect("request failed");
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("body").to_bytes();
-    Response {
-        status: parts.status,
-        headers: parts.headers,
-        body,
+        .ok()?;
+    let answer = async {
+        let (parts, body) = client.request(request).await.ok()?.into_parts();
+        let body = body.collect().await.ok()?.to_bytes();
+        Some(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    };
+    tokio::time::timeout(limit, answer).await.ok().flatten()
+}
+
+/// Requests with one `Authorization` value, answered as `(status, text)`; `(0, "")` when a
+/// request failed or took over 15 s. Never panics: for tests that poll a server they stop and
+/// restart.
+#[derive(Clone)]
+pub struct Api {
+    client: TestClient,
+    authorization: String,
+}
+
+impl Api {
+    pub fn bearer(token: &str) -> Api {
+        Api {
+            client: client(),
+            authorization: format!("Bearer {token}"),
+        }
+    }
+
+    /// Basic with the token as the whole credential, as OvenMediaEngine's API takes it.
+    pub fn basic(token: &str) -> Api {
+        use base64::Engine as _;
+        let credential = base64::engine::general_purpose::STANDARD.encode(token);
+        Api {
+            client: client(),
+            authorization: format!("Basic {credential}"),
+        }
+    }
+
+    pub async fn get(&self, addr: SocketAddr, path: &str) -> (u16, String) {
+        self.send(addr, Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, addr: SocketAddr, path: &str, body: &str) -> (u16, String) {
+        self.send(addr, Method::POST, path, Some(body.to_owned()))
+            .await
+    }
+
+    async fn send(
+        &self,
+        addr: SocketAddr,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> (u16, String) {
+        let headers = [("authorization", self.authorization.as_str())];
+        let limit = Duration::from_secs(15);
+        try_request(&self.client, addr, method, path, &headers, body, limit)
+            .await
+            .map_or((0, String::new()), |r| (r.status.as_u16(), r.text()))
     }
 }
 
