@@ -874,3 +874,98 @@ async fn upstream_cors_headers_are_kept_on_rewritten_playlists() {
     proxy.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The proxy's own error answers on playlist and media paths carry the CORS headers the
+/// upstream last sent with a playlist, when they allow the request's origin: a browser player
+/// then reads the 502 (and retries) instead of seeing a network error. Nothing is granted that
+/// the upstream did not grant: another origin gets no CORS headers on the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_error_answers_repeat_the_upstream_cors_headers() {
+    const PLAYLIST: &[u8] = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n\
+#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:2.0,\ns7.ts\n";
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let breaks = broken.clone();
+    let (addr, _) = tiny_upstream(move |_req| {
+        let broken = breaks.load(Ordering::SeqCst);
+        async move {
+            if broken {
+                // Not a playlist, and no CORS headers: the proxy answers 502 itself.
+                return HttpResponse::new(body(b"<html>maintenance</html>"));
+            }
+            let mut response = HttpResponse::new(body(PLAYLIST));
+            let h = response.headers_mut();
+            h.insert(
+                "access-control-allow-origin",
+                "https://player.example".parse().unwrap(),
+            );
+            h.insert("access-control-allow-credentials", "true".parse().unwrap());
+            response
+        }
+    })
+    .await;
+    let dir = temp_dir("cors-errors");
+    let proxy = Proxy::start(ServerConfig::new(format!("http://{addr}"), dir.clone())).await;
+    let client = client();
+    let path = "/live/cors/index.m3u8";
+    let from = |origin: &'static str| [("origin", origin)];
+
+    // Before any playlist came back, there is nothing to repeat.
+    broken.store(true, Ordering::SeqCst);
+    let early = get(&client, proxy.addr, path, &from("https://player.example")).await;
+    assert_eq!(early.status, StatusCode::BAD_GATEWAY, "{}", early.text());
+    assert!(
+        early.headers.get("access-control-allow-origin").is_none(),
+        "{:?}",
+        early.headers
+    );
+
+    broken.store(false, Ordering::SeqCst);
+    let ok = get(&client, proxy.addr, path, &from("https://player.example")).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+
+    broken.store(true, Ordering::SeqCst);
+    for failing in [path, "/live/cors/../index.m3u8"] {
+        let error = get(
+            &client,
+            proxy.addr,
+            failing,
+            &from("https://player.example"),
+        )
+        .await;
+        assert!(error.status.is_client_error() || error.status.is_server_error());
+        assert_eq!(
+            error.headers["access-control-allow-origin"], "https://player.example",
+            "{failing}: {:?}",
+            error.headers
+        );
+        assert_eq!(error.headers["access-control-allow-credentials"], "true");
+    }
+    let error = get(&client, proxy.addr, path, &from("https://player.example")).await;
+    assert_eq!(error.status, StatusCode::BAD_GATEWAY, "{}", error.text());
+    // Another origin was not allowed by the upstream, and is not by the proxy.
+    let other = get(
+        &client,
+        proxy.addr,
+        path,
+        &from("https://elsewhere.example"),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::BAD_GATEWAY);
+    assert!(
+        other.headers.get("access-control-allow-origin").is_none(),
+        "{:?}",
+        other.headers
+    );
+    // The API is not for browsers: its errors carry none.
+    let api = get(
+        &client,
+        proxy.addr,
+        "/api/v1/streams",
+        &from("https://player.example"),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert!(api.headers.get("access-control-allow-origin").is_none());
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

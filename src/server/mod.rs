@@ -7,7 +7,8 @@
 //! - every other `GET`/`HEAD` path streams through unbuffered, and so does an `OPTIONS`
 //!   (CORS preflight) for any playlist or segment path. The upstream's CORS headers
 //!   (`Access-Control-Allow-Origin`, `-Expose-Headers`, `-Allow-Credentials`,
-//!   `Timing-Allow-Origin`) are kept on rewritten playlists too.
+//!   `Timing-Allow-Origin`) are kept on rewritten playlists too, and repeated on the proxy's
+//!   own error answers for those paths when they allow the request's origin.
 //! - `/api/v1/...` (native) and `/v1/vhosts/...:sendEvent[s]` (OvenMediaEngine-compatible)
 //!   take ad-break events; every break is committed to a redb store before a 2xx.
 //! - `/healthz`, `/metrics` (Prometheus text).
@@ -248,6 +249,8 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBod
     // Only kept when request logging is on.
     let uri = tracing::enabled!(tracing::Level::DEBUG).then(|| req.uri().clone());
     let started = std::time::Instant::now();
+    // For the CORS headers of an error answer (a clone shares the header's bytes).
+    let origin = req.headers().get(header::ORIGIN).cloned();
     let (route_name, result, style) = dispatch(&app, req).await;
     let response = match result {
         Ok(response) => response,
@@ -255,7 +258,16 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBod
             if failure.status().is_server_error() {
                 tracing::warn!(route = route_name, %method, error = %failure.message(), "request failed");
             }
-            failure.into_response(style)
+            let mut response = failure.into_response(style);
+            // Players read playlists and segments from other origins: they must be able to
+            // read our errors too (see `Upstream::cors_for`). The APIs are not for browsers.
+            if style == Style::Text {
+                let headers = response.headers_mut();
+                for (name, value) in app.upstream.cors_for(origin.as_ref()) {
+                    headers.append(name, value);
+                }
+            }
+            response
         }
     };
     app.metrics

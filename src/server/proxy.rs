@@ -157,6 +157,7 @@ async fn fetch_and_render(
     } else {
         app.metrics.renders.fetch_add(1, Ordering::Relaxed);
     }
+    app.upstream.remember_cors(&fetched);
     Ok((fetched, rendered))
 }
 

@@ -72,6 +72,8 @@ pub struct Upstream {
     prefix: String,
     flights: Mutex<HashMap<Arc<str>, Flight>>,
     metrics: Arc<Metrics>,
+    /// The CORS headers of the last playlist served, for the proxy's own error answers.
+    cors: Mutex<Vec<(header::HeaderName, HeaderValue)>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -121,7 +123,35 @@ impl Upstream {
             prefix,
             flights: Mutex::new(HashMap::new()),
             metrics,
+            cors: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Remembers the CORS headers of a playlist answer the proxy served (a copy only when they
+    /// changed): what the upstream allows when it works.
+    pub fn remember_cors(&self, fetched: &Fetched) {
+        let mut cors = self.cors.lock().unwrap_or_else(|e| e.into_inner());
+        if *cors != fetched.kept {
+            cors.clone_from(&fetched.kept);
+        }
+    }
+
+    /// The CORS headers for an answer the proxy makes itself (an error: the upstream is down,
+    /// slow or invalid, or the request was refused) to a request from `origin`: what the
+    /// upstream last allowed, so a browser player reads the status instead of seeing a network
+    /// error, and nothing the upstream did not grant. The last playlist answer's headers are
+    /// repeated when it allowed any origin (`*`), or when it allowed exactly `origin`; none
+    /// otherwise (an upstream that echoes each request's origin allowed another one then).
+    pub fn cors_for(&self, origin: Option<&HeaderValue>) -> Vec<(header::HeaderName, HeaderValue)> {
+        let cors = self.cors.lock().unwrap_or_else(|e| e.into_inner());
+        let allowed = cors
+            .iter()
+            .find(|(name, _)| name == header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|(_, value)| value);
+        match allowed {
+            Some(value) if value.as_bytes() == b"*" || Some(value) == origin => cors.clone(),
+            _ => Vec::new(),
+        }
     }
 
     fn uri(&self, path_and_query: &str) -> Result<Uri, UpstreamError> {
@@ -418,5 +448,47 @@ mod tests {
             up.uri("/a/b.m3u8?x=1").unwrap().to_string(),
             "http://127.0.0.1:1/origin/a/b.m3u8?x=1"
         );
+    }
+
+    #[test]
+    fn error_answers_get_the_cors_headers_the_upstream_last_allowed() {
+        let up = Upstream::new("http://127.0.0.1:1", Arc::new(Metrics::default())).unwrap();
+        let origin = HeaderValue::from_static("https://player.example");
+        assert!(up.cors_for(Some(&origin)).is_empty(), "nothing served yet");
+        let served = |allow: &'static str| Fetched {
+            status: StatusCode::OK,
+            body: Bytes::new(),
+            cache_control: None,
+            content_type: None,
+            kept: vec![
+                (
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static(allow),
+                ),
+                (
+                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                    HeaderValue::from_static("Age"),
+                ),
+            ],
+        };
+        // Any origin: repeated for every request, with or without an Origin.
+        up.remember_cors(&served("*"));
+        assert_eq!(up.cors_for(Some(&origin)), served("*").kept);
+        assert_eq!(up.cors_for(None), served("*").kept);
+        // One origin: only for that origin.
+        up.remember_cors(&served("https://player.example"));
+        assert_eq!(
+            up.cors_for(Some(&origin)),
+            served("https://player.example").kept
+        );
+        let other = HeaderValue::from_static("https://elsewhere.example");
+        assert!(up.cors_for(Some(&other)).is_empty());
+        assert!(up.cors_for(None).is_empty());
+        // An upstream that stops sending CORS headers is followed.
+        up.remember_cors(&Fetched {
+            kept: Vec::new(),
+            ..served("*")
+        });
+        assert!(up.cors_for(Some(&origin)).is_empty());
     }
 }
