@@ -781,6 +781,8 @@ fn resolve_times(segments: &mut [Segment], anchor: Option<i64>) -> bool {
     true
 }
 
+// Inlined into its one caller, so the outcome is built where `rewrite_with` returns it:
+// copying an outcome just written stalled on store forwarding (see BENCHMARKS.md).
 #[inline(always)]
 fn rewrite_inner(
     scratch: &mut RewriteScratch,
