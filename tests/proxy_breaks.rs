@@ -31,6 +31,32 @@ fn date(value: &Value) -> DateTime<Utc> {
 const VIDEO: &str = "/live/demo/video.m3u8";
 const AUDIO: &str = "/live/demo/audio.m3u8";
 
+/// The rule every break event follows: `marker` is not in the video playlist before the next
+/// segment, and once that segment is published (one more second of packager time) it stands on
+/// it, `msn`. Returns that video playlist.
+async fn lands_on_next_segment(
+    h: &Harness,
+    video: &mut Published,
+    audio: &mut Published,
+    marker: &str,
+    msn: u64,
+) -> String {
+    let before = refresh(h, video, audio).await;
+    let name = marker.trim_end_matches(':');
+    assert!(
+        !before.contains(name),
+        "{name} before the next segment:\n{before}"
+    );
+    h.advance_ms(1000);
+    let after = refresh(h, video, audio).await;
+    assert_eq!(
+        first_segment_with(&after, marker).map(|u| msn_of(&u)),
+        Some(msn),
+        "{name} on the first segment published after the request:\n{after}"
+    );
+    after
+}
+
 /// Refreshes both renditions, checks that no published tag changed, returns the video playlist.
 async fn refresh(h: &Harness, published: &mut Published, audio: &mut Published) -> String {
     let video = h.playlist(VIDEO).await;
@@ -874,15 +900,14 @@ async fn now_is_refreshed_from_upstream_when_no_player_polled() {
         t0() + chrono::Duration::seconds(9),
         "end now = the refreshed live edge: {ended}"
     );
-    let during = refresh(&h, &mut video_tags, &mut audio_tags).await;
-    assert!(!during.contains("#EXT-X-CUE-IN"), "{during}");
-    h.advance_ms(1000);
-    let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
-    assert_eq!(
-        first_segment_with(&back, "#EXT-X-CUE-IN").map(|u| msn_of(&u)),
-        Some(newest + 10),
-        "IN on the first segment published after the request:\n{back}"
-    );
+    lands_on_next_segment(
+        &h,
+        &mut video_tags,
+        &mut audio_tags,
+        "#EXT-X-CUE-IN",
+        newest + 10,
+    )
+    .await;
 }
 
 /// The OvenMediaEngine API takes "now" from the refreshed live edge as well, for OUT and IN,
@@ -921,15 +946,14 @@ async fn ovenmediaengine_out_and_in_use_the_refreshed_live_edge() {
         t0() + chrono::Duration::seconds(7),
         "{breaks:?}"
     );
-    let same = refresh(&h, &mut video_tags, &mut audio_tags).await;
-    assert!(!same.contains("#EXT-X-CUE-OUT"), "{same}");
-    h.advance_ms(1000);
-    let out = refresh(&h, &mut video_tags, &mut audio_tags).await;
-    assert_eq!(
-        first_segment_with(&out, "#EXT-X-CUE-OUT:").map(|u| msn_of(&u)),
-        Some(newest + 8),
-        "{out}"
-    );
+    lands_on_next_segment(
+        &h,
+        &mut video_tags,
+        &mut audio_tags,
+        "#EXT-X-CUE-OUT:",
+        newest + 8,
+    )
+    .await;
 
     // IN after four unobserved segments: at the refreshed edge, on the next new segment.
     h.advance_ms(4000);
@@ -946,15 +970,14 @@ async fn ovenmediaengine_out_and_in_use_the_refreshed_live_edge() {
         t0() + chrono::Duration::seconds(12),
         "{breaks:?}"
     );
-    let during = refresh(&h, &mut video_tags, &mut audio_tags).await;
-    assert!(!during.contains("#EXT-X-CUE-IN"), "{during}");
-    h.advance_ms(1000);
-    let back = refresh(&h, &mut video_tags, &mut audio_tags).await;
-    assert_eq!(
-        first_segment_with(&back, "#EXT-X-CUE-IN").map(|u| msn_of(&u)),
-        Some(newest + 13),
-        "{back}"
-    );
+    lands_on_next_segment(
+        &h,
+        &mut video_tags,
+        &mut audio_tags,
+        "#EXT-X-CUE-IN",
+        newest + 13,
+    )
+    .await;
 }
 
 /// Upstream down when the API needs "now": 503 saying so, and nothing is created or changed.
