@@ -579,7 +579,7 @@ async fn ovenmediaengine_send_event_cue_and_scte35() {
     let (status, body, _) = ome(&h, &events, scte_out).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let breaks = h.breaks("live/demo").await;
-    assert_eq!(breaks.last().unwrap()["event_id"], 2025);
+    assert_eq!(breaks.first().unwrap()["event_id"], 2025);
     h.advance_ms(1000);
     h.playlist(VIDEO).await;
     let (status, body, _) = ome(
@@ -1190,7 +1190,7 @@ async fn out_then_in(h: &Harness, app: &str, api: EventApi) -> Value {
         Some(body) => {
             let (status, answer, _) = ome(h, &send, body).await;
             assert_eq!(status, StatusCode::OK, "{api:?} OUT: {answer}");
-            h.breaks(&stream).await.last().unwrap()["id"]
+            h.breaks(&stream).await.first().unwrap()["id"]
                 .as_u64()
                 .unwrap()
         }
@@ -1344,7 +1344,7 @@ async fn early_in_right_after_the_out_classic() {
             ids.check(&out);
             let listed = h.breaks("live/demo").await;
             assert_eq!(listed.len(), stream_breaks + 1);
-            let b = listed.last().unwrap().clone();
+            let b = listed.first().unwrap().clone();
             let (status, answer) = match api {
                 EventApi::Native => {
                     h.api(

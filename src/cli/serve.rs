@@ -25,6 +25,10 @@ TOML file given with --config, using the flag's name with underscores, e.g.:
     upstream_timeout_ms = 10000
     strip_upstream_markers = false
     shutdown_grace_ms = 5000
+    history_days = 30
+    request_id_ttl_hours = 24
+    render_cache_mib = 64
+    stream_idle_ms = 600000
 
 Flags override environment variables, which override the file. Logs go to stderr; set their
 level with RUST_LOG (default: info).";
@@ -82,6 +86,26 @@ pub struct Args {
     /// On SIGTERM/SIGINT, how long open requests may still run, in milliseconds [default: 5000].
     #[arg(long, env = "HLSPLICE_SHUTDOWN_GRACE_MS", value_name = "MS")]
     pub shutdown_grace_ms: Option<u64>,
+
+    /// How long ended and cancelled breaks stay readable through the API, in days of program
+    /// time after their end; then they are deleted from the store [default: 30].
+    #[arg(long, env = "HLSPLICE_HISTORY_DAYS", value_name = "DAYS")]
+    pub history_days: Option<u64>,
+
+    /// How long a `request_id` (idempotency key) is remembered, in hours of program time after
+    /// its break's requested start [default: 24].
+    #[arg(long, env = "HLSPLICE_REQUEST_ID_TTL_HOURS", value_name = "HOURS")]
+    pub request_id_ttl_hours: Option<u64>,
+
+    /// Memory for rendered playlists of all streams together, in MiB; past it the least
+    /// recently used renderings are dropped [default: 64].
+    #[arg(long, env = "HLSPLICE_RENDER_CACHE_MIB", value_name = "MIB")]
+    pub render_cache_mib: Option<u64>,
+
+    /// A stream nobody requested for this long leaves memory (not the store), in milliseconds
+    /// [default: 600000].
+    #[arg(long, env = "HLSPLICE_STREAM_IDLE_MS", value_name = "MS")]
+    pub stream_idle_ms: Option<u64>,
 }
 
 /// The `--config` file.
@@ -97,6 +121,10 @@ struct FileConfig {
     upstream_timeout_ms: Option<u64>,
     strip_upstream_markers: Option<bool>,
     shutdown_grace_ms: Option<u64>,
+    history_days: Option<u64>,
+    request_id_ttl_hours: Option<u64>,
+    render_cache_mib: Option<u64>,
+    stream_idle_ms: Option<u64>,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -137,6 +165,32 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
     if max_break_ms == 0 {
         anyhow::bail!("max_break_ms must be positive");
     }
+    let positive = |name: &str, value: Option<u64>, default: u64| -> anyhow::Result<u64> {
+        match value.unwrap_or(default) {
+            0 => anyhow::bail!("{name} must be positive"),
+            value => Ok(value),
+        }
+    };
+    let history_days = positive(
+        "history_days",
+        args.history_days.or(file.history_days),
+        defaults.history_days,
+    )?;
+    let request_id_ttl_hours = positive(
+        "request_id_ttl_hours",
+        args.request_id_ttl_hours.or(file.request_id_ttl_hours),
+        defaults.request_id_ttl_hours,
+    )?;
+    let render_cache_mib = positive(
+        "render_cache_mib",
+        args.render_cache_mib.or(file.render_cache_mib),
+        defaults.render_cache_mib,
+    )?;
+    let stream_idle_ms = positive(
+        "stream_idle_ms",
+        args.stream_idle_ms.or(file.stream_idle_ms),
+        defaults.stream_idle_ms,
+    )?;
     Ok(ServerConfig {
         upstream,
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
@@ -156,6 +210,10 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
             .shutdown_grace_ms
             .or(file.shutdown_grace_ms)
             .unwrap_or(defaults.shutdown_grace_ms),
+        history_days,
+        request_id_ttl_hours,
+        render_cache_mib,
+        stream_idle_ms,
     })
 }
 

@@ -73,6 +73,7 @@
 
 mod rewrite;
 mod scan;
+mod schedule;
 mod time;
 mod timeline;
 
@@ -80,7 +81,11 @@ pub use rewrite::{
     Dialect, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome, RewriteScratch,
     UnknownDialect, rewrite, rewrite_with,
 };
-pub use timeline::{Break, BreakRequest, BreakState, Decision, Timeline, TimelineError};
+pub use schedule::{BreakTarget, Ended, RuleError, ScheduleRequest, Scheduled, Start, asap_end};
+pub use timeline::{
+    Break, BreakRequest, BreakState, Decision, MAX_LIVE_BREAKS, MAX_PLANNED_MS, Timeline,
+    TimelineChanges, TimelineError, TimelineMeta, TimelineSnapshot,
+};
 
 /// The date type of the API, re-exported so callers (and the fuzz crate) need not name chrono.
 pub use chrono::{DateTime, Utc};

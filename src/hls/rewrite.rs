@@ -131,6 +131,10 @@ pub struct RewriteOutcome {
     pub kind: PlaylistKind,
     /// Program time at the end of the newest full segment.
     pub live_edge: Option<DateTime<Utc>>,
+    /// Program time of the first segment listed (less the span a delta update skipped, each
+    /// skipped segment counted as one target duration): no range that ended before it is
+    /// written (RFC 8216bis §6.2.1).
+    pub window_start: Option<DateTime<Utc>>,
     /// EXT-X-TARGETDURATION in seconds.
     pub target_duration: Option<f64>,
     /// EXT-X-PART-INF PART-TARGET in seconds (LL-HLS).
@@ -811,6 +815,7 @@ fn rewrite_inner(
         decisions: Vec::new(),
         kind: PlaylistKind::Media,
         live_edge: None,
+        window_start: None,
         target_duration: header.target_duration_us.map(|us| us as f64 / 1e6),
         part_target: header.part_target_us.map(|us| us as f64 / 1e6),
         media_sequence: header.media_sequence,
@@ -840,6 +845,13 @@ fn rewrite_inner(
             .rev()
             .find(|s| s.complete)
             .map(|s| dates.date(round_to_millis(s.start.saturating_add(s.duration))));
+        outcome.window_start = segments.first().map(|first| {
+            let skipped = header
+                .target_duration_us
+                .unwrap_or(0)
+                .saturating_mul(i64::try_from(header.skipped_segments).unwrap_or(i64::MAX));
+            dates.date(first.start.saturating_sub(skipped))
+        });
         place_breaks(
             segments,
             &header,

@@ -1,7 +1,7 @@
-//! A stream's ad-break timeline: the breaks, their requested and decided times, and the SCTE-35
-//! sections encoded once when each break is created.
+//! A stream's ad-break timeline: the breaks that can still appear in a playlist, their requested
+//! and decided times, and the SCTE-35 sections encoded once when each break is created.
 //!
-//! Rules (issue 3, "Timeline rules"):
+//! Rules (see the [`crate::hls`] module docs, "Timeline rules"):
 //! - a break's start snaps to the first segment boundary at or after its requested time; its end is
 //!   the decided start + planned duration (auto-scheduled IN) or the requested end of an early IN,
 //!   snapped the same way. The rewriter computes the snapped values; the caller stores them with
@@ -9,8 +9,26 @@
 //!   under a DATERANGE ID must not change);
 //! - the OUT and IN `splice_insert` sections (SCTE 35 §9.7.3) are encoded once in
 //!   [`Timeline::add_break`] and stored, so every rendition and refresh carries the same bytes;
-//! - the DATERANGE ID is unique within the stream even when splice_event_ids repeat
-//!   (RFC 8216bis §4.4.5.1.1).
+//! - the DATERANGE ID is unique within the stream for ever, even when splice_event_ids repeat
+//!   (RFC 8216bis §4.4.5.1.1): `splice-<event id>` when the event id is larger than every event
+//!   id the stream used before (always so for automatically assigned ones), else
+//!   `splice-<event id>-<break id>`. Only the largest event id is remembered, so this needs no
+//!   history.
+//!
+//! # Bounded
+//! The timeline holds the breaks that can still appear in a playlist: scheduled and active ones,
+//! and ended ones until [`Timeline::prune`] is told that no window reaches back to their end
+//! any more (RFC 8216bis §6.2.1: a date range stays while any of its dates maps to a listed
+//! segment). Cancelled breaks leave at once. What leaves is history: the caller keeps it where it
+//! keeps history (the proxy's store), the timeline never needs it again. So the memory and the
+//! cost of every operation depend on how many breaks are scheduled or recent, never on how long
+//! the stream has run.
+//!
+//! # Changes
+//! Every change (a break added, ended, cancelled, or a decision applied) is recorded, and
+//! [`Timeline::take_changes`] hands back the breaks as they now are, with the small
+//! [`TimelineMeta`] the timeline needs besides its breaks. A caller that persists those and
+//! rebuilds with [`Timeline::restore`] gets the same timeline back.
 
 use std::fmt;
 
@@ -42,16 +60,41 @@ pub struct Break {
     pub scte35_out: Vec<u8>,
     /// `splice_insert` IN section (out_of_network_indicator 0), same splice_event_id.
     pub scte35_in: Vec<u8>,
+    /// The idempotency key the break was created with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Where a break stands relative to a live edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BreakState {
+    /// Its start is not published yet.
     Scheduled,
+    /// Started, its end not yet reached.
     Active,
+    /// Over.
     Ended,
+    /// Cancelled before it was published.
     Cancelled,
+}
+
+impl BreakState {
+    /// The name the APIs use (`scheduled`, `active`, `ended`, `cancelled`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Active => "active",
+            Self::Ended => "ended",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for BreakState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Break {
@@ -71,14 +114,24 @@ impl Break {
         }
     }
 
+    /// The decided start, else the requested one.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.decided_start.unwrap_or(self.requested_start)
+    }
+
+    /// The decided end, else the one it is heading for ([`Break::end_target`]).
+    pub fn end(&self) -> DateTime<Utc> {
+        self.decided_end.unwrap_or_else(|| self.end_target())
+    }
+
     /// The state at `live_edge` (program time at the end of the newest full segment). Without a
     /// live edge, the decided values say how far the break got.
     pub fn state(&self, live_edge: Option<DateTime<Utc>>) -> BreakState {
         if self.cancelled {
             return BreakState::Cancelled;
         }
-        let start = self.decided_start.unwrap_or(self.requested_start);
-        let end = self.decided_end.unwrap_or_else(|| self.end_target());
+        let start = self.start();
+        let end = self.end();
         match live_edge {
             Some(edge) if edge >= end => BreakState::Ended,
             Some(edge) if edge >= start => BreakState::Active,
@@ -87,6 +140,28 @@ impl Break {
             None if self.decided_start.is_some() => BreakState::Active,
             None => BreakState::Scheduled,
         }
+    }
+
+    /// The state by what has been published: `scheduled` until a rendering decided its start
+    /// (even when the requested start is already at the live edge), `active` until a rendering
+    /// decided its end, then `ended` once `live_edge` passed that end. This is the state the
+    /// proxy reports and acts on.
+    pub fn published_state(&self, live_edge: Option<DateTime<Utc>>) -> BreakState {
+        if self.cancelled {
+            BreakState::Cancelled
+        } else if self.decided_start.is_none() {
+            BreakState::Scheduled
+        } else if self.decided_end.is_none() {
+            BreakState::Active
+        } else {
+            self.state(live_edge)
+        }
+    }
+
+    /// Whether the break may still appear in a playlist: not cancelled, and its end not decided
+    /// or not before `horizon` (the oldest program time any window still lists).
+    pub fn may_appear(&self, horizon: DateTime<Utc>) -> bool {
+        !self.cancelled && self.decided_end.is_none_or(|end| end >= horizon)
     }
 }
 
@@ -102,7 +177,7 @@ fn add_ms(t: DateTime<Utc>, ms: u64) -> DateTime<Utc> {
 /// A request to schedule a break.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BreakRequest {
-    /// splice_event_id; assigned automatically (largest in use + 1) when `None`.
+    /// splice_event_id; assigned automatically (largest ever used + 1) when `None`.
     pub event_id: Option<u32>,
     /// Requested start (program time).
     pub start: DateTime<Utc>,
@@ -113,8 +188,11 @@ pub struct BreakRequest {
 /// Snapped values a rewrite decided, to be stored with [`Timeline::apply`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
+    /// The break decided about.
     pub break_id: u64,
+    /// Its snapped start, when this rewrite decided it.
     pub start: Option<DateTime<Utc>>,
+    /// Its snapped end, when this rewrite decided it.
     pub end: Option<DateTime<Utc>>,
 }
 
@@ -122,20 +200,46 @@ pub struct Decision {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimelineError {
-    /// No break with this id.
-    NotFound { id: u64 },
+    /// No break with this id among those that can still appear.
+    NotFound {
+        /// The id asked for.
+        id: u64,
+    },
     /// The planned duration is zero or longer than a SCTE-35 break_duration can carry.
-    InvalidDuration { planned_duration_ms: u64 },
+    InvalidDuration {
+        /// The duration asked for.
+        planned_duration_ms: u64,
+    },
     /// The requested interval overlaps an existing, not cancelled break.
-    Overlaps { id: u64 },
+    Overlaps {
+        /// The break in the way.
+        id: u64,
+    },
     /// The break was cancelled.
-    Cancelled { id: u64 },
+    Cancelled {
+        /// The break.
+        id: u64,
+    },
     /// The break's end was already decided (it ended).
-    AlreadyEnded { id: u64 },
+    AlreadyEnded {
+        /// The break.
+        id: u64,
+    },
     /// The break's start was already decided (published), so it can no longer be cancelled.
-    AlreadyStarted { id: u64 },
+    AlreadyStarted {
+        /// The break.
+        id: u64,
+    },
     /// The requested end is not after the break's start.
-    EndBeforeStart { id: u64 },
+    EndBeforeStart {
+        /// The break.
+        id: u64,
+    },
+    /// More breaks are scheduled than [`MAX_LIVE_BREAKS`] allows.
+    TooManyBreaks {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for TimelineError {
@@ -160,6 +264,10 @@ impl fmt::Display for TimelineError {
             Self::EndBeforeStart { id } => {
                 write!(f, "the end of break {id} is not after its start")
             }
+            Self::TooManyBreaks { max } => write!(
+                f,
+                "the stream already has {max} breaks scheduled or in its playlists' windows"
+            ),
         }
     }
 }
@@ -167,19 +275,113 @@ impl fmt::Display for TimelineError {
 impl std::error::Error for TimelineError {}
 
 /// The largest planned duration: a break_duration is 33 bits of 90 kHz ticks (~95443.7 s).
-const MAX_PLANNED_MS: u64 = ((1u64 << 33) - 1) / 90;
+pub const MAX_PLANNED_MS: u64 = ((1u64 << 33) - 1) / 90;
 
-/// The breaks of one stream, with a version that changes whenever anything changes.
+/// Most breaks a timeline holds at once (scheduled, active, and ended ones still in a window).
+/// A day of 30-second breaks back to back is 2,880; an operator loading an evening's schedule
+/// needs a few dozen. The cap keeps what one client can make the timeline hold (and every
+/// rewrite walk) bounded.
+pub const MAX_LIVE_BREAKS: usize = 4096;
+
+/// What a timeline keeps besides its breaks: the counters that make ids unique for ever.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineMeta {
+    /// The id given to the newest break (0: none yet).
+    pub last_id: u64,
+    /// The largest splice_event_id any break of the stream used.
+    pub max_event_id: Option<u32>,
+}
+
+/// What changed since the last [`Timeline::take_changes`]: the breaks as they now are (added,
+/// ended, cancelled or decided) and the meta to persist with them.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[must_use = "changes that are not persisted are lost on restart"]
+pub struct TimelineChanges {
+    /// The counters, as they are after these changes.
+    pub meta: TimelineMeta,
+    /// Every break that changed, as it is now (cancelled ones included), in id order.
+    pub breaks: Vec<Break>,
+}
+
+impl TimelineChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.breaks.is_empty()
+    }
+}
+
+/// The whole timeline as plain data (for callers that persist it in one piece).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineSnapshot {
+    /// The counters.
+    pub meta: TimelineMeta,
+    /// The breaks the timeline holds.
+    pub breaks: Vec<Break>,
+}
+
+/// The breaks of one stream that can still appear in a playlist, with a version that changes
+/// whenever anything changes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(from = "TimelineSnapshot", into = "TimelineSnapshot")]
 pub struct Timeline {
+    /// Sorted by `(requested_start, id)`: the order breaks are decided in. No cancelled ones.
     breaks: Vec<Break>,
     version: u64,
-    next_id: u64,
+    meta: TimelineMeta,
+    /// Ids of held breaks changed since the last `take_changes`.
+    changed: Vec<u64>,
+    /// Breaks that left because they were cancelled, not yet handed out as changes.
+    cancelled: Vec<Break>,
+}
+
+impl From<TimelineSnapshot> for Timeline {
+    fn from(snapshot: TimelineSnapshot) -> Self {
+        Timeline::restore(snapshot.meta, snapshot.breaks)
+    }
+}
+
+impl From<Timeline> for TimelineSnapshot {
+    fn from(timeline: Timeline) -> Self {
+        timeline.snapshot()
+    }
 }
 
 impl Timeline {
+    /// An empty timeline.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Rebuilds a timeline from persisted state: the meta and the breaks as last persisted.
+    /// Cancelled breaks are left out; ids and event ids never go below what `meta` and the
+    /// breaks say was used.
+    pub fn restore(meta: TimelineMeta, breaks: impl IntoIterator<Item = Break>) -> Self {
+        let mut timeline = Timeline {
+            meta,
+            ..Timeline::default()
+        };
+        for b in breaks {
+            timeline.meta.last_id = timeline.meta.last_id.max(b.id);
+            timeline.meta.max_event_id = Some(
+                timeline
+                    .meta
+                    .max_event_id
+                    .map_or(b.splice_event_id, |m| m.max(b.splice_event_id)),
+            );
+            if !b.cancelled && !timeline.breaks.iter().any(|held| held.id == b.id) {
+                timeline.breaks.push(b);
+            }
+        }
+        timeline.breaks.sort_by_key(|b| (b.requested_start, b.id));
+        timeline
+    }
+
+    /// The whole timeline as plain data.
+    pub fn snapshot(&self) -> TimelineSnapshot {
+        TimelineSnapshot {
+            meta: self.meta,
+            breaks: self.breaks.clone(),
+        }
     }
 
     /// Changes whenever anything in the timeline changes.
@@ -187,11 +389,18 @@ impl Timeline {
         self.version
     }
 
-    /// All breaks, in creation order (ids ascending), cancelled ones included.
+    /// The counters persisted beside the breaks.
+    pub fn meta(&self) -> TimelineMeta {
+        self.meta
+    }
+
+    /// The breaks that can still appear (scheduled, active, and ended ones not pruned), in the
+    /// order they are decided: by requested start, then id. Never cancelled ones.
     pub fn breaks(&self) -> &[Break] {
         &self.breaks
     }
 
+    /// The break with this id, if the timeline holds it.
     pub fn get(&self, id: u64) -> Option<&Break> {
         self.breaks.iter().find(|b| b.id == id)
     }
@@ -203,102 +412,135 @@ impl Timeline {
             .ok_or(TimelineError::NotFound { id })
     }
 
+    fn touch(&mut self, id: u64) {
+        if !self.changed.contains(&id) {
+            self.changed.push(id);
+        }
+        self.version += 1;
+    }
+
     /// Creates a break (event id auto-assigned when `None`) and encodes its OUT and IN
     /// `splice_insert` sections once.
     ///
     /// # Errors
     /// [`TimelineError::InvalidDuration`] for a zero or too long duration,
-    /// [`TimelineError::Overlaps`] when it would overlap a break that is not cancelled.
+    /// [`TimelineError::Overlaps`] when it would overlap a break that is not cancelled,
+    /// [`TimelineError::TooManyBreaks`] past [`MAX_LIVE_BREAKS`].
     pub fn add_break(&mut self, req: BreakRequest) -> Result<&Break, TimelineError> {
+        self.add_keyed_break(req, None)
+    }
+
+    /// [`Timeline::add_break`], remembering the idempotency key the break was asked with.
+    ///
+    /// # Errors
+    /// As [`Timeline::add_break`].
+    pub fn add_keyed_break(
+        &mut self,
+        req: BreakRequest,
+        request_id: Option<String>,
+    ) -> Result<&Break, TimelineError> {
         if req.planned_duration_ms == 0 || req.planned_duration_ms > MAX_PLANNED_MS {
             return Err(TimelineError::InvalidDuration {
                 planned_duration_ms: req.planned_duration_ms,
             });
         }
+        if self.breaks.len() >= MAX_LIVE_BREAKS {
+            return Err(TimelineError::TooManyBreaks {
+                max: MAX_LIVE_BREAKS,
+            });
+        }
         let new_end = add_ms(req.start, req.planned_duration_ms);
-        for other in self.breaks.iter().filter(|b| !b.cancelled) {
-            let start = other.decided_start.unwrap_or(other.requested_start);
-            let end = other.decided_end.unwrap_or_else(|| other.end_target());
-            if req.start < end && start < new_end {
-                return Err(TimelineError::Overlaps { id: other.id });
-            }
+        if let Some(other) = self
+            .breaks
+            .iter()
+            .find(|b| req.start < b.end() && b.start() < new_end)
+        {
+            return Err(TimelineError::Overlaps { id: other.id });
         }
-        let event_id = req.event_id.unwrap_or_else(|| {
-            self.breaks
-                .iter()
-                .map(|b| b.splice_event_id)
-                .max()
-                .map_or(1, |m| m.wrapping_add(1).max(1))
-        });
-        self.next_id = self
-            .next_id
-            .max(self.breaks.iter().map(|b| b.id).max().unwrap_or(0))
-            + 1;
-        let id = self.next_id;
-        let mut daterange_id = format!("splice-{event_id}");
-        if self.breaks.iter().any(|b| b.daterange_id == daterange_id) {
-            daterange_id = format!("splice-{event_id}-{id}");
-        }
+        let fresh = self
+            .meta
+            .max_event_id
+            .map_or(1, |m| m.wrapping_add(1).max(1));
+        let event_id = req.event_id.unwrap_or(fresh);
+        let id = self.meta.last_id + 1;
+        // `splice-<event id>` is only ever issued for a new largest event id, so it never
+        // repeats; `splice-<event id>-<break id>` is unique by the break id.
+        let daterange_id = if self.meta.max_event_id.is_none_or(|m| event_id > m) {
+            format!("splice-{event_id}")
+        } else {
+            format!("splice-{event_id}-{id}")
+        };
         let (scte35_out, scte35_in) = encode_sections(event_id, req.planned_duration_ms);
-        self.breaks.push(Break {
-            id,
-            splice_event_id: event_id,
-            daterange_id,
-            requested_start: req.start,
-            planned_duration_ms: req.planned_duration_ms,
-            requested_end: None,
-            cancelled: false,
-            decided_start: None,
-            decided_end: None,
-            scte35_out,
-            scte35_in,
-        });
-        self.version += 1;
-        let last = self.breaks.len() - 1;
-        Ok(&self.breaks[last])
+        self.meta.last_id = id;
+        self.meta.max_event_id = Some(self.meta.max_event_id.map_or(event_id, |m| m.max(event_id)));
+        let at = self
+            .breaks
+            .partition_point(|b| (b.requested_start, b.id) < (req.start, id));
+        self.breaks.insert(
+            at,
+            Break {
+                id,
+                splice_event_id: event_id,
+                daterange_id,
+                requested_start: req.start,
+                planned_duration_ms: req.planned_duration_ms,
+                requested_end: None,
+                cancelled: false,
+                decided_start: None,
+                decided_end: None,
+                scte35_out,
+                scte35_in,
+                request_id,
+            },
+        );
+        self.touch(id);
+        Ok(&self.breaks[at])
+    }
+
+    /// The held break created with this idempotency key.
+    pub fn find_request(&self, request_id: &str) -> Option<&Break> {
+        self.breaks
+            .iter()
+            .find(|b| b.request_id.as_deref() == Some(request_id))
     }
 
     /// Early IN: sets `requested_end`.
     ///
     /// # Errors
-    /// Unknown id, a cancelled break, a break whose end is already decided, or an end that is not
-    /// after the break's (decided or requested) start.
+    /// Unknown id, a break whose end is already decided, or an end that is not after the
+    /// break's (decided or requested) start.
     pub fn end_break(&mut self, id: u64, at: DateTime<Utc>) -> Result<&Break, TimelineError> {
         let i = self.index(id)?;
         let b = &mut self.breaks[i];
-        if b.cancelled {
-            return Err(TimelineError::Cancelled { id });
-        }
         if b.decided_end.is_some() {
             return Err(TimelineError::AlreadyEnded { id });
         }
-        if at <= b.decided_start.unwrap_or(b.requested_start) {
+        if at <= b.start() {
             return Err(TimelineError::EndBeforeStart { id });
         }
         if b.requested_end != Some(at) {
             b.requested_end = Some(at);
-            self.version += 1;
+            self.touch(id);
         }
         Ok(&self.breaks[i])
     }
 
-    /// Cancels a break whose start has not been decided (so it was never published).
-    /// Cancelling a cancelled break is a no-op.
+    /// Cancels a break whose start has not been decided (so it was never published). It leaves
+    /// the timeline; the cancelled break is returned (and handed out with the next changes).
     ///
     /// # Errors
     /// Unknown id, or [`TimelineError::AlreadyStarted`] once its start is decided.
-    pub fn cancel_break(&mut self, id: u64) -> Result<&Break, TimelineError> {
+    pub fn cancel_break(&mut self, id: u64) -> Result<Break, TimelineError> {
         let i = self.index(id)?;
-        let b = &mut self.breaks[i];
-        if b.cancelled {
-            return Ok(&self.breaks[i]);
-        }
-        if b.decided_start.is_some() {
+        if self.breaks[i].decided_start.is_some() {
             return Err(TimelineError::AlreadyStarted { id });
         }
+        let mut b = self.breaks.remove(i);
         b.cancelled = true;
+        self.changed.retain(|&changed| changed != id);
+        self.cancelled.push(b.clone());
         self.version += 1;
-        Ok(&self.breaks[i])
+        Ok(b)
     }
 
     /// Records snapped values a rewrite decided. Values already decided are kept (first wins);
@@ -306,26 +548,27 @@ impl Timeline {
     pub fn apply(&mut self, decisions: &[Decision]) -> bool {
         let mut changed = false;
         for d in decisions {
-            let Some(b) = self.breaks.iter_mut().find(|b| b.id == d.break_id) else {
+            let Some(i) = self.breaks.iter().position(|b| b.id == d.break_id) else {
                 continue;
             };
+            let b = &mut self.breaks[i];
+            let mut set = false;
             if let (None, Some(start)) = (b.decided_start, d.start) {
                 b.decided_start = Some(start);
-                changed = true;
+                set = true;
             }
             if let (None, Some(end)) = (b.decided_end, d.end) {
                 b.decided_end = Some(end);
+                set = true;
+            }
+            if set {
+                self.touch(d.break_id);
                 changed = true;
             }
         }
-        if changed {
-            self.version += 1;
-        }
         changed
     }
-}
 
-impl Timeline {
     /// Whether every value in `decisions` is what the timeline stores. A caller that renders
     /// renditions concurrently from one timeline version applies a render's decisions and, when
     /// this returns false (another render decided first, within the tolerance), renders again
@@ -338,6 +581,43 @@ impl Timeline {
             d.start.is_none_or(|s| b.decided_start == Some(s))
                 && d.end.is_none_or(|e| b.decided_end == Some(e))
         })
+    }
+
+    /// Lets go of the ended breaks that can no longer appear: those whose decided end is before
+    /// `horizon`, the oldest program time any playlist window of the stream still lists (minus
+    /// whatever the caller keeps for its own rules). Breaks with changes not yet taken stay.
+    /// Returns how many left. Rendering is unchanged by this: a range whose end is before every
+    /// window's first segment is not written (RFC 8216bis §6.2.1).
+    pub fn prune(&mut self, horizon: DateTime<Utc>) -> usize {
+        let before = self.breaks.len();
+        let changed = &self.changed;
+        self.breaks
+            .retain(|b| b.may_appear(horizon) || changed.contains(&b.id));
+        let pruned = before - self.breaks.len();
+        if pruned > 0 {
+            self.version += 1;
+        }
+        pruned
+    }
+
+    /// Whether changes are waiting for [`Timeline::take_changes`].
+    pub fn has_changes(&self) -> bool {
+        !self.changed.is_empty() || !self.cancelled.is_empty()
+    }
+
+    /// The breaks changed since the last call, as they are now, and the meta.
+    pub fn take_changes(&mut self) -> TimelineChanges {
+        let mut breaks = std::mem::take(&mut self.cancelled);
+        for id in std::mem::take(&mut self.changed) {
+            if let Some(b) = self.get(id) {
+                breaks.push(b.clone());
+            }
+        }
+        breaks.sort_by_key(|b| b.id);
+        TimelineChanges {
+            meta: self.meta,
+            breaks,
+        }
     }
 }
 
@@ -354,220 +634,4 @@ fn encode_sections(event_id: u32, planned_duration_ms: u64) -> (Vec<u8>, Vec<u8>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    fn req(event_id: Option<u32>, start: &str, ms: u64) -> BreakRequest {
-        BreakRequest {
-            event_id,
-            start: t(start),
-            planned_duration_ms: ms,
-        }
-    }
-
-    #[test]
-    fn add_assigns_ids_and_unique_daterange_ids() {
-        let mut tl = Timeline::new();
-        let v0 = tl.version();
-        let a = tl
-            .add_break(req(Some(7), "2026-11-21T08:00:00Z", 30_000))
-            .unwrap()
-            .clone();
-        assert_eq!(
-            (a.id, a.splice_event_id, a.daterange_id.as_str()),
-            (1, 7, "splice-7")
-        );
-        let b = tl
-            .add_break(req(Some(7), "2026-11-21T08:01:00Z", 30_000))
-            .unwrap()
-            .clone();
-        assert_eq!((b.id, b.splice_event_id), (2, 7));
-        assert_eq!(b.daterange_id, "splice-7-2");
-        let c = tl
-            .add_break(req(None, "2026-11-21T08:02:00Z", 30_000))
-            .unwrap()
-            .clone();
-        assert_eq!(c.splice_event_id, 8);
-        assert!(tl.version() > v0);
-        assert_eq!(tl.breaks().len(), 3);
-        assert_eq!(tl.get(2), Some(&b));
-        // The sections are encoded once, with the break's event id and duration.
-        let out = crate::scte35::SpliceInfoSection::decode(&a.scte35_out).unwrap();
-        let want = crate::scte35::splice_insert_out(
-            7,
-            crate::scte35::SpliceTime::Immediate,
-            Some(30_000 * 90),
-            true,
-        );
-        assert_eq!(out, want);
-        let back_in = crate::scte35::SpliceInfoSection::decode(&a.scte35_in).unwrap();
-        assert_eq!(
-            back_in,
-            crate::scte35::splice_insert_in(7, crate::scte35::SpliceTime::Immediate)
-        );
-        assert_ne!(a.scte35_out, a.scte35_in);
-        assert_eq!(tl.get(9), None);
-    }
-
-    #[test]
-    fn add_refuses_overlap_and_bad_durations() {
-        let mut tl = Timeline::new();
-        tl.add_break(req(None, "2026-11-21T08:00:00Z", 30_000))
-            .unwrap();
-        assert_eq!(
-            tl.add_break(req(None, "2026-11-21T08:00:29Z", 30_000)),
-            Err(TimelineError::Overlaps { id: 1 })
-        );
-        assert!(
-            tl.add_break(req(None, "2026-11-21T08:00:30Z", 30_000))
-                .is_ok()
-        );
-        assert_eq!(
-            tl.add_break(req(None, "2026-11-21T09:00:00Z", 0))
-                .unwrap_err(),
-            TimelineError::InvalidDuration {
-                planned_duration_ms: 0
-            }
-        );
-        assert!(
-            tl.add_break(req(None, "2026-11-21T09:00:00Z", MAX_PLANNED_MS + 1))
-                .is_err()
-        );
-        // A cancelled break frees its slot.
-        let mut tl = Timeline::new();
-        tl.add_break(req(None, "2026-11-21T08:00:00Z", 30_000))
-            .unwrap();
-        tl.cancel_break(1).unwrap();
-        assert!(
-            tl.add_break(req(None, "2026-11-21T08:00:10Z", 30_000))
-                .is_ok()
-        );
-    }
-
-    #[test]
-    fn end_and_cancel_rules() {
-        let mut tl = Timeline::new();
-        tl.add_break(req(None, "2026-11-21T08:00:00Z", 30_000))
-            .unwrap();
-        assert_eq!(
-            tl.end_break(1, t("2026-11-21T08:00:00Z")).unwrap_err(),
-            TimelineError::EndBeforeStart { id: 1 }
-        );
-        let v = tl.version();
-        let b = tl.end_break(1, t("2026-11-21T08:00:12Z")).unwrap();
-        assert_eq!(b.end_target(), t("2026-11-21T08:00:12Z"));
-        assert!(tl.version() > v);
-        // A late "early IN" does not extend the break.
-        tl.end_break(1, t("2026-11-21T08:05:00Z")).unwrap();
-        assert_eq!(tl.get(1).unwrap().end_target(), t("2026-11-21T08:00:30Z"));
-        assert_eq!(
-            tl.end_break(5, t("2026-11-21T08:05:00Z")).unwrap_err(),
-            TimelineError::NotFound { id: 5 }
-        );
-
-        assert!(tl.apply(&[Decision {
-            break_id: 1,
-            start: Some(t("2026-11-21T08:00:02Z")),
-            end: None
-        }]));
-        assert_eq!(
-            tl.cancel_break(1).unwrap_err(),
-            TimelineError::AlreadyStarted { id: 1 }
-        );
-        assert!(tl.apply(&[Decision {
-            break_id: 1,
-            start: None,
-            end: Some(t("2026-11-21T08:00:32Z"))
-        }]));
-        assert_eq!(
-            tl.end_break(1, t("2026-11-21T08:00:20Z")).unwrap_err(),
-            TimelineError::AlreadyEnded { id: 1 }
-        );
-
-        tl.add_break(req(None, "2026-11-21T09:00:00Z", 30_000))
-            .unwrap();
-        let v = tl.version();
-        assert!(tl.cancel_break(2).unwrap().cancelled);
-        assert!(tl.version() > v);
-        let v = tl.version();
-        assert!(tl.cancel_break(2).is_ok());
-        assert_eq!(tl.version(), v);
-        assert_eq!(
-            tl.end_break(2, t("2026-11-21T09:00:10Z")).unwrap_err(),
-            TimelineError::Cancelled { id: 2 }
-        );
-    }
-
-    #[test]
-    fn apply_is_idempotent_and_first_value_wins() {
-        let mut tl = Timeline::new();
-        tl.add_break(req(None, "2026-11-21T08:00:00Z", 30_000))
-            .unwrap();
-        let d = Decision {
-            break_id: 1,
-            start: Some(t("2026-11-21T08:00:02Z")),
-            end: None,
-        };
-        assert!(tl.apply(std::slice::from_ref(&d)));
-        let v = tl.version();
-        assert!(!tl.apply(std::slice::from_ref(&d)));
-        let other = Decision {
-            break_id: 1,
-            start: Some(t("2026-11-21T08:00:04Z")),
-            end: None,
-        };
-        assert!(!tl.apply(&[other]));
-        assert!(!tl.apply(&[Decision {
-            break_id: 42,
-            start: Some(t("2026-11-21T08:00:04Z")),
-            end: None
-        }]));
-        assert_eq!(tl.version(), v);
-        assert_eq!(
-            tl.get(1).unwrap().decided_start,
-            Some(t("2026-11-21T08:00:02Z"))
-        );
-        assert_eq!(tl.get(1).unwrap().planned_end(), t("2026-11-21T08:00:32Z"));
-    }
-
-    #[test]
-    fn states() {
-        let mut tl = Timeline::new();
-        tl.add_break(req(None, "2026-11-21T08:00:00Z", 30_000))
-            .unwrap();
-        let b = tl.get(1).unwrap().clone();
-        assert_eq!(b.state(None), BreakState::Scheduled);
-        assert_eq!(
-            b.state(Some(t("2026-11-21T07:59:00Z"))),
-            BreakState::Scheduled
-        );
-        assert_eq!(b.state(Some(t("2026-11-21T08:00:10Z"))), BreakState::Active);
-        tl.apply(&[Decision {
-            break_id: 1,
-            start: Some(t("2026-11-21T08:00:02Z")),
-            end: None,
-        }]);
-        let b = tl.get(1).unwrap().clone();
-        assert_eq!(b.state(None), BreakState::Active);
-        assert_eq!(b.state(Some(t("2026-11-21T08:00:40Z"))), BreakState::Ended);
-        tl.apply(&[Decision {
-            break_id: 1,
-            start: None,
-            end: Some(t("2026-11-21T08:00:32Z")),
-        }]);
-        assert_eq!(tl.get(1).unwrap().state(None), BreakState::Ended);
-        tl.add_break(req(None, "2026-11-21T09:00:00Z", 30_000))
-            .unwrap();
-        tl.cancel_break(2).unwrap();
-        assert_eq!(tl.get(2).unwrap().state(None), BreakState::Cancelled);
-        let json = serde_json::to_string(&BreakState::Active).unwrap();
-        assert_eq!(json, "\"active\"");
-        let round: Timeline = serde_json::from_str(&serde_json::to_string(&tl).unwrap()).unwrap();
-        assert_eq!(round.breaks(), tl.breaks());
-        assert_eq!(round.version(), tl.version());
-    }
-}
+mod tests;

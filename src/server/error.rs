@@ -7,7 +7,11 @@
 //! OvenMediaEngine documents it.
 use http::{HeaderValue, Response, StatusCode, header};
 
+use super::api::views::break_view;
 use super::body::{BoxBody, full};
+use super::breaks::BreakError;
+use super::store::StoreError;
+use crate::hls::{Break, RuleError, TimelineError};
 
 /// Which kind of client the answer is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,5 +150,65 @@ impl Failure {
             );
         }
         response
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Another writer (a replica, another copy of the stream) committed first: nothing
+            // was written, and the same request succeeds when repeated.
+            StoreError::Conflict { .. } => {
+                Failure::Unavailable(format!("{e}; nothing was changed, try again"))
+            }
+            other => Failure::Store(other.to_string()),
+        }
+    }
+}
+
+impl Failure {
+    /// The answer to a break operation on `stream` that failed (409 bodies carry the break in
+    /// the way).
+    pub fn from_break(stream: &str, e: BreakError) -> Failure {
+        let view = |b: &Break| Some(break_view(stream, b, None));
+        let reason = e.to_string();
+        match e {
+            BreakError::UnknownStream(_) | BreakError::UnknownBreak { .. } => {
+                Failure::NotFound(reason)
+            }
+            BreakError::Invalid(why) => Failure::BadRequest(why),
+            BreakError::LiveEdge(why) => Failure::Unavailable(why),
+            BreakError::Store(e) => Failure::from(e),
+            BreakError::Cancelled(b) => Failure::Conflict {
+                reason,
+                existing: view(&b),
+            },
+            BreakError::Rule(rule) => match rule {
+                RuleError::NoLiveEdge => Failure::Unavailable(format!(
+                    "no live edge known yet for stream {stream}: fetch one of its media playlists first"
+                )),
+                RuleError::StartBeforeLiveEdge { .. } => Failure::Refused(reason),
+                RuleError::Overlaps { existing }
+                | RuleError::AlreadyStarted { existing }
+                | RuleError::AlreadyEnded { existing }
+                | RuleError::NotCurrent {
+                    current: existing, ..
+                } => Failure::Conflict {
+                    reason,
+                    existing: view(&existing),
+                },
+                RuleError::NothingCurrent => Failure::Conflict {
+                    reason: format!("no break is active or due in stream {stream}"),
+                    existing: None,
+                },
+                RuleError::NotFound { id } => {
+                    Failure::NotFound(format!("no break {id} in stream {stream}"))
+                }
+                RuleError::Timeline(TimelineError::InvalidDuration { .. }) => {
+                    Failure::BadRequest(reason)
+                }
+                _ => Failure::Refused(reason),
+            },
+        }
     }
 }

@@ -40,11 +40,14 @@ use crate::hls::{Dialect, RewriteOptions};
 mod api;
 mod auth;
 mod body;
+mod breaks;
 mod error;
 mod metrics;
 mod path;
 mod proxy;
+mod renders;
 mod store;
+mod stream;
 mod streams;
 #[cfg(test)]
 mod tests;
@@ -76,6 +79,14 @@ pub struct ServerConfig {
     pub strip_upstream_markers: bool,
     /// How long shutdown waits for open requests (e.g. blocking reloads) before dropping them.
     pub shutdown_grace_ms: u64,
+    /// How long ended breaks stay readable as history (days of program time after their end).
+    pub history_days: u64,
+    /// How long an idempotency key (`request_id`) is remembered (hours of program time).
+    pub request_id_ttl_hours: u64,
+    /// Memory budget of all rendered playlists of all streams, in MiB.
+    pub render_cache_mib: u64,
+    /// A stream nobody requested for this long leaves memory (not the store), in milliseconds.
+    pub stream_idle_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +101,10 @@ impl Default for ServerConfig {
             upstream_timeout_ms: 10_000,
             strip_upstream_markers: false,
             shutdown_grace_ms: 5_000,
+            history_days: 30,
+            request_id_ttl_hours: 24,
+            render_cache_mib: 64,
+            stream_idle_ms: 600_000,
         }
     }
 }
@@ -124,7 +139,7 @@ impl App {
 }
 
 /// Closes the store when [`run`] ends or is dropped, so a new server can open the same directory.
-struct CloseStore(Arc<store::Store>);
+struct CloseStore(Arc<store::RedbStore>);
 
 impl Drop for CloseStore {
     fn drop(&mut self) {
@@ -151,7 +166,7 @@ async fn run_with_store(
     config: ServerConfig,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    records: impl FnOnce(Arc<store::Store>) -> Arc<dyn store::RecordStore>,
+    records: impl FnOnce(Arc<store::RedbStore>) -> Arc<dyn store::BreakStore>,
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let upstream = Arc::new(
@@ -159,14 +174,30 @@ async fn run_with_store(
             .map_err(anyhow::Error::msg)?,
     );
     let dir = config.data_dir.clone();
-    let (store, rows) = tokio::task::spawn_blocking(move || store::Store::open(&dir))
+    let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&dir))
         .await?
         .map_err(anyhow::Error::msg)?;
     let store = Arc::new(store);
     let _close = CloseStore(Arc::clone(&store));
-    let loaded = rows.len();
-    let streams = streams::Streams::load(records(Arc::clone(&store)), rows, config.max_break_ms)
-        .map_err(anyhow::Error::msg)?;
+    let settings = streams::StreamSettings {
+        max_break_ms: config.max_break_ms,
+        history: chrono::Duration::days(
+            i64::try_from(config.history_days)
+                .unwrap_or(i64::MAX / 86_400_000)
+                .min(1_000_000),
+        ),
+        request_id_ttl: chrono::Duration::hours(
+            i64::try_from(config.request_id_ttl_hours)
+                .unwrap_or(i64::MAX)
+                .min(24_000_000),
+        ),
+        keep_ended: chrono::Duration::hours(1),
+        idle_secs: config.stream_idle_ms.div_ceil(1000),
+    };
+    let budget = Arc::new(renders::RenderBudget::new(
+        usize::try_from(config.render_cache_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+    ));
+    let streams = streams::Streams::new(records(Arc::clone(&store)), budget, settings);
     let tokens = auth::Tokens::new(&config.api_tokens);
     if tokens.is_empty() {
         tracing::warn!("no API token configured: every API request will be refused with 401");
@@ -189,9 +220,21 @@ async fn run_with_store(
         listen = %listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
         upstream = %config.upstream,
         data_dir = %config.data_dir.display(),
-        streams = loaded,
         "hlsplice serve started"
     );
+    let housekeeping = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let mut every_second = tokio::time::interval(Duration::from_secs(1));
+            every_second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut tick: u64 = 0;
+            loop {
+                every_second.tick().await;
+                tick += 1;
+                app.streams.housekeeping(tick).await;
+            }
+        })
+    };
 
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -225,6 +268,7 @@ async fn run_with_store(
         }
     }
     drop(listener);
+    housekeeping.abort();
     tracing::info!("shutting down: waiting for open requests");
     let grace = Duration::from_millis(config.shutdown_grace_ms);
     if tokio::time::timeout(grace, graceful.shutdown())
@@ -299,9 +343,7 @@ async fn dispatch(
     let is_api = path == "/api/v1" || path.starts_with("/api/v1/");
     let is_ome = path.starts_with("/v1/vhosts/");
     match (req.method(), path) {
-        (&Method::GET | &Method::HEAD, "/healthz") => {
-            (route::HEALTH, Ok(text(StatusCode::OK, "ok\n")), Style::Text)
-        }
+        (&Method::GET | &Method::HEAD, "/healthz") => (route::HEALTH, Ok(health(app)), Style::Text),
         (&Method::GET, "/metrics") => (route::METRICS, Ok(metrics_response(app)), Style::Text),
         _ if is_api => {
             let result = match authorize(app, &req) {
@@ -356,9 +398,40 @@ fn text(status: StatusCode, body: &'static str) -> Response<BoxBody> {
     response
 }
 
+/// `GET /healthz`: 200 `ok` while the break store works, 503 with the reason while it fails
+/// (a load balancer takes the replica out; it comes back by itself once the store recovers).
+fn health(app: &App) -> Response<BoxBody> {
+    match app.streams.store().health() {
+        store::StoreHealth::Ok => text(StatusCode::OK, "ok\n"),
+        store::StoreHealth::Failing { why, for_ms } => {
+            let mut response = Response::new(full(format!(
+                "break store failing for {for_ms} ms: {why}\n"
+            )));
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            response
+        }
+        store::StoreHealth::Closed => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+    }
+}
+
 fn metrics_response(app: &App) -> Response<BoxBody> {
-    let streams = app.streams.all();
-    let active = streams.iter().filter(|s| s.has_active_break()).count() as u64;
+    let streams = app.streams.in_memory();
+    let active = streams
+        .iter()
+        .filter(|s| {
+            let state = s.state();
+            let edge = state.live_edge;
+            state
+                .timeline
+                .breaks()
+                .iter()
+                .any(|b| b.published_state(edge) == crate::hls::BreakState::Active)
+        })
+        .count() as u64;
     let body = app.metrics.render(active, streams.len() as u64);
     let mut response = Response::new(full(body));
     response.headers_mut().insert(

@@ -23,7 +23,8 @@ use super::body::{BoxBody, BoxError, empty, full};
 use super::error::Failure;
 use super::metrics::Metrics;
 use super::path::{stream_key_of, validate_path, validate_query};
-use super::streams::{Rendered, Rendering, Stream};
+use super::renders::{Payload, Rendered};
+use super::stream::{RenderError, Rendering, Stream};
 use super::upstream::{Fetched, UpstreamError, strip_hop_by_hop};
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -39,7 +40,7 @@ pub async fn playlist(
     validate_query(query).map_err(Failure::BadPath)?;
     let key = stream_key_of(path);
     let blocking = has_param(query, "_HLS_msn");
-    let known = app.streams.get(key);
+    let known = app.streams.cached(key);
     let deadline = if blocking {
         // RFC 8216bis §6.2.5.2: a blocked request that is not answered within three target
         // durations should be answered 503.
@@ -64,7 +65,7 @@ pub async fn playlist(
         fetch_and_render(app, path, &target, known, deadline, blocking).await?;
     let gzip = accepts_gzip(req.headers());
     let payload = if gzip {
-        rendered.gzip()
+        gzip_payload(&rendered).await?
     } else {
         &rendered.plain
     };
@@ -130,11 +131,16 @@ async fn fetch_and_render(
     let is_new = known.is_none();
     let stream = match known {
         Some(stream) => stream,
-        None => app.streams.get_or_create(key),
+        None => app
+            .streams
+            .find_or_create(key)
+            .await
+            .map_err(|e| Failure::Unavailable(format!("break store failed: {e}")))?,
     };
     let rendering = stream
         .render(
             app.streams.store(),
+            app.streams.budget(),
             path,
             target,
             &fetched.body,
@@ -147,11 +153,14 @@ async fn fetch_and_render(
     let Rendering {
         rendered,
         cache_hit,
-    } = rendering.map_err(|failure| match failure {
+    } = rendering.map_err(|e| match e {
+        RenderError::NotAPlaylist(e) => {
+            Failure::BadGateway(format!("upstream playlist rejected: {e}"))
+        }
         // A player retries a 503; the rendering that decided something was not kept.
-        Failure::Store(why) => Failure::Unavailable(format!("break store failed: {why}")),
-        other => other,
+        RenderError::Store(e) => Failure::Unavailable(format!("break store failed: {e}")),
     })?;
+    app.streams.enforce_budget();
     if cache_hit {
         app.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);
     } else {
@@ -175,7 +184,7 @@ async fn fetch_and_render(
 /// # Errors
 /// `Unavailable` when none of the playlists could be fetched and rendered: an acknowledged
 /// event must be placed by the live edge, never by a guess.
-pub async fn refresh_live_edge(app: &Arc<App>, stream: Arc<Stream>) -> Result<(), Failure> {
+pub async fn refresh_live_edge(app: &Arc<App>, stream: Arc<Stream>) -> Result<(), String> {
     let paths = stream.media_paths();
     if paths.is_empty() {
         return Ok(());
@@ -204,12 +213,28 @@ pub async fn refresh_live_edge(app: &Arc<App>, stream: Arc<Stream>) -> Result<()
         Ok(())
     } else {
         failures.sort();
-        Err(Failure::Unavailable(format!(
+        Err(format!(
             "the live edge of stream {} could not be refreshed from upstream, so \"now\" is not known; nothing was changed ({})",
             stream.key,
             failures.join("; ")
-        )))
+        ))
     }
+}
+
+/// The gzip form of `rendered`, compressed on a blocking thread the first time it is asked
+/// for (compressing a large playlist takes milliseconds: never on a runtime worker).
+async fn gzip_payload(rendered: &Arc<Rendered>) -> Result<&Payload, Failure> {
+    if rendered.gzip_ready().is_none() {
+        let compress = Arc::clone(rendered);
+        tokio::task::spawn_blocking(move || {
+            compress.gzip_blocking();
+        })
+        .await
+        .map_err(|e| Failure::Unavailable(format!("compressing the playlist: {e}")))?;
+    }
+    rendered
+        .gzip_ready()
+        .ok_or_else(|| Failure::Unavailable("compressing the playlist failed".to_owned()))
 }
 
 /// `GET|HEAD` of anything but a playlist, and `OPTIONS` (CORS preflight) of any playlist or

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::store::{FailingStore, RecordStore, Store};
+use super::store::{BreakStore, FailingStore, RedbStore};
 use super::{ServerConfig, run_with_store};
 use crate::packager::{self, ManualClock, Packager, PackagerConfig};
 
@@ -62,10 +62,10 @@ async fn setup(name: &str) -> Setup {
         async move {
             let _ = stopped.await;
         },
-        move |store: Arc<Store>| {
+        move |store: Arc<RedbStore>| {
             let failing = Arc::new(FailingStore::new(store));
             let _ = handed.send(Arc::clone(&failing));
-            failing as Arc<dyn RecordStore>
+            failing as Arc<dyn BreakStore>
         },
     ));
     Setup {
@@ -122,6 +122,18 @@ async fn failed_commit_is_5xx_and_leaves_no_break_or_decision_behind() {
     let s = setup("failing-store").await;
     let (status, _) = s.call(Method::GET, VIDEO, None).await;
     assert_eq!(status, StatusCode::OK, "the live edge is known");
+    // The new media playlist path is committed in the background: let it land first, so the
+    // injected failure below hits the API's commit.
+    for _ in 0..200 {
+        if s.failing.commits.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        s.failing.commits.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
 
     // API: the commit fails → 500, and the break does not exist.
     let create = serde_json::json!({"duration_ms": 3000, "start": "now", "request_id": "r1"});
@@ -183,22 +195,22 @@ async fn failed_commit_is_5xx_and_leaves_no_break_or_decision_behind() {
     assert_eq!(breaks[0]["state"], "scheduled");
 
     // The next request decides, commits and serves it.
-    let saves = s.failing.saves.load(std::sync::atomic::Ordering::SeqCst);
+    let commits = s.failing.commits.load(std::sync::atomic::Ordering::SeqCst);
     let (status, body) = s.call(Method::GET, VIDEO, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8_lossy(&body).contains("#EXT-X-CUE-OUT:"));
     let breaks = s.breaks().await;
     assert_eq!(breaks[0]["state"], "active", "{breaks:?}");
     assert_eq!(
-        s.failing.saves.load(std::sync::atomic::Ordering::SeqCst),
-        saves + 1,
+        s.failing.commits.load(std::sync::atomic::Ordering::SeqCst),
+        commits + 1,
         "the decision was committed once"
     );
     // Cached and committed: served again without another commit.
     let (status, again) = s.call(Method::GET, VIDEO, None).await;
     assert_eq!((status, &again), (StatusCode::OK, &body));
     assert_eq!(
-        s.failing.saves.load(std::sync::atomic::Ordering::SeqCst),
-        saves + 1
+        s.failing.commits.load(std::sync::atomic::Ordering::SeqCst),
+        commits + 1
     );
 }

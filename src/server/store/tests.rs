@@ -1,0 +1,388 @@
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::redb::{META, SCHEMA_VERSION};
+use super::*;
+use crate::hls::{BreakRequest, Decision, Timeline};
+
+fn temp_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hlsplice-store-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+/// Commits what changed in `tl` on top of `row`.
+fn commit(store: &RedbStore, stream: &str, row: &mut StreamRow, tl: &mut Timeline) {
+    let changes = tl.take_changes();
+    let new = StreamRow {
+        revision: row.revision + 1,
+        meta: changes.meta,
+        media_paths: row.media_paths.clone(),
+    };
+    store
+        .commit(
+            stream,
+            &Commit {
+                expected_revision: row.revision,
+                row: &new,
+                breaks: &changes.breaks,
+            },
+        )
+        .unwrap();
+    *row = new;
+}
+
+fn add(tl: &mut Timeline, start: &str, request_id: Option<&str>) -> u64 {
+    tl.add_keyed_break(
+        BreakRequest {
+            event_id: None,
+            start: t(start),
+            planned_duration_ms: 10_000,
+        },
+        request_id.map(str::to_owned),
+    )
+    .unwrap()
+    .id
+}
+
+fn decide(tl: &mut Timeline, id: u64, start: &str, end: Option<&str>) {
+    let changed = tl.apply(&[Decision {
+        break_id: id,
+        start: Some(t(start)),
+        end: end.map(t),
+    }]);
+    assert!(changed);
+}
+
+#[test]
+fn commits_load_back_as_the_live_set() {
+    let dir = temp_dir("roundtrip");
+    let store = RedbStore::open(&dir).unwrap();
+    assert_eq!(store.load("live/a").unwrap(), None);
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    let a = add(&mut tl, "2026-11-21T08:00:00Z", Some("k-a"));
+    let b = add(&mut tl, "2026-11-21T09:00:00Z", None);
+    let c = add(&mut tl, "2026-11-21T10:00:00Z", None);
+    commit(&store, "live/a", &mut row, &mut tl);
+    decide(
+        &mut tl,
+        a,
+        "2026-11-21T08:00:00Z",
+        Some("2026-11-21T08:00:10Z"),
+    );
+    tl.cancel_break(c).unwrap();
+    commit(&store, "live/a", &mut row, &mut tl);
+    assert_eq!(row.revision, 2);
+
+    let loaded = store.load("live/a").unwrap().unwrap();
+    assert_eq!(loaded.row, row);
+    let mut ids: Vec<u64> = loaded.breaks.iter().map(|b| b.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [a, b], "the cancelled break is not live");
+    let restored = Timeline::restore(loaded.row.meta, loaded.breaks);
+    assert_eq!(restored.breaks(), tl.breaks());
+    // History keeps the cancelled one, readable by id.
+    assert!(store.get_break("live/a", c).unwrap().unwrap().cancelled);
+    assert_eq!(
+        store.find_request("live/a", "k-a").unwrap().map(|b| b.id),
+        Some(a)
+    );
+    assert_eq!(store.find_request("live/a", "k-b").unwrap(), None);
+    assert_eq!(store.find_request("live/b", "k-a").unwrap(), None);
+    assert_eq!(store.stream_keys(None, 10).unwrap(), ["live/a"]);
+    store.close();
+    assert!(matches!(
+        store.load("live/a"),
+        Err(StoreError::Unavailable(_))
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A commit made from a revision that is no longer the stored one changes nothing.
+#[test]
+fn a_commit_from_a_stale_revision_is_refused() {
+    let dir = temp_dir("cas");
+    let store = RedbStore::open(&dir).unwrap();
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    add(&mut tl, "2026-11-21T08:00:00Z", None);
+    commit(&store, "live/a", &mut row, &mut tl);
+
+    // A second writer that started from "not stored yet" (a stream recreated in memory).
+    let mut other = Timeline::new();
+    add(&mut other, "2026-11-21T12:00:00Z", None);
+    let changes = other.take_changes();
+    let stale = StreamRow {
+        revision: 1,
+        meta: changes.meta,
+        media_paths: Vec::new(),
+    };
+    let refused = store.commit(
+        "live/a",
+        &Commit {
+            expected_revision: 0,
+            row: &stale,
+            breaks: &changes.breaks,
+        },
+    );
+    assert_eq!(
+        refused,
+        Err(StoreError::Conflict {
+            stream: "live/a".to_owned(),
+            expected: 0,
+            stored: 1
+        })
+    );
+    let loaded = store.load("live/a").unwrap().unwrap();
+    assert_eq!(loaded.row.revision, 1);
+    assert_eq!(loaded.breaks.len(), 1);
+    assert_eq!(loaded.breaks[0].requested_start, t("2026-11-21T08:00:00Z"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pages_are_newest_first_with_a_cursor_and_a_scan_bound() {
+    let dir = temp_dir("pages");
+    let store = RedbStore::open(&dir).unwrap();
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    let base = t("2026-11-21T08:00:00Z");
+    for i in 0..25 {
+        add(&mut tl, &(base + Duration::minutes(i)).to_rfc3339(), None);
+    }
+    commit(&store, "live/a", &mut row, &mut tl);
+    let mut keep_all = |_: &crate::hls::Break| true;
+    let first = store
+        .list_breaks(
+            "live/a",
+            BreakQuery {
+                before_id: None,
+                limit: 10,
+            },
+            1000,
+            &mut keep_all,
+        )
+        .unwrap();
+    let ids: Vec<u64> = first.breaks.iter().map(|b| b.id).collect();
+    assert_eq!(ids, (16..=25).rev().collect::<Vec<_>>());
+    assert_eq!(first.next_before_id, Some(16));
+    let last = store
+        .list_breaks(
+            "live/a",
+            BreakQuery {
+                before_id: Some(6),
+                limit: 10,
+            },
+            1000,
+            &mut keep_all,
+        )
+        .unwrap();
+    let ids: Vec<u64> = last.breaks.iter().map(|b| b.id).collect();
+    assert_eq!(ids, [5, 4, 3, 2, 1]);
+    assert_eq!(last.next_before_id, None, "nothing after the last");
+    // A filter that keeps few rows stops at the scan bound and says where to go on.
+    let mut even = |b: &crate::hls::Break| b.id.is_multiple_of(2);
+    let filtered = store
+        .list_breaks(
+            "live/a",
+            BreakQuery {
+                before_id: None,
+                limit: 10,
+            },
+            6,
+            &mut even,
+        )
+        .unwrap();
+    let ids: Vec<u64> = filtered.breaks.iter().map(|b| b.id).collect();
+    assert_eq!(ids, [24, 22, 20]);
+    assert_eq!(filtered.next_before_id, Some(20));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Ended breaks leave the live set, then the history, oldest first, a bounded number of rows
+/// per call; idempotency keys expire by age.
+#[test]
+fn prune_moves_breaks_out_of_the_live_set_then_deletes_them() {
+    let dir = temp_dir("prune");
+    let store = RedbStore::open(&dir).unwrap();
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    let base = t("2026-11-21T08:00:00Z");
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let start = base + Duration::hours(i);
+        let id = add(&mut tl, &start.to_rfc3339(), Some(&format!("k{i}")));
+        ids.push(id);
+        if i < 8 {
+            decide(
+                &mut tl,
+                id,
+                &start.to_rfc3339(),
+                Some(&(start + Duration::seconds(10)).to_rfc3339()),
+            );
+        }
+    }
+    commit(&store, "live/a", &mut row, &mut tl);
+    assert_eq!(store.load("live/a").unwrap().unwrap().breaks.len(), 10);
+
+    // Out of every window: the first five ended before 12:30.
+    let cut = base + Duration::minutes(4 * 60 + 30);
+    let pruned = store
+        .prune(
+            "live/a",
+            &Prune {
+                live_before: Some(cut),
+                max_rows: 3,
+                ..Prune::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((pruned.left_live, pruned.more), (3, true));
+    let pruned = store
+        .prune(
+            "live/a",
+            &Prune {
+                live_before: Some(cut),
+                max_rows: 100,
+                ..Prune::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((pruned.left_live, pruned.more), (2, false));
+    let live: Vec<u64> = {
+        let mut v: Vec<u64> = store
+            .load("live/a")
+            .unwrap()
+            .unwrap()
+            .breaks
+            .iter()
+            .map(|b| b.id)
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(live, ids[5..]);
+    assert!(
+        store.get_break("live/a", ids[0]).unwrap().is_some(),
+        "still history"
+    );
+
+    // Retention: the first three are deleted, keys made before 10:30 expire.
+    let pruned = store
+        .prune(
+            "live/a",
+            &Prune {
+                history_before: Some(base + Duration::minutes(2 * 60 + 30)),
+                requests_before: Some(base + Duration::minutes(150)),
+                max_rows: 100,
+                ..Prune::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(pruned.deleted_breaks, 3);
+    assert_eq!(pruned.deleted_requests, 3);
+    assert!(store.get_break("live/a", ids[2]).unwrap().is_none());
+    assert!(store.get_break("live/a", ids[3]).unwrap().is_some());
+    assert_eq!(store.find_request("live/a", "k2").unwrap(), None);
+    assert_eq!(
+        store.find_request("live/a", "k3").unwrap().map(|b| b.id),
+        Some(ids[3])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A data dir written by hlsplice 0.1.0 (schema 1: one JSON record per stream), made by that
+/// release's `hlsplice demo` (see testdata/store/v1/README.md), opens and is migrated.
+#[test]
+fn a_schema_1_data_dir_is_migrated() {
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/store/v1");
+    let dir = temp_dir("migrate");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture.join(FILE_NAME), dir.join(FILE_NAME)).unwrap();
+
+    for round in 0..2 {
+        let store = RedbStore::open(&dir).unwrap();
+        let mut keys = store.stream_keys(None, 10).unwrap();
+        keys.sort();
+        assert_eq!(keys, ["live/demo", "ll/demo"], "round {round}");
+
+        let live = store.load("live/demo").unwrap().unwrap();
+        assert!(live.row.revision >= 1);
+        assert_eq!(live.row.meta.last_id, 4);
+        assert_eq!(live.row.meta.max_event_id, Some(2026));
+        let mut paths = live.row.media_paths.clone();
+        paths.sort();
+        assert_eq!(paths, ["/live/demo/audio.m3u8", "/live/demo/video.m3u8"]);
+        let mut live_ids: Vec<u64> = live.breaks.iter().map(|b| b.id).collect();
+        live_ids.sort_unstable();
+        assert_eq!(live_ids, [1, 2, 4], "the cancelled break 3 is history only");
+        let cancelled = store.get_break("live/demo", 3).unwrap().unwrap();
+        assert!(cancelled.cancelled);
+        assert_eq!(cancelled.daterange_id, "splice-7");
+        let ended_early = store.get_break("live/demo", 2).unwrap().unwrap();
+        assert_eq!(ended_early.splice_event_id, 2025);
+        assert!(ended_early.requested_end.is_some() && ended_early.decided_end.is_some());
+        for (request_id, id) in [("v1-first", 1), ("v1-second", 2), ("v1-third", 4)] {
+            let found = store
+                .find_request("live/demo", request_id)
+                .unwrap()
+                .unwrap();
+            assert_eq!(found.id, id, "{request_id}");
+            assert_eq!(found.request_id.as_deref(), Some(request_id));
+        }
+        let ll = store.load("ll/demo").unwrap().unwrap();
+        assert_eq!(ll.breaks.len(), 1);
+        assert!(ll.breaks[0].decided_end.is_some());
+
+        // Going on from the migrated state: ids and DATERANGE IDs continue.
+        let mut tl = Timeline::restore(live.row.meta, live.breaks);
+        let next = tl
+            .add_break(BreakRequest {
+                event_id: None,
+                start: t("2030-01-01T00:00:00Z"),
+                planned_duration_ms: 1000,
+            })
+            .unwrap();
+        assert_eq!((next.id, next.daterange_id.as_str()), (5, "splice-2027"));
+        store.close();
+    }
+    let db = ::redb::Database::open(dir.join(FILE_NAME)).unwrap();
+    let txn = ::redb::ReadableDatabase::begin_read(&db).unwrap();
+    let meta = txn.open_table(META).unwrap();
+    assert_eq!(
+        meta.get("schema_version").unwrap().map(|v| v.value()),
+        Some(SCHEMA_VERSION)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file from a newer release is refused with a clear error, not misread.
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = temp_dir("newer");
+    RedbStore::open(&dir).unwrap().close();
+    {
+        let db = ::redb::Database::open(dir.join(FILE_NAME)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = RedbStore::open(&dir).unwrap_err();
+    assert!(err.to_string().contains("newer hlsplice"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,375 @@
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::hls::{BreakRequest, Decision};
+use crate::server::store::{FailingStore, RedbStore};
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::AtomicU32;
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hlsplice-stream-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn media_playlist(first_msn: u64) -> Bytes {
+    let mut text = format!(
+        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:{first_msn}\n"
+    );
+    for msn in first_msn..first_msn + 3 {
+        text.push_str(&format!(
+            "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:{msn:02}.000Z\n#EXTINF:1.0,\nseg_{msn}.ts\n"
+        ));
+    }
+    Bytes::from(text)
+}
+
+struct Fixture {
+    dir: std::path::PathBuf,
+    redb: Arc<RedbStore>,
+    failing: Arc<FailingStore>,
+    store: Arc<dyn BreakStore>,
+    budget: Arc<RenderBudget>,
+}
+
+impl Fixture {
+    fn open(dir: std::path::PathBuf) -> Fixture {
+        let redb = Arc::new(RedbStore::open(&dir).unwrap());
+        let failing = Arc::new(FailingStore::new(redb.clone()));
+        Fixture {
+            dir,
+            redb,
+            store: failing.clone(),
+            failing,
+            budget: Arc::new(RenderBudget::new(usize::MAX)),
+        }
+    }
+
+    fn stream(&self, key: &str) -> Arc<Stream> {
+        let loaded = self.store.load(key).unwrap();
+        Arc::new(Stream::new(key.to_owned(), loaded, 1))
+    }
+
+    async fn render(&self, stream: &Arc<Stream>, path: &str, target: &str, body: Bytes) -> bool {
+        stream
+            .render(
+                &self.store,
+                &self.budget,
+                path,
+                target,
+                &body,
+                &RewriteOptions::default(),
+            )
+            .await
+            .unwrap()
+            .cache_hit
+    }
+
+    fn commits(&self) -> u32 {
+        self.failing.commits.load(Ordering::SeqCst)
+    }
+
+    /// Waits for background commits (media playlist paths) to reach `n`.
+    async fn commits_reach(&self, n: u32) {
+        for _ in 0..400 {
+            if self.commits() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("{} commits, expected {n}", self.commits());
+    }
+}
+
+#[tokio::test]
+async fn a_known_media_path_costs_no_commit() {
+    let f = Fixture::open(temp_dir("paths"));
+    let stream = f.stream("live/a");
+    f.render(
+        &stream,
+        "/live/a/video.m3u8",
+        "/live/a/video.m3u8",
+        media_playlist(0),
+    )
+    .await;
+    f.commits_reach(1).await;
+    assert!(
+        f.render(
+            &stream,
+            "/live/a/video.m3u8",
+            "/live/a/video.m3u8",
+            media_playlist(0)
+        )
+        .await
+    );
+    f.render(
+        &stream,
+        "/live/a/video.m3u8",
+        "/live/a/video.m3u8",
+        media_playlist(1),
+    )
+    .await;
+    let multivariant =
+        Bytes::from_static(b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nvideo.m3u8\n");
+    f.render(
+        &stream,
+        "/live/a/master.m3u8",
+        "/live/a/master.m3u8",
+        multivariant,
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        f.commits(),
+        1,
+        "a known path, new bytes of it and a multivariant playlist commit nothing"
+    );
+    f.render(
+        &stream,
+        "/live/a/audio.m3u8",
+        "/live/a/audio.m3u8",
+        media_playlist(1),
+    )
+    .await;
+    f.commits_reach(2).await;
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[tokio::test]
+async fn media_paths_survive_a_restart_and_are_not_committed_again() {
+    let dir = temp_dir("restart");
+    {
+        let f = Fixture::open(dir.clone());
+        let stream = f.stream("live/a");
+        for path in ["/live/a/video.m3u8", "/live/a/audio.m3u8"] {
+            f.render(&stream, path, path, media_playlist(0)).await;
+        }
+        f.commits_reach(2).await;
+        f.redb.close();
+    }
+    let f = Fixture::open(dir.clone());
+    let stream = f.stream("live/a");
+    let mut paths = stream.media_paths();
+    paths.sort();
+    assert_eq!(paths, ["/live/a/audio.m3u8", "/live/a/video.m3u8"]);
+    f.render(
+        &stream,
+        "/live/a/video.m3u8",
+        "/live/a/video.m3u8",
+        media_playlist(2),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        f.commits(),
+        0,
+        "a path known from the store is not committed again"
+    );
+    assert_eq!(stream.media_paths().len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn renderings_are_kept_per_target_bounded_least_recently_used_first() {
+    let f = Fixture::open(temp_dir("renders"));
+    let stream = f.stream("live/a");
+    let path = "/live/a/video.m3u8";
+    assert!(!f.render(&stream, path, path, media_playlist(0)).await);
+    let skip = format!("{path}?_HLS_skip=YES");
+    assert!(!f.render(&stream, path, &skip, media_playlist(0)).await);
+    assert!(
+        f.render(&stream, path, path, media_playlist(0)).await,
+        "not evicted by the delta update"
+    );
+    assert!(f.render(&stream, path, &skip, media_playlist(0)).await);
+    for msn in 0..crate::server::renders::MAX_RENDERS_PER_PATH - 2 {
+        let target = format!("{path}?_HLS_msn={msn}");
+        assert!(!f.render(&stream, path, &target, media_playlist(0)).await);
+    }
+    assert_eq!(
+        stream.cached_targets(path).len(),
+        crate::server::renders::MAX_RENDERS_PER_PATH
+    );
+    // The full reload is the least recently used: a new target evicts it, not the others.
+    assert!(f.render(&stream, path, &skip, media_playlist(0)).await);
+    let target = format!("{path}?_HLS_msn=99");
+    assert!(!f.render(&stream, path, &target, media_playlist(0)).await);
+    let kept = stream.cached_targets(path);
+    assert_eq!(kept.len(), crate::server::renders::MAX_RENDERS_PER_PATH);
+    assert!(!kept.iter().any(|t| t == path), "{kept:?}");
+    assert!(kept.contains(&skip), "{kept:?}");
+    assert_eq!(
+        stream.media_paths(),
+        [path],
+        "one path, however many targets"
+    );
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn stored_media_paths_are_validated_and_bounded() {
+    let stored: Vec<String> = [
+        "/live/a/video.m3u8",
+        "/live/a/../b/video.m3u8",
+        "/live/b/video.m3u8",
+        "http://evil/live/a/x.m3u8",
+        "/live/a/seg_1.ts",
+        "/live/a/x.m3u8?a=b",
+        "/live/a/%2e%2e.m3u8",
+        "/live/a/\u{1}.m3u8",
+        "/live/a/video.m3u8",
+        "/live/a/audio.m3u8",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    assert_eq!(
+        valid_media_paths("live/a", stored),
+        ["/live/a/video.m3u8", "/live/a/audio.m3u8"]
+    );
+    let many: Vec<String> = (0..20).map(|i| format!("/live/a/r{i}.m3u8")).collect();
+    let kept = valid_media_paths("live/a", many.clone());
+    assert_eq!(kept, many[20 - MAX_MEDIA_PATHS..], "the newest are kept");
+
+    let mut draft = Draft {
+        timeline: Timeline::new(),
+        media_paths: kept,
+    };
+    assert!(!draft.add_media_path("/live/a/r19.m3u8"));
+    assert!(draft.add_media_path("/live/a/new.m3u8"));
+    assert_eq!(draft.media_paths.len(), MAX_MEDIA_PATHS);
+    assert_eq!(draft.media_paths[0], "/live/a/r5.m3u8", "the oldest went");
+    assert_eq!(draft.media_paths[MAX_MEDIA_PATHS - 1], "/live/a/new.m3u8");
+}
+
+#[tokio::test]
+async fn a_failed_commit_leaves_memory_and_the_store_as_they_were() {
+    let f = Fixture::open(temp_dir("failed"));
+    let stream = f.stream("live/a");
+    let add = |draft: &mut Draft| {
+        draft
+            .timeline
+            .add_keyed_break(
+                BreakRequest {
+                    event_id: None,
+                    start: at("2026-01-01T00:00:10Z"),
+                    planned_duration_ms: 1000,
+                },
+                Some("one".to_owned()),
+            )
+            .unwrap()
+            .id
+    };
+    f.failing.fail_next(1);
+    let mut draft = stream.draft();
+    add(&mut draft);
+    let writer = stream.writer().await.unwrap();
+    let failed = stream.commit(&f.store, writer, draft, |_| ()).await;
+    assert!(
+        matches!(failed, Err(StoreError::Unavailable(_))),
+        "{failed:?}"
+    );
+    assert!(
+        stream.state().timeline.breaks().is_empty(),
+        "nothing in memory"
+    );
+    assert_eq!(f.store.load("live/a").unwrap(), None, "nothing stored");
+
+    // The retry commits; the revision is the first one.
+    let mut draft = stream.draft();
+    let id = add(&mut draft);
+    let writer = stream.writer().await.unwrap();
+    stream
+        .commit(&f.store, writer, draft, |_| ())
+        .await
+        .unwrap();
+    assert_eq!(stream.state().timeline.get(id).map(|b| b.id), Some(1));
+    let loaded = f.store.load("live/a").unwrap().unwrap();
+    assert_eq!(loaded.row.revision, 1);
+    assert_eq!(loaded.breaks.len(), 1);
+    assert_eq!(
+        f.store.find_request("live/a", "one").unwrap().map(|b| b.id),
+        Some(1)
+    );
+
+    // A failed decision commit keeps the break undecided, in memory and in the store.
+    f.failing.fail_next(1);
+    let mut draft = stream.draft();
+    assert!(draft.timeline.apply(&[Decision {
+        break_id: 1,
+        start: Some(at("2026-01-01T00:00:10Z")),
+        end: None,
+    }]));
+    let writer = stream.writer().await.unwrap();
+    assert!(
+        stream
+            .commit(&f.store, writer, draft, |_| ())
+            .await
+            .is_err()
+    );
+    assert_eq!(stream.state().timeline.get(1).unwrap().decided_start, None);
+    assert_eq!(
+        f.store.load("live/a").unwrap().unwrap().breaks[0].decided_start,
+        None
+    );
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// A stream made again in memory while the store holds a newer revision (it was evicted and
+/// another copy committed meanwhile) cannot overwrite the store: its commit is refused, it
+/// reloads, and the retry lands on top of what is stored.
+#[tokio::test]
+async fn a_stale_copy_of_a_stream_cannot_overwrite_the_store() {
+    let f = Fixture::open(temp_dir("stale"));
+    let first = f.stream("live/a");
+    let stale = f.stream("live/a");
+    let mut draft = first.draft();
+    draft
+        .timeline
+        .add_break(BreakRequest {
+            event_id: None,
+            start: at("2026-01-01T00:00:10Z"),
+            planned_duration_ms: 1000,
+        })
+        .unwrap();
+    let writer = first.writer().await.unwrap();
+    first.commit(&f.store, writer, draft, |_| ()).await.unwrap();
+
+    let mut draft = stale.draft();
+    draft
+        .timeline
+        .add_break(BreakRequest {
+            event_id: None,
+            start: at("2026-01-01T00:00:10Z"),
+            planned_duration_ms: 5000,
+        })
+        .unwrap();
+    let writer = stale.writer().await.unwrap();
+    let refused = stale.commit(&f.store, writer, draft, |_| ()).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    // It reloaded what the store holds: the first break, and the next id after it.
+    assert_eq!(stale.state().timeline.breaks().len(), 1);
+    assert_eq!(stale.state().timeline.breaks()[0].planned_duration_ms, 1000);
+    let mut draft = stale.draft();
+    let overlap = draft.timeline.add_break(BreakRequest {
+        event_id: None,
+        start: at("2026-01-01T00:00:10Z"),
+        planned_duration_ms: 5000,
+    });
+    assert!(overlap.is_err(), "the retry sees the stored break");
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
