@@ -402,12 +402,15 @@ async function playStream(context, streamName) {
   const started = Date.now();
   await Promise.all(
     runs.map(async (run) => {
-      const start = run.page.evaluate((o) => window.startPlayer(o), {
-        url: opts.base + stream.path,
-        lowLatency: stream.lowLatency,
-        cueStyle: opts.cueStyle,
-      });
-      run.started = await within(opts.timeoutMs, start, () => null);
+      const start = run.page
+        .evaluate((o) => window.startPlayer(o), {
+          url: opts.base + stream.path,
+          lowLatency: stream.lowLatency,
+          cueStyle: opts.cueStyle,
+        })
+        .catch((e) => run.consoleLines.push(`startPlayer: ${String(e).split('\n')[0]}`));
+      // Past the timeout the run goes on; what the player did not do shows in its checks.
+      await within(opts.timeoutMs, start, () => null);
     }),
   );
   const startMs = Date.now() - started;
@@ -438,7 +441,8 @@ async function playStream(context, streamName) {
   }
   await sleep(opts.settleMs);
   for (const run of runs) {
-    run.seen = await within(5000, run.page.evaluate(() => window.observe()), () => null);
+    const observed = run.page.evaluate(() => window.observe()).catch(() => null);
+    run.seen = await within(5000, observed, () => null);
   }
   if (brk && brk.state !== 'ended' && brk.state !== 'cancelled') {
     // Leave the stream free for a later run: an early IN now.
