@@ -134,7 +134,12 @@ pub enum Fault {
 #[non_exhaustive]
 pub enum PlaylistError {
     /// `_HLS_msn` is more than two segments past the live edge (§6.2.5.2): 400.
-    TooFarAhead { msn: u64, last_msn: Option<u64> },
+    TooFarAhead {
+        /// The `_HLS_msn` asked for.
+        msn: u64,
+        /// The newest media sequence number published (`None` before the first).
+        last_msn: Option<u64>,
+    },
     /// The blocking wait exceeded `block_timeout`: 503.
     Timeout,
 }

@@ -56,6 +56,15 @@ impl<'a> BitWriter<'a> {
         }
     }
 
+    /// Records a [`EncodeError::FieldRange`] for `field` when `value` is wider than `n` bits,
+    /// without writing anything: lets an encoder name the innermost field that does not fit
+    /// before it writes an enclosing length that then does not fit either.
+    pub(crate) fn check(&mut self, n: u32, value: u64, field: &'static str) {
+        if value >> n != 0 {
+            self.out_of_range(field, value, n);
+        }
+    }
+
     #[cold]
     fn out_of_range(&mut self, field: &'static str, value: u64, bits: u32) {
         if self.range.is_none() {

@@ -11,11 +11,17 @@ use super::time_signal::TimeSignal;
 
 /// splice_command_type values (Table 7).
 pub mod command_type {
+    /// splice_null() (§9.7.1).
     pub const SPLICE_NULL: u8 = 0x00;
+    /// splice_schedule() (§9.7.2).
     pub const SPLICE_SCHEDULE: u8 = 0x04;
+    /// splice_insert() (§9.7.3).
     pub const SPLICE_INSERT: u8 = 0x05;
+    /// time_signal() (§9.7.4).
     pub const TIME_SIGNAL: u8 = 0x06;
+    /// bandwidth_reservation() (§9.7.5).
     pub const BANDWIDTH_RESERVATION: u8 = 0x07;
+    /// private_command() (§9.7.6).
     pub const PRIVATE_COMMAND: u8 = 0xFF;
 }
 
@@ -81,6 +87,19 @@ impl SpliceCommand {
         }
     }
 
+    /// Records the first count inside the command that does not fit, then
+    /// splice_command_length (see [`SpliceInfoSection::encode`](super::SpliceInfoSection::encode)).
+    pub(crate) fn check_counts(&self, w: &mut BitWriter<'_>) {
+        if let SpliceCommand::SpliceInsert(c) = self {
+            c.check_counts(w);
+        }
+        w.check(
+            12,
+            self.encoded_len() as u64,
+            "splice_info_section.splice_command_length",
+        );
+    }
+
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         match self {
             SpliceCommand::SpliceNull => {}
@@ -88,7 +107,7 @@ impl SpliceCommand {
             SpliceCommand::SpliceInsert(c) => c.encode(w),
             SpliceCommand::TimeSignal(c) => c.encode(w),
             SpliceCommand::PrivateCommand(c) => {
-                w.put(32, u64::from(c.identifier), "identifier"); // identifier: 32
+                w.put(32, u64::from(c.identifier), "private_command.identifier"); // identifier: 32
                 w.bytes(&c.private_bytes);
             }
             SpliceCommand::Reserved { bytes, .. } => w.bytes(bytes),

@@ -17,7 +17,7 @@ impl TimeSignal {
     }
 
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
-        splice_time::encode(w, self.pts_time);
+        splice_time::encode(w, self.pts_time, "time_signal.splice_time.pts_time");
     }
 
     #[inline(always)]
