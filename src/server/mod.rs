@@ -15,13 +15,36 @@
 //!
 //! "Now" in the API is the stream's live edge — the program time at the end of the newest
 //! segment seen in any rendition — never the server clock. An API call that needs it first
-//! refreshes it from upstream ([`proxy::refresh_live_edge`]), so it does not depend on a
+//! refreshes it from upstream (`proxy::refresh_live_edge`), so it does not depend on a
 //! player having polled recently; when that fails the call answers 503 and changes nothing.
 //!
-//! Structure (after the hyper examples): one [`BoxBody`](body::BoxBody) type, routing as one
+//! Structure (after the hyper examples): one `BoxBody` type, routing as one
 //! `match`, one task per connection under hyper-util's `GracefulShutdown`, failures mapped to
-//! status codes in one place ([`error::Failure`]), shared state as an `Arc<App>` whose locks
+//! status codes in one place (`error::Failure`), shared state as an `Arc<App>` whose locks
 //! are never held across `.await`.
+//!
+//! Embedding it (feature `server`): `hlsplice serve` is this call with settings from flags, the
+//! environment and a file.
+//!
+//! ```
+//! use hlsplice::server::{self, ServerConfig};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let data_dir = std::env::temp_dir().join(format!("hlsplice-doc-run-{}", std::process::id()));
+//! let config = ServerConfig::new("http://127.0.0.1:8081", &data_dir);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! // Serves until the future completes: here at once (a real server passes a signal).
+//! server::run(config, listener, async {}).await?;
+//!
+//! // Errors are typed: a bad upstream URL is refused before anything starts.
+//! let bad = ServerConfig::new("ftp://packager", &data_dir);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let err = server::run(bad, listener, async {}).await.unwrap_err();
+//! assert!(matches!(err, server::ServeError::Upstream(_)));
+//! # std::fs::remove_dir_all(&data_dir)?;
+//! # Ok(())
+//! # }
+//! ```
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -174,25 +197,7 @@ impl std::error::Error for ServeError {
 /// Serves until `shutdown` completes, then stops accepting, lets open requests finish (up
 /// to `shutdown_grace_ms`) and closes the store.
 ///
-/// ```
-/// use hlsplice::server::{self, ServerConfig};
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let data_dir = std::env::temp_dir().join(format!("hlsplice-doc-run-{}", std::process::id()));
-/// let config = ServerConfig::new("http://127.0.0.1:8081", &data_dir);
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// // Serves until the future completes: here at once (a real server passes a signal).
-/// server::run(config, listener, async {}).await?;
-///
-/// // Errors are typed: a bad upstream URL is refused before anything starts.
-/// let bad = ServerConfig::new("ftp://packager", &data_dir);
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// let err = server::run(bad, listener, async {}).await.unwrap_err();
-/// assert!(matches!(err, server::ServeError::Upstream(_)));
-/// # std::fs::remove_dir_all(&data_dir)?;
-/// # Ok(())
-/// # }
-/// ```
+/// See the [module example](self).
 ///
 /// # Errors
 /// [`ServeError`] when the upstream URL is invalid or the store cannot be opened or loaded.
