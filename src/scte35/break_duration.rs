@@ -15,6 +15,7 @@ pub struct BreakDuration {
 impl BreakDuration {
     pub(crate) const ENCODED_LEN: usize = 5;
 
+    #[inline]
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         w.flag(self.auto_return); // auto_return: 1
         w.reserved(6); // reserved: 6

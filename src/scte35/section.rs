@@ -216,11 +216,7 @@ impl SpliceInfoSection {
         w.flag(self.section_syntax_indicator); // section_syntax_indicator: 1
         w.flag(self.private_indicator); // private_indicator: 1
         w.put(2, u64::from(self.sap_type), "splice_info_section.sap_type"); // sap_type: 2
-        let section_length = (total - 3) as u64;
-        if section_length > 0xFFF {
-            self.check_counts(&mut w);
-        }
-        w.put(12, section_length, "splice_info_section.section_length"); // section_length: 12
+        w.put(12, (total - 3) as u64, "splice_info_section.section_length"); // section_length: 12
         w.put(
             8,
             u64::from(self.protocol_version),
@@ -284,7 +280,8 @@ impl SpliceInfoSection {
             }
         }
         if let Some(err) = w.range_error() {
-            return Err(err);
+            // A length that overflows because of what it holds: name what holds too much.
+            return Err(self.length_error().unwrap_or(err));
         }
         let body_end = w.position();
         if !w.fits() || body_end + CRC_LEN != total {
@@ -299,24 +296,27 @@ impl SpliceInfoSection {
         Ok(total)
     }
 
-    /// Records the innermost count or length that does not fit when the section is too long
-    /// for section_length: a UPID of 300 bytes is reported as segmentation_upid_length, which
-    /// is what to fix, not as the section_length it also overflows. Cold: only called then.
+    /// The innermost count or length that does not fit, asked once a field was found out of
+    /// range: a UPID of 300 bytes is reported as segmentation_upid_length, which is what to fix,
+    /// not as the descriptor_length or section_length it also overflows. Asked only on that
+    /// (cold) error path: a check before writing section_length cost 150 instructions per
+    /// encode (callgrind), because the writer's state no longer stayed in registers.
     #[cold]
-    fn check_counts(&self, w: &mut BitWriter<'_>) {
-        if let Payload::Clear {
+    fn length_error(&self) -> Option<EncodeError> {
+        let Payload::Clear {
             splice_command,
             splice_descriptors,
             ..
         } = &self.payload
-        {
-            if !self.legacy_splice_command_length {
-                splice_command.check_counts(w);
-            }
-            for d in splice_descriptors {
-                d.check_counts(w);
-            }
-        }
+        else {
+            return None;
+        };
+        let command = if self.legacy_splice_command_length {
+            None
+        } else {
+            splice_command.length_error()
+        };
+        command.or_else(|| splice_descriptors.iter().find_map(|d| d.length_error()))
     }
 
     /// Encodes into a new `Vec` (convenience over [`encode`](Self::encode)).

@@ -4,10 +4,10 @@
 //! and private_command (§9.7.6) are kept as opaque bytes that round-trip unchanged; reserved command
 //! types are kept as opaque bytes with their type.
 
-use super::DecodeError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, range_error};
 use super::splice_insert::SpliceInsert;
 use super::time_signal::TimeSignal;
+use super::{DecodeError, EncodeError};
 
 /// splice_command_type values (Table 7).
 pub mod command_type {
@@ -87,19 +87,23 @@ impl SpliceCommand {
         }
     }
 
-    /// Records the first count inside the command that does not fit, then
-    /// splice_command_length (see [`SpliceInfoSection::encode`](super::SpliceInfoSection::encode)).
-    pub(crate) fn check_counts(&self, w: &mut BitWriter<'_>) {
-        if let SpliceCommand::SpliceInsert(c) = self {
-            c.check_counts(w);
-        }
-        w.check(
-            12,
-            self.encoded_len() as u64,
-            "splice_info_section.splice_command_length",
-        );
+    /// The first count inside the command that does not fit, then splice_command_length (see
+    /// [`SpliceInfoSection::encode`](super::SpliceInfoSection::encode)).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        let inner = match self {
+            SpliceCommand::SpliceInsert(c) => c.length_error(),
+            _ => None,
+        };
+        inner.or_else(|| {
+            range_error(
+                12,
+                self.encoded_len() as u64,
+                "splice_info_section.splice_command_length",
+            )
+        })
     }
 
+    #[inline]
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         match self {
             SpliceCommand::SpliceNull => {}

@@ -1,9 +1,9 @@
 //! splice_insert() — SCTE 35 2023r1 §9.7.3 (Table 10).
 
-use super::DecodeError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, range_error};
 use super::break_duration::BreakDuration;
 use super::splice_time;
+use super::{DecodeError, EncodeError};
 
 /// splice_insert(): an avail (OUT) or a return to the network (IN), or the cancellation of one.
 ///
@@ -100,18 +100,20 @@ impl SpliceInsert {
         len + 4 // unique_program_id, avail_num, avails_expected
     }
 
-    /// Records component_count when it does not fit (called before an enclosing length that
-    /// overflows too, so the innermost field is named).
-    pub(crate) fn check_counts(&self, w: &mut BitWriter<'_>) {
-        if !self.splice_event_cancel_indicator && !self.program_splice_flag {
-            w.check(
-                8,
-                self.components.len() as u64,
-                "splice_insert.component_count",
-            );
+    /// component_count when it does not fit (asked before an enclosing length that overflows
+    /// too, so the innermost field is named).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        if self.splice_event_cancel_indicator || self.program_splice_flag {
+            return None;
         }
+        range_error(
+            8,
+            self.components.len() as u64,
+            "splice_insert.component_count",
+        )
     }
 
+    #[inline]
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         w.put(
             32,

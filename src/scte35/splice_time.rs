@@ -75,6 +75,7 @@ pub(crate) fn encoded_len(pts_time: Option<u64>) -> usize {
 }
 
 /// Writes splice_time(); `field` names its pts_time in errors (the table it is part of).
+#[inline]
 pub(crate) fn encode(w: &mut BitWriter<'_>, pts_time: Option<u64>, field: &'static str) {
     match pts_time {
         Some(pts) => {

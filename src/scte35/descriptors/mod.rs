@@ -33,8 +33,8 @@
 //! # Ok::<(), scte35::EncodeError>(())
 //! ```
 
-use super::DecodeError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, range_error};
+use super::{DecodeError, EncodeError};
 
 mod audio;
 mod avail;
@@ -134,26 +134,28 @@ impl SpliceDescriptor {
         2 + self.descriptor_length()
     }
 
-    /// Records the first count or length inside the descriptor that does not fit its field,
-    /// then descriptor_length: an over-long UPID is reported as segmentation_upid_length, not
-    /// as the descriptor_length it also overflows. Only called on that (cold) path.
-    #[cold]
-    pub(crate) fn check_counts(&self, w: &mut BitWriter<'_>) {
-        match self {
-            SpliceDescriptor::Segmentation(d) => d.check_counts(w),
+    /// The first count or length inside the descriptor that does not fit its field, then
+    /// descriptor_length: an over-long UPID is reported as segmentation_upid_length, not as the
+    /// descriptor_length it also overflows (asked by
+    /// [`SpliceInfoSection::encode`](super::SpliceInfoSection::encode) on its error path).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        let inner = match self {
+            SpliceDescriptor::Segmentation(d) => d.length_error(),
             SpliceDescriptor::Dtmf(d) => {
-                w.check(3, d.dtmf_chars.len() as u64, "DTMF_descriptor.dtmf_count")
+                range_error(3, d.dtmf_chars.len() as u64, "DTMF_descriptor.dtmf_count")
             }
             SpliceDescriptor::Audio(d) => {
-                w.check(4, d.components.len() as u64, "audio_descriptor.audio_count")
+                range_error(4, d.components.len() as u64, "audio_descriptor.audio_count")
             }
-            _ => {}
-        }
-        w.check(
-            8,
-            self.descriptor_length() as u64,
-            "splice_descriptor.descriptor_length",
-        );
+            _ => None,
+        };
+        inner.or_else(|| {
+            range_error(
+                8,
+                self.descriptor_length() as u64,
+                "splice_descriptor.descriptor_length",
+            )
+        })
     }
 
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
@@ -162,11 +164,11 @@ impl SpliceDescriptor {
             u64::from(self.splice_descriptor_tag()),
             "splice_descriptor.splice_descriptor_tag",
         ); // 8
-        let descriptor_length = self.descriptor_length() as u64;
-        if descriptor_length > 0xFF {
-            self.check_counts(w);
-        }
-        w.put(8, descriptor_length, "splice_descriptor.descriptor_length"); // descriptor_length: 8
+        w.put(
+            8,
+            self.descriptor_length() as u64,
+            "splice_descriptor.descriptor_length",
+        ); // descriptor_length: 8
         if let SpliceDescriptor::Unknown { bytes, .. } = self {
             w.bytes(bytes);
             return;

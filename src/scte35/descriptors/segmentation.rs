@@ -1,8 +1,8 @@
 //! segmentation_descriptor() — SCTE 35 2023r1 §10.3.3 (Table 19), with segmentation_upid()
 //! (§10.3.3.1) kept as its type and raw bytes.
 
-use crate::scte35::DecodeError;
-use crate::scte35::bits::{BitReader, BitWriter};
+use crate::scte35::bits::{BitReader, BitWriter, range_error};
+use crate::scte35::{DecodeError, EncodeError};
 
 /// segmentation_type_id values after which sub_segment_num and sub_segments_expected may follow
 /// (Table 22: Provider/Distributor Placement/Advertisement/Promo Opportunity Start and the like).
@@ -144,22 +144,28 @@ impl SegmentationDescriptor {
         len
     }
 
-    /// See [`SpliceDescriptor::check_counts`](super::SpliceDescriptor::check_counts).
-    pub(crate) fn check_counts(&self, w: &mut BitWriter<'_>) {
-        if !self.segmentation_event_cancel_indicator {
-            if !self.program_segmentation_flag {
-                w.check(
-                    8,
-                    self.components.len() as u64,
-                    "segmentation_descriptor.component_count",
-                );
-            }
-            w.check(
+    /// The first count or length inside the descriptor that does not fit its field (see
+    /// [`SpliceDescriptor::length_error`](super::SpliceDescriptor::length_error)).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        if self.segmentation_event_cancel_indicator {
+            return None;
+        }
+        let components = if self.program_segmentation_flag {
+            None
+        } else {
+            range_error(
+                8,
+                self.components.len() as u64,
+                "segmentation_descriptor.component_count",
+            )
+        };
+        components.or_else(|| {
+            range_error(
                 8,
                 self.segmentation_upid.len() as u64,
                 "segmentation_descriptor.segmentation_upid_length",
-            );
-        }
+            )
+        })
     }
 
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
