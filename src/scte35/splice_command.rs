@@ -10,6 +10,16 @@ use super::time_signal::TimeSignal;
 use super::{DecodeError, EncodeError};
 
 /// splice_command_type values (Table 7).
+///
+/// ```
+/// use hlsplice::scte35::{self, SpliceTime, command_type};
+/// let out = scte35::splice_insert_out(1, SpliceTime::Immediate, None, false);
+/// let command = out.splice_command().unwrap();
+/// assert_eq!(command.splice_command_type(), command_type::SPLICE_INSERT);
+/// // On the wire: the byte after splice_command_length.
+/// assert_eq!(out.to_vec()?[13], command_type::SPLICE_INSERT);
+/// # Ok::<(), scte35::EncodeError>(())
+/// ```
 pub mod command_type {
     /// splice_null() (§9.7.1).
     pub const SPLICE_NULL: u8 = 0x00;

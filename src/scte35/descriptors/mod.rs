@@ -55,6 +55,12 @@ pub use time::TimeDescriptor;
 pub const CUEI: u32 = 0x4355_4549;
 
 /// splice_descriptor_tag values of the SCTE descriptors (Table 16).
+///
+/// ```
+/// use hlsplice::scte35::descriptors::{AvailDescriptor, SpliceDescriptor, tag};
+/// let avail = SpliceDescriptor::Avail(AvailDescriptor { provider_avail_id: 309 });
+/// assert_eq!(avail.splice_descriptor_tag(), tag::AVAIL);
+/// ```
 pub mod tag {
     /// avail_descriptor() (§10.3.1).
     pub const AVAIL: u8 = 0x00;
