@@ -48,9 +48,13 @@ pub struct Break {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BreakState {
+    /// Its start is still ahead of the live edge.
     Scheduled,
+    /// The live edge is inside it.
     Active,
+    /// The live edge is at or past its end.
     Ended,
+    /// Cancelled before it was published.
     Cancelled,
 }
 
@@ -113,8 +117,11 @@ pub struct BreakRequest {
 /// Snapped values a rewrite decided, to be stored with [`Timeline::apply`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
+    /// [`Break::id`] of the break decided on.
     pub break_id: u64,
+    /// Its snapped start, when this rewrite decided it.
     pub start: Option<DateTime<Utc>>,
+    /// Its snapped end, when this rewrite decided it.
     pub end: Option<DateTime<Utc>>,
 }
 
@@ -123,19 +130,40 @@ pub struct Decision {
 #[non_exhaustive]
 pub enum TimelineError {
     /// No break with this id.
-    NotFound { id: u64 },
+    NotFound {
+        /// The id asked for.
+        id: u64,
+    },
     /// The planned duration is zero or longer than a SCTE-35 break_duration can carry.
-    InvalidDuration { planned_duration_ms: u64 },
+    InvalidDuration {
+        /// The duration asked for.
+        planned_duration_ms: u64,
+    },
     /// The requested interval overlaps an existing, not cancelled break.
-    Overlaps { id: u64 },
+    Overlaps {
+        /// The break it overlaps.
+        id: u64,
+    },
     /// The break was cancelled.
-    Cancelled { id: u64 },
+    Cancelled {
+        /// The break.
+        id: u64,
+    },
     /// The break's end was already decided (it ended).
-    AlreadyEnded { id: u64 },
+    AlreadyEnded {
+        /// The break.
+        id: u64,
+    },
     /// The break's start was already decided (published), so it can no longer be cancelled.
-    AlreadyStarted { id: u64 },
+    AlreadyStarted {
+        /// The break.
+        id: u64,
+    },
     /// The requested end is not after the break's start.
-    EndBeforeStart { id: u64 },
+    EndBeforeStart {
+        /// The break.
+        id: u64,
+    },
 }
 
 impl fmt::Display for TimelineError {
@@ -178,6 +206,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// An empty timeline.
     pub fn new() -> Self {
         Self::default()
     }
@@ -192,6 +221,7 @@ impl Timeline {
         &self.breaks
     }
 
+    /// The break with [`Break::id`] `id`.
     pub fn get(&self, id: u64) -> Option<&Break> {
         self.breaks.iter().find(|b| b.id == id)
     }
@@ -230,6 +260,13 @@ impl Timeline {
                 .max()
                 .map_or(1, |m| m.wrapping_add(1).max(1))
         });
+        // Encoded before anything changes, so a refusal leaves the timeline as it was.
+        let (scte35_out, scte35_in) =
+            encode_sections(event_id, req.planned_duration_ms).map_err(|_| {
+                TimelineError::InvalidDuration {
+                    planned_duration_ms: req.planned_duration_ms,
+                }
+            })?;
         self.next_id = self
             .next_id
             .max(self.breaks.iter().map(|b| b.id).max().unwrap_or(0))
@@ -239,7 +276,6 @@ impl Timeline {
         if self.breaks.iter().any(|b| b.daterange_id == daterange_id) {
             daterange_id = format!("splice-{event_id}-{id}");
         }
-        let (scte35_out, scte35_in) = encode_sections(event_id, req.planned_duration_ms);
         self.breaks.push(Break {
             id,
             splice_event_id: event_id,
@@ -302,7 +338,9 @@ impl Timeline {
     }
 
     /// Records snapped values a rewrite decided. Values already decided are kept (first wins);
-    /// unknown ids are ignored. Returns whether anything new was set (and the version bumped).
+    /// unknown ids are ignored. Returns whether anything new was set (and the version bumped):
+    /// then the timeline must be persisted before the rewritten output is published.
+    #[must_use = "when true, persist the timeline before publishing the output"]
     pub fn apply(&mut self, decisions: &[Decision]) -> bool {
         let mut changed = false;
         for d in decisions {
@@ -330,6 +368,7 @@ impl Timeline {
     /// renditions concurrently from one timeline version applies a render's decisions and, when
     /// this returns false (another render decided first, within the tolerance), renders again
     /// before publishing, so no client ever sees a value that is not the stored one.
+    #[must_use]
     pub fn agrees_with(&self, decisions: &[Decision]) -> bool {
         decisions.iter().all(|d| {
             let Some(b) = self.get(d.break_id) else {
@@ -344,13 +383,19 @@ impl Timeline {
 /// The OUT and IN `splice_insert` sections of a break (SCTE 35 §9.7.3): splice_immediate_flag
 /// set (HLS carries the position in the playlist, not a PTS), break_duration with auto_return on
 /// the OUT, the same splice_event_id on both.
-fn encode_sections(event_id: u32, planned_duration_ms: u64) -> (Vec<u8>, Vec<u8>) {
+///
+/// # Errors
+/// When a field does not fit; with a planned duration within `MAX_PLANNED_MS` none can.
+fn encode_sections(
+    event_id: u32,
+    planned_duration_ms: u64,
+) -> Result<(Vec<u8>, Vec<u8>), crate::scte35::EncodeError> {
     use crate::scte35::{SpliceTime, splice_insert_in, splice_insert_out};
     // 90 kHz ticks; exact for whole milliseconds (MAX_PLANNED_MS keeps it within 33 bits).
     let ticks = planned_duration_ms.saturating_mul(90);
-    let out = splice_insert_out(event_id, SpliceTime::Immediate, Some(ticks), true).to_vec();
-    let r#in = splice_insert_in(event_id, SpliceTime::Immediate).to_vec();
-    (out, r#in)
+    let out = splice_insert_out(event_id, SpliceTime::Immediate, Some(ticks), true).to_vec()?;
+    let r#in = splice_insert_in(event_id, SpliceTime::Immediate).to_vec()?;
+    Ok((out, r#in))
 }
 
 #[cfg(test)]
@@ -546,19 +591,19 @@ mod tests {
             BreakState::Scheduled
         );
         assert_eq!(b.state(Some(t("2026-11-21T08:00:10Z"))), BreakState::Active);
-        tl.apply(&[Decision {
+        assert!(tl.apply(&[Decision {
             break_id: 1,
             start: Some(t("2026-11-21T08:00:02Z")),
             end: None,
-        }]);
+        }]));
         let b = tl.get(1).unwrap().clone();
         assert_eq!(b.state(None), BreakState::Active);
         assert_eq!(b.state(Some(t("2026-11-21T08:00:40Z"))), BreakState::Ended);
-        tl.apply(&[Decision {
+        assert!(tl.apply(&[Decision {
             break_id: 1,
             start: None,
             end: Some(t("2026-11-21T08:00:32Z")),
-        }]);
+        }]));
         assert_eq!(tl.get(1).unwrap().state(None), BreakState::Ended);
         tl.add_break(req(None, "2026-11-21T09:00:00Z", 30_000))
             .unwrap();

@@ -18,6 +18,27 @@
 //! (segment `k` plays clip segment `k mod clip length`, with EXT-X-DISCONTINUITY where the loop
 //! restarts). The served media matches the declared durations with the default timing
 //! (1 s segments, 250 ms parts), which the clip was cut for.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use hlsplice::packager::{Flavor, ManualClock, Packager, PackagerConfig, Rendition};
+//!
+//! let clock = Arc::new(ManualClock::new("2026-11-21T08:00:00Z".parse()?));
+//! let packager = Packager::new(PackagerConfig::default(), clock.clone());
+//! let before = packager.last_msn(Flavor::Classic, Rendition::Video);
+//! clock.advance(Duration::from_secs(1)); // one more 1 s segment is published
+//! assert_eq!(
+//!     packager.last_msn(Flavor::Classic, Rendition::Video),
+//!     before.map(|msn| msn + 1)
+//! );
+//! let playlist = packager.media_playlist(Flavor::Classic, Rendition::Video, None);
+//! assert!(playlist.starts_with("#EXTM3U\n"));
+//! assert!(playlist.contains("#EXT-X-PROGRAM-DATE-TIME:"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`serve`] answers these over HTTP (tokio, hyper) until its shutdown future completes.
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,7 +155,12 @@ pub enum Fault {
 #[non_exhaustive]
 pub enum PlaylistError {
     /// `_HLS_msn` is more than two segments past the live edge (§6.2.5.2): 400.
-    TooFarAhead { msn: u64, last_msn: Option<u64> },
+    TooFarAhead {
+        /// The `_HLS_msn` asked for.
+        msn: u64,
+        /// The newest media sequence number published (`None` before the first).
+        last_msn: Option<u64>,
+    },
     /// The blocking wait exceeded `block_timeout`: 503.
     Timeout,
 }

@@ -221,7 +221,7 @@ async fn serves_over_http_with_blocking_reload() {
 
     let _ = stop_tx.send(());
     let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
-    assert!(matches!(stopped, Ok(Ok(Ok(())))));
+    assert!(matches!(stopped, Ok(Ok(()))));
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
