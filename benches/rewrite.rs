@@ -81,7 +81,7 @@ fn active_break() -> Timeline {
     let opts = RewriteOptions::default();
     let mut out = Vec::new();
     let outcome = rewrite(live(20, "").as_bytes(), &tl, &opts, &mut out).unwrap();
-    tl.apply(&outcome.decisions);
+    assert!(tl.apply(&outcome.decisions), "the break's start is decided");
     tl
 }
 

@@ -39,7 +39,7 @@ fn our_section() -> SpliceInfoSection {
 
 fn encode(c: &mut Criterion) {
     let section = our_section();
-    let bytes = section.to_vec();
+    let bytes = section.to_vec().expect("the benchmark message encodes");
     assert_eq!(scte35::to_hex(&bytes), OUT_HEX, "benchmark message");
     // The peer crate's model of the same section, from its own parser.
     let theirs =
@@ -55,7 +55,9 @@ fn encode(c: &mut Criterion) {
         let mut buf = [0u8; 64];
         b.iter(|| black_box(&section).encode(black_box(&mut buf)).unwrap())
     });
-    g.bench_function("ours/to_vec", |b| b.iter(|| black_box(&section).to_vec()));
+    g.bench_function("ours/to_vec", |b| {
+        b.iter(|| black_box(&section).to_vec().unwrap())
+    });
     g.bench_function("ours/hex_into_buffer", |b| {
         let mut buf = [0u8; 64];
         let mut text = [0u8; 160];
@@ -65,7 +67,7 @@ fn encode(c: &mut Criterion) {
         })
     });
     g.bench_function("ours/to_hex_string", |b| {
-        b.iter(|| scte35::to_hex(&black_box(&section).to_vec()))
+        b.iter(|| black_box(&section).to_hex().unwrap())
     });
     g.bench_function("ours/base64_into_buffer", |b| {
         let mut buf = [0u8; 64];
@@ -115,7 +117,9 @@ impl scte35_reader::SpliceInfoProcessor for Sink {
 }
 
 fn decode(c: &mut Criterion) {
-    let bytes = our_section().to_vec();
+    let bytes = our_section()
+        .to_vec()
+        .expect("the benchmark message encodes");
     let b64 = scte35::to_base64(&bytes);
     let mut g = c.benchmark_group("decode_splice_insert_out");
     g.bench_function("ours/bytes", |b| {
@@ -222,7 +226,7 @@ fn bit_packing(c: &mut Criterion) {
     let n = encode_with_bitvec(&section, &mut check);
     assert_eq!(
         &check[..n],
-        section.to_vec().as_slice(),
+        section.to_vec().unwrap().as_slice(),
         "bitvec packing matches"
     );
     let mut g = c.benchmark_group("bit_packing_splice_insert_out");

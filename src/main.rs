@@ -1,8 +1,12 @@
-//! The `hlsplice` binary: a thin layer over the library's `cli` module.
+//! The `hlsplice` binary: command-line front ends (`cli`) over the library. `anyhow` lives here,
+//! at the binary edge only.
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use hlsplice::cli;
+
+mod cli;
 
 /// SCTE-35 ad signalling for live HLS and LL-HLS.
 #[derive(Parser)]

@@ -7,7 +7,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hlsplice::cli::demo::has_form;
+#[path = "../src/cli/marker_form.rs"]
+mod marker_form;
+
+use marker_form::has_form;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hlsplice");
 

@@ -299,7 +299,7 @@ proptest! {
         common::assert_lossless(&input, &out);
 
         // Decisions fed back render the same bytes and decide nothing new.
-        timeline.apply(&outcome.decisions);
+        let _ = timeline.apply(&outcome.decisions);
         let mut again = Vec::new();
         let second = rewrite(&input, &timeline, &opts, &mut again).unwrap();
         prop_assert!(second.decisions.is_empty());

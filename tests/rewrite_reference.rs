@@ -4,6 +4,7 @@
 //! did.
 
 mod common;
+mod reference_support;
 
 use std::path::PathBuf;
 
@@ -11,13 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{BreakRequest, Dialect, PlaylistKind, RewriteOptions, Timeline, rewrite};
 
 fn corpus() -> Option<Vec<PathBuf>> {
-    let Some(root) = std::env::var_os("HLSPLICE_REFERENCE") else {
-        eprintln!(
-            "HLSPLICE_REFERENCE is not set: skipping the reference-corpus test (set it to the shared reference folder, e.g. /work/shared/reference)"
-        );
-        return None;
-    };
-    let dir = PathBuf::from(root).join("playlists");
+    let root = reference_support::reference_dir("rewrite_reference")?;
+    let dir = root.join("playlists");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

@@ -143,11 +143,11 @@ fn decided_values_are_rendered_as_stored() {
     let input = live(100, 0, &FOUR);
     let mut tl = one_break(4_000, 8_000);
     // Decided by another rendition whose boundaries were 40 ms later.
-    tl.apply(&[Decision {
+    assert!(tl.apply(&[Decision {
         break_id: 1,
         start: Some(t(4_040)),
         end: Some(t(12_040)),
-    }]);
+    }]));
     let (out, outcome) = run(&input, &tl, Dialect::Both);
     assert!(outcome.decisions.is_empty());
     assert!(
@@ -176,14 +176,14 @@ fn decided_values_are_rendered_as_stored() {
 fn tolerance_is_configurable() {
     let input = live(100, 0, &FOUR);
     let mut tl = one_break(4_000, 8_000);
-    tl.apply(&[Decision {
+    assert!(tl.apply(&[Decision {
         break_id: 1,
         start: Some(t(4_300)),
         end: None,
-    }]);
+    }]));
     let mut out = Vec::new();
     // 300 ms off: beyond the default 250 ms, so the tag goes to the next boundary.
-    rewrite(
+    let _ = rewrite(
         input.as_bytes(),
         &tl,
         &RewriteOptions {
@@ -202,7 +202,7 @@ fn tolerance_is_configurable() {
         tolerance_ms: 400,
         ..RewriteOptions::default()
     };
-    rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
+    let _ = rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
     assert!(
         String::from_utf8_lossy(&out)
             .contains("#EXT-X-CUE-OUT:DURATION=8.000\n#EXTINF:4.000,\nseg101.ts")
@@ -310,7 +310,7 @@ fn daterange_in_only_once_its_segment_exists() {
     assert_eq!(outcome.decisions[0].end, None);
     assert!(!out.contains("END-DATE"), "{out}");
     assert!(!out.contains("#EXT-X-CUE-IN"), "{out}");
-    tl.apply(&outcome.decisions);
+    let _ = tl.apply(&outcome.decisions);
     let input = live(101, 4_000, &[4000, 4000, 4000]);
     let (out, outcome) = run(&input, &tl, Dialect::Both);
     assert_eq!(outcome.decisions[0].end, Some(t(12_000)));
@@ -329,7 +329,7 @@ fn published_attributes_never_change_after_an_early_in() {
     let mut tl = one_break(4_000, 30_000);
     let input = live(100, 0, &[4000, 4000, 4000]);
     let (first, outcome) = run(&input, &tl, Dialect::Daterange);
-    tl.apply(&outcome.decisions);
+    let _ = tl.apply(&outcome.decisions);
     let out_tag = first
         .lines()
         .find(|l| l.starts_with("#EXT-X-DATERANGE"))
@@ -360,11 +360,11 @@ fn cancelled_break_never_appears() {
 #[test]
 fn range_lifetime_follows_its_dates() {
     let mut tl = one_break(4_000, 8_000);
-    tl.apply(&[Decision {
+    assert!(tl.apply(&[Decision {
         break_id: 1,
         start: Some(t(4_000)),
         end: Some(t(12_000)),
-    }]);
+    }]));
     // The window starts inside the break: OUT repeated before the first segment, then the IN.
     let input = live(102, 8_000, &FOUR);
     let (out, _) = run(&input, &tl, Dialect::Both);
@@ -450,7 +450,7 @@ c.ts
     })
     .unwrap();
     let (first, outcome) = run(input, &tl, Dialect::Both);
-    tl.apply(&outcome.decisions);
+    let _ = tl.apply(&outcome.decisions);
     let (second, again) = run(input, &tl, Dialect::Both);
     assert!(again.decisions.is_empty(), "{:?}", again.decisions);
     assert_eq!(first, second);
@@ -595,7 +595,7 @@ c.ts
         ..RewriteOptions::default()
     };
     let mut stripped = Vec::new();
-    rewrite(input.as_bytes(), &Timeline::new(), &opts, &mut stripped).unwrap();
+    let _ = rewrite(input.as_bytes(), &Timeline::new(), &opts, &mut stripped).unwrap();
     assert_eq!(
         String::from_utf8(stripped).unwrap(),
         "#EXTM3U
@@ -668,7 +668,7 @@ fn multi_rendition_yields_identical_daterange_sets() {
         for (durations, starts, is_video) in order {
             let input = live(k as u64, starts[k], &durations[k..k + 6]);
             let (out, outcome) = run(&input, &tl, Dialect::Daterange);
-            tl.apply(&outcome.decisions);
+            let _ = tl.apply(&outcome.decisions);
             let set: BTreeSet<String> = out
                 .lines()
                 .filter(|l| l.starts_with("#EXT-X-DATERANGE"))
@@ -783,7 +783,7 @@ fn one_scratch_serves_different_timelines_and_line_endings() {
     let opts = RewriteOptions::default();
     let fresh = |input: &str, tl: &Timeline| {
         let mut out = Vec::new();
-        hlsplice::hls::rewrite_with(
+        let _ = hlsplice::hls::rewrite_with(
             &mut hlsplice::hls::RewriteScratch::default(),
             input.as_bytes(),
             tl,
@@ -804,7 +804,8 @@ fn one_scratch_serves_different_timelines_and_line_endings() {
         (&input, &long),
     ] {
         let mut out = Vec::new();
-        hlsplice::hls::rewrite_with(&mut scratch, input.as_bytes(), tl, &opts, &mut out).unwrap();
+        let _ = hlsplice::hls::rewrite_with(&mut scratch, input.as_bytes(), tl, &opts, &mut out)
+            .unwrap();
         assert_eq!(out, fresh(input, tl));
     }
 }

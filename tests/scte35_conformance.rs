@@ -2,7 +2,7 @@
 //! every valid vector decodes to its recorded fields and re-encodes byte-identically; every invalid
 //! one is rejected with the matching error. The data is read at test time, never copied here.
 
-use std::path::PathBuf;
+mod reference_support;
 
 use hlsplice::scte35::{
     self, DecodeError, Payload, SpliceCommand, SpliceDescriptor, SpliceInfoSection,
@@ -11,14 +11,8 @@ use hlsplice::scte35::{
 use serde_json::{Map, Value, json};
 
 fn vectors() -> Option<Vec<Value>> {
-    let Some(root) = std::env::var_os("HLSPLICE_REFERENCE") else {
-        eprintln!(
-            "HLSPLICE_REFERENCE is not set: skipping SCTE-35 conformance vectors \
-             (set it to the shared reference folder, e.g. HLSPLICE_REFERENCE=../shared/reference)"
-        );
-        return None;
-    };
-    let path = PathBuf::from(root).join("scte35/vectors.json");
+    let root = reference_support::reference_dir("scte35_conformance")?;
+    let path = root.join("scte35/vectors.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("vectors.json is JSON");

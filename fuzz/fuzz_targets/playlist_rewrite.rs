@@ -104,7 +104,7 @@ fn check(data: &[u8]) {
             }
             3 => {
                 let at = shifted(start, i64::from(spec[7]) * 37);
-                timeline.apply(&[Decision { break_id: id, start: Some(at), end: None }]);
+                let _ = timeline.apply(&[Decision { break_id: id, start: Some(at), end: None }]);
             }
             _ => {}
         }
@@ -117,7 +117,7 @@ fn check(data: &[u8]) {
             }
             // Feeding the decisions back renders the same bytes.
             let before = out.clone();
-            timeline.apply(&outcome.decisions);
+            let _ = timeline.apply(&outcome.decisions);
             let again = rewrite(input, &timeline, &opts, &mut out).expect("second render");
             assert!(again.decisions.is_empty());
             assert_eq!(before, out);

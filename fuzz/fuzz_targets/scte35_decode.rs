@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 
 fn check(bytes: &[u8]) {
     if let Ok(section) = SpliceInfoSection::decode(bytes) {
-        let encoded = section.try_to_vec().expect("a decoded section re-encodes");
+        let encoded = section.to_vec().expect("a decoded section re-encodes");
         assert_eq!(encoded.len(), section.encoded_len());
         let again = SpliceInfoSection::decode(&encoded).expect("a re-encoded section decodes");
         assert_eq!(again, section, "decode(encode(decode(x))) != decode(x)");

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
-use crate::scte35::{
+use hlsplice::scte35::{
     self, Payload, SpliceCommand, SpliceDescriptor, SpliceInfoSection, SpliceInsert,
     descriptors::CUEI,
 };

@@ -1,5 +1,5 @@
-//! `hlsplice demo`: the built-in live packager ([`crate::packager`]) on an internal loopback port,
-//! the origin proxy ([`crate::server`]) in front of it, and instructions for trying both API
+//! `hlsplice demo`: the built-in live packager (`hlsplice::packager`) on an internal loopback port,
+//! the origin proxy (`hlsplice::server`) in front of it, and instructions for trying both API
 //! styles. Needs nothing else; Ctrl-C (or SIGTERM) exits.
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 
-use crate::hls::Dialect;
-use crate::packager::{self, Packager, PackagerConfig, SystemClock};
-use crate::server::{self, ServerConfig};
+use hlsplice::hls::Dialect;
+use hlsplice::packager::{self, Packager, PackagerConfig, SystemClock};
+use hlsplice::server::{self, ServerConfig};
 
 /// Run a built-in live packager with the origin proxy in front of it.
 #[derive(clap::Args, Debug)]
@@ -128,7 +128,7 @@ async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Resul
     };
     let _ = stop_packager.send(());
     let _ = tokio::time::timeout(Duration::from_secs(3), packager_task).await;
-    proxy_result.context("the proxy task failed")?
+    Ok(proxy_result.context("the proxy task failed")??)
 }
 
 const PLAYLISTS: [&str; 4] = [
@@ -257,29 +257,11 @@ fn markers(dialect: Dialect, ms: u64) -> String {
     out
 }
 
-/// Whether a playlist `line` has a marker `form` the banner prints, where each `...` stands for
-/// text that varies (dates, elapsed times, SCTE-35 payloads).
-pub fn has_form(line: &str, form: &str) -> bool {
-    let pieces: Vec<&str> = form.split("...").collect();
-    let [first, middle @ .., last] = pieces.as_slice() else {
-        return line == form;
-    };
-    let Some(mut rest) = line.strip_prefix(first) else {
-        return false;
-    };
-    for piece in middle {
-        let Some(at) = rest.find(piece) else {
-            return false;
-        };
-        rest = &rest[at + piece.len()..];
-    }
-    rest.ends_with(last)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hls::{BreakRequest, DateTime, RewriteOptions, Timeline, Utc, rewrite};
+    use crate::cli::marker_form::has_form;
+    use hlsplice::hls::{BreakRequest, DateTime, RewriteOptions, Timeline, Utc, rewrite};
 
     #[test]
     fn seconds_3_is_the_rewriters_form() {
@@ -322,7 +304,7 @@ mod tests {
                 ..RewriteOptions::default()
             };
             let mut out = Vec::new();
-            rewrite(playlist.as_bytes(), &timeline, &options, &mut out).expect("rewrite");
+            let _ = rewrite(playlist.as_bytes(), &timeline, &options, &mut out).expect("rewrite");
             let out = String::from_utf8(out).expect("utf-8");
             let listed = markers(dialect, BREAK_MS);
             let forms: Vec<&str> = listed

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::scte35::{
+use hlsplice::scte35::{
     self, PTS_MASK, Payload, SegmentationDescriptor, SpliceCommand, SpliceInfoSection, SpliceTime,
 };
 
@@ -139,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut section = section;
     section.pts_adjustment = fit(common.pts_adjustment, 33, "--pts-adjustment")?;
     section.tier = fit(common.tier, 12, "--tier")? as u16;
-    let bytes = section.try_to_vec().context("encoding the section")?;
+    let bytes = section.to_vec().context("encoding the section")?;
     let mut stdout = std::io::stdout().lock();
     match common.format {
         Format::Hex => writeln!(stdout, "{}", scte35::to_hex(&bytes)),
@@ -248,10 +248,8 @@ fn splice_time(pts: Option<f64>, name: &str) -> anyhow::Result<SpliceTime> {
 
 /// Seconds → 90 kHz ticks, rejecting values the field cannot hold (no silent wrap from the CLI).
 fn ticks(seconds: f64, bits: u32, name: &str) -> anyhow::Result<u64> {
-    if !seconds.is_finite() || seconds < 0.0 {
-        bail!("{name}: {seconds} is not a non-negative number of seconds");
-    }
-    let t = scte35::seconds_to_ticks(seconds);
+    let t =
+        scte35::seconds_to_ticks(seconds).map_err(|e| anyhow::anyhow!("{name}: {seconds}: {e}"))?;
     let max = if bits == 33 {
         PTS_MASK
     } else {

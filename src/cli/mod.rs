@@ -4,6 +4,8 @@
 pub mod decode;
 pub mod demo;
 pub mod encode;
+#[cfg(test)]
+pub mod marker_form;
 pub mod rewrite;
 pub mod serve;
 

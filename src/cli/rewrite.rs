@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 
-use crate::hls::{BreakRequest, Dialect, RewriteOptions, Timeline, rewrite};
+use hlsplice::hls::{BreakRequest, Dialect, RewriteOptions, Timeline, rewrite};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -150,7 +150,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..RewriteOptions::default()
     };
     let mut out = Vec::with_capacity(input.len() + 1024);
-    rewrite(&input, &timeline, &opts, &mut out)
+    // One output, printed once: nothing renders this timeline again, so its decisions need no
+    // storing.
+    let _decided = rewrite(&input, &timeline, &opts, &mut out)
         .with_context(|| format!("cannot rewrite {}", args.playlist.display()))?;
     let mut stdout = std::io::stdout().lock();
     stdout

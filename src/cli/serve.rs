@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::hls::Dialect;
-use crate::server::{self, ServerConfig};
+use hlsplice::hls::Dialect;
+use hlsplice::server::{self, ServerConfig};
 
 const AFTER_HELP: &str = "\
 Every setting can also come from an environment variable (shown with each flag) or from the
@@ -235,7 +235,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        server::run(config, listener, super::shutdown_signal()).await
+        server::run(config, listener, super::shutdown_signal()).await?;
+        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

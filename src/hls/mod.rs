@@ -17,12 +17,67 @@
 //!   for `_HLS_skip=v2`; an origin proxy forwards a client's `_HLS_skip=v2` upstream as
 //!   `_HLS_skip=YES` (a plain delta, in which all date ranges are present).
 //!
+//! # Use
+//! [`Timeline`] holds a stream's breaks; [`rewrite`] (or [`rewrite_with`], which reuses its
+//! scratch memory across calls) inserts them into one media playlist and returns the values it
+//! decided in [`RewriteOutcome::decisions`]. Those must be stored with [`Timeline::apply`] (and
+//! persisted, if the timeline is) before the output is published, so that the next refresh and
+//! every other rendition render the same tags; `RewriteOutcome` is `#[must_use]` for that reason.
+//!
+//! ```
+//! use hlsplice::hls::{rewrite, BreakRequest, DateTime, Dialect, RewriteOptions, Timeline, Utc};
+//!
+//! let playlist = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:100\n\
+//!     #EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00.000Z\n\
+//!     #EXTINF:4.000,\nseg100.ts\n#EXTINF:4.000,\nseg101.ts\n#EXTINF:4.000,\nseg102.ts\n\
+//!     #EXTINF:4.000,\nseg103.ts\n";
+//!
+//! // An 8 s break asked for at 08:00:03; it snaps to the next segment boundary, 08:00:04.
+//! let mut timeline = Timeline::new();
+//! let start: DateTime<Utc> = "2026-11-21T08:00:03Z".parse()?;
+//! let id = timeline
+//!     .add_break(BreakRequest { event_id: Some(7), start, planned_duration_ms: 8_000 })?
+//!     .id;
+//!
+//! let options = RewriteOptions { dialect: Dialect::Both, ..RewriteOptions::default() };
+//! let mut out = Vec::new();
+//! let outcome = rewrite(playlist.as_bytes(), &timeline, &options, &mut out)?;
+//! // Decided once, stored before publishing: START-DATE never changes after this.
+//! assert!(timeline.apply(&outcome.decisions));
+//! assert_eq!(
+//!     timeline.get(id).unwrap().decided_start,
+//!     Some("2026-11-21T08:00:04Z".parse()?)
+//! );
+//!
+//! let text = String::from_utf8(out)?;
+//! assert!(text.contains(
+//!     "#EXT-X-DATERANGE:ID=\"splice-7\",START-DATE=\"2026-11-21T08:00:04.000Z\",PLANNED-DURATION=8.000,SCTE35-OUT=0xFC30"
+//! ));
+//! assert!(text.contains("#EXT-X-CUE-OUT:DURATION=8.000\n#EXTINF:4.000,\nseg101.ts\n"));
+//! assert!(text.contains("#EXT-X-CUE-IN\n#EXTINF:4.000,\nseg103.ts\n"));
+//! // Lossless: without the inserted lines, the output is the input.
+//! let kept: String = text
+//!     .split_inclusive('\n')
+//!     .filter(|l| !l.starts_with("#EXT-X-DATERANGE") && !l.starts_with("#EXT-X-CUE"))
+//!     .collect();
+//! assert_eq!(kept, playlist);
+//!
+//! // A refresh renders the stored values and decides nothing new.
+//! let mut again = Vec::new();
+//! let second = rewrite(playlist.as_bytes(), &timeline, &options, &mut again)?;
+//! assert!(second.decisions.is_empty());
+//! assert_eq!(again, text.as_bytes());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Multivariant playlists pass through untouched. Input that is not a media playlist comes back
 //! unchanged with a [`RewriteError`]; the rewriter never panics.
 //!
 //! # Program time
-//! Segment start times come from `EXT-X-PROGRAM-DATE-TIME` (RFC 3339 and the variants packagers
-//! write; see `time.rs`), carried forward by EXTINF and backwards from the first tag to the
+//! Segment start times come from `EXT-X-PROGRAM-DATE-TIME` (RFC 3339, RFC 8216bis §4.4.4.6, and
+//! what packagers really write: `z`, `+hhmm` and `+hh` offsets, no offset (read as UTC), any
+//! number of fractional digits, a lowercase `t` or a space as the separator), carried forward by
+//! EXTINF and backwards from the first tag to the
 //! segments before it. A tag between EXTINF and the URI (ffmpeg) belongs to that segment. A
 //! playlist without any PDT is rewritten from [`RewriteOptions::pdt_anchor`] (the program time of
 //! its first listed segment) and then gets an `EXT-X-PROGRAM-DATE-TIME` line before its first

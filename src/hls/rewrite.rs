@@ -94,6 +94,7 @@ impl FromStr for Dialect {
 /// How to rewrite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RewriteOptions {
+    /// Which marker tags to insert (default [`Dialect::Both`]).
     pub dialect: Dialect,
     /// Remove upstream ad-marker lines (CUE family, EXT-OATCLS-SCTE35, EXT-X-ASSET, SCTE-35
     /// DATERANGEs) instead of passing them through.
@@ -119,15 +120,23 @@ impl Default for RewriteOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlaylistKind {
+    /// A media playlist (has EXTINF segments or EXT-X-TARGETDURATION): rewritten.
     Media,
+    /// A multivariant playlist (EXT-X-STREAM-INF …): passed through untouched.
     Multivariant,
 }
 
 /// What a rewrite found and decided.
+///
+/// Its [`decisions`](Self::decisions) must be stored ([`Timeline::apply`]) before the output
+/// is published: dropping them lets the next rewrite decide again, and a published
+/// DATERANGE would then change.
 #[derive(Clone, Debug, PartialEq)]
+#[must_use = "store `decisions` with Timeline::apply before publishing the output"]
 pub struct RewriteOutcome {
     /// New snapped values to store with [`Timeline::apply`] (empty: nothing new, no allocation).
     pub decisions: Vec<Decision>,
+    /// Media or multivariant playlist.
     pub kind: PlaylistKind,
     /// Program time at the end of the newest full segment.
     pub live_edge: Option<DateTime<Utc>>,
@@ -152,7 +161,12 @@ pub enum RewriteError {
     /// The input does not start with `#EXTM3U` (RFC 8216bis §4.4.1.1).
     NotAPlaylist,
     /// A tag the rewriter needs has a value it cannot read.
-    InvalidTag { line: usize, tag: &'static str },
+    InvalidTag {
+        /// Line number, from 1.
+        line: usize,
+        /// The tag, e.g. `EXTINF`.
+        tag: &'static str,
+    },
     /// No EXT-X-PROGRAM-DATE-TIME in the playlist and no `pdt_anchor`: DATERANGE needs program
     /// time (RFC 8216bis §4.4.5.1) and so does placing any break.
     NoProgramTime,

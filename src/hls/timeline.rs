@@ -470,7 +470,13 @@ impl Timeline {
         } else {
             format!("splice-{event_id}-{id}")
         };
-        let (scte35_out, scte35_in) = encode_sections(event_id, req.planned_duration_ms);
+        // Encoded before anything changes, so a refusal leaves the timeline as it was.
+        let (scte35_out, scte35_in) =
+            encode_sections(event_id, req.planned_duration_ms).map_err(|_| {
+                TimelineError::InvalidDuration {
+                    planned_duration_ms: req.planned_duration_ms,
+                }
+            })?;
         self.meta.last_id = id;
         self.meta.max_event_id = Some(self.meta.max_event_id.map_or(event_id, |m| m.max(event_id)));
         let at = self
@@ -545,6 +551,7 @@ impl Timeline {
 
     /// Records snapped values a rewrite decided. Values already decided are kept (first wins);
     /// unknown ids are ignored. Returns whether anything new was set (and the version bumped).
+    #[must_use = "when true, persist the changes before publishing the output"]
     pub fn apply(&mut self, decisions: &[Decision]) -> bool {
         let mut changed = false;
         for d in decisions {
@@ -573,6 +580,7 @@ impl Timeline {
     /// renditions concurrently from one timeline version applies a render's decisions and, when
     /// this returns false (another render decided first, within the tolerance), renders again
     /// before publishing, so no client ever sees a value that is not the stored one.
+    #[must_use]
     pub fn agrees_with(&self, decisions: &[Decision]) -> bool {
         decisions.iter().all(|d| {
             let Some(b) = self.get(d.break_id) else {
@@ -624,13 +632,19 @@ impl Timeline {
 /// The OUT and IN `splice_insert` sections of a break (SCTE 35 §9.7.3): splice_immediate_flag
 /// set (HLS carries the position in the playlist, not a PTS), break_duration with auto_return on
 /// the OUT, the same splice_event_id on both.
-fn encode_sections(event_id: u32, planned_duration_ms: u64) -> (Vec<u8>, Vec<u8>) {
+///
+/// # Errors
+/// When a field does not fit; with a planned duration within `MAX_PLANNED_MS` none can.
+fn encode_sections(
+    event_id: u32,
+    planned_duration_ms: u64,
+) -> Result<(Vec<u8>, Vec<u8>), crate::scte35::EncodeError> {
     use crate::scte35::{SpliceTime, splice_insert_in, splice_insert_out};
     // 90 kHz ticks; exact for whole milliseconds (MAX_PLANNED_MS keeps it within 33 bits).
     let ticks = planned_duration_ms.saturating_mul(90);
-    let out = splice_insert_out(event_id, SpliceTime::Immediate, Some(ticks), true).to_vec();
-    let r#in = splice_insert_in(event_id, SpliceTime::Immediate).to_vec();
-    (out, r#in)
+    let out = splice_insert_out(event_id, SpliceTime::Immediate, Some(ticks), true).to_vec()?;
+    let r#in = splice_insert_in(event_id, SpliceTime::Immediate).to_vec()?;
+    Ok((out, r#in))
 }
 
 #[cfg(test)]

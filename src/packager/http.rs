@@ -20,15 +20,13 @@ type Body = Full<Bytes>;
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
 /// Serves `packager` on `listener` until `shutdown` resolves, then lets open requests finish
-/// (at most 2 s).
-///
-/// # Errors
-/// Only if accepting connections fails persistently; per-connection errors are logged and dropped.
+/// (at most 2 s). Nothing else ends it: a failed accept is logged and retried after 50 ms,
+/// per-connection errors are logged and dropped.
 pub async fn serve(
     packager: Arc<Packager>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -62,7 +60,6 @@ pub async fn serve(
     drop(listener);
     // Blocking and stalled requests could hold shutdown forever: bound the wait.
     let _ = tokio::time::timeout(Duration::from_secs(2), graceful.shutdown()).await;
-    Ok(())
 }
 
 /// Every answer may be read by a page of any origin, as with public test streams: a browser

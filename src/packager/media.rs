@@ -19,7 +19,12 @@ static AUDIO_MP4: &[u8] = include_bytes!("../../testdata/media/audio.mp4");
 #[non_exhaustive]
 pub enum MediaError {
     /// The manifest or a media file is malformed.
-    Malformed { what: &'static str, detail: String },
+    Malformed {
+        /// Which file or structure.
+        what: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
 }
 
 impl std::fmt::Display for MediaError {

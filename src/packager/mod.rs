@@ -18,6 +18,27 @@
 //! (segment `k` plays clip segment `k mod clip length`, with EXT-X-DISCONTINUITY where the loop
 //! restarts). The served media matches the declared durations with the default timing
 //! (1 s segments, 250 ms parts), which the clip was cut for.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use hlsplice::packager::{Flavor, ManualClock, Packager, PackagerConfig, Rendition};
+//!
+//! let clock = Arc::new(ManualClock::new("2026-11-21T08:00:00Z".parse()?));
+//! let packager = Packager::new(PackagerConfig::default(), clock.clone());
+//! let before = packager.last_msn(Flavor::Classic, Rendition::Video);
+//! clock.advance(Duration::from_secs(1)); // one more 1 s segment is published
+//! assert_eq!(
+//!     packager.last_msn(Flavor::Classic, Rendition::Video),
+//!     before.map(|msn| msn + 1)
+//! );
+//! let playlist = packager.media_playlist(Flavor::Classic, Rendition::Video, None);
+//! assert!(playlist.starts_with("#EXTM3U\n"));
+//! assert!(playlist.contains("#EXT-X-PROGRAM-DATE-TIME:"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`serve`] answers these over HTTP (tokio, hyper) until its shutdown future completes.
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,7 +155,12 @@ pub enum Fault {
 #[non_exhaustive]
 pub enum PlaylistError {
     /// `_HLS_msn` is more than two segments past the live edge (§6.2.5.2): 400.
-    TooFarAhead { msn: u64, last_msn: Option<u64> },
+    TooFarAhead {
+        /// The `_HLS_msn` asked for.
+        msn: u64,
+        /// The newest media sequence number published (`None` before the first).
+        last_msn: Option<u64>,
+    },
     /// The blocking wait exceeded `block_timeout`: 503.
     Timeout,
 }
@@ -478,8 +504,9 @@ impl Packager {
         }
         let ext = if ll { "m4s" } else { "ts" };
         let per = g.parts_per_segment();
-        // Parts stay listed for the segments within three target durations of the edge (§6.2.2).
-        let part_segments = (3 * td * 90_000).div_ceil(g.segment).max(1);
+        // Parts of the segment in progress that are complete (LL-HLS).
+        let done = g.complete_parts(complete, elapsed);
+        let parts_from = first_segment_with_parts(&g, complete, done, td);
         let independent_all = rendition == Rendition::Audio;
         for k in from..complete {
             if k > 0 && k.is_multiple_of(loop_len) {
@@ -491,7 +518,7 @@ impl Packager {
                 "#EXT-X-PROGRAM-DATE-TIME:{}",
                 pdt.to_rfc3339_opts(SecondsFormat::Millis, true)
             );
-            if ll && k + part_segments >= complete {
+            if ll && k >= parts_from {
                 for j in 0..per {
                     write_part(
                         &mut out,
@@ -508,7 +535,6 @@ impl Packager {
         }
         if ll {
             let k = complete;
-            let done = g.complete_parts(k, elapsed);
             if done > 0 {
                 if k > 0 && k.is_multiple_of(loop_len) {
                     out.push_str("#EXT-X-DISCONTINUITY\n");
@@ -581,6 +607,34 @@ impl Packager {
         out.push_str("video.m3u8\n");
         out
     }
+}
+
+/// The first segment whose `EXT-X-PART` tags are listed, when `complete` segments and `done`
+/// parts of the next one are published.
+///
+/// RFC 8216bis §6.2.2: EXT-X-PART tags SHOULD leave the playlist once they are more than three
+/// target durations from its end (and stay downloadable three target durations longer). A
+/// segment's parts are listed while the segment starts no more than three target durations
+/// before the end of the part the preload hint announces, one part past the published end:
+/// every listed part then
+/// starts less than three target durations before the end of the playlist, a segment's parts
+/// leave together (never a parent segment with only some of its parts), and the segment in
+/// progress counts as one of the segments, as hls-parser's strict mode counts it (with the
+/// demo's 1 s segments and target duration, parts are listed for the two newest complete
+/// segments and the one in progress). The newest complete segment always keeps its parts, so
+/// a client starting PART-HOLD-BACK (three parts) from the end finds parts there; removed parts
+/// stay downloadable (every published part is served).
+fn first_segment_with_parts(g: &Grid, complete: u64, done: u64, target_duration: u64) -> u64 {
+    let hint_end = g.part_start(complete, done.saturating_add(1));
+    let window = target_duration.saturating_mul(3).saturating_mul(90_000);
+    let oldest = hint_end.saturating_sub(window);
+    // Segment starts increase with k: the first one at or after `oldest`, never past the
+    // newest complete segment.
+    let mut k = g.complete_segments(oldest);
+    if g.segment_start(k) < oldest {
+        k += 1;
+    }
+    k.min(complete.saturating_sub(1))
 }
 
 fn write_part(out: &mut String, name: &str, k: u64, j: u64, duration: f64, independent_all: bool) {

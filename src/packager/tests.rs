@@ -86,8 +86,9 @@ fn ll_parts_hints_and_reports() {
     assert!(pl.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"video_10.2.m4s\"\n"));
     assert!(pl.contains("#EXT-X-RENDITION-REPORT:URI=\"audio.m3u8\",LAST-MSN=10,LAST-PART="));
     assert!(pl.contains("video_9.m4s\n"));
-    assert!(pl.contains("URI=\"video_7.0.m4s\",INDEPENDENT=YES"));
-    assert!(!pl.contains("video_6.0.m4s"), "parts only near the edge");
+    assert!(pl.contains("URI=\"video_8.0.m4s\",INDEPENDENT=YES"));
+    // Segment 7 starts 3.75 s before the end of the hinted part (§6.2.2: at most 3 s).
+    assert!(!pl.contains("video_7.0.m4s"), "parts only near the edge");
 }
 
 #[test]
@@ -220,7 +221,7 @@ async fn serves_over_http_with_blocking_reload() {
 
     let _ = stop_tx.send(());
     let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
-    assert!(matches!(stopped, Ok(Ok(Ok(())))));
+    assert!(matches!(stopped, Ok(Ok(()))));
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
@@ -319,4 +320,229 @@ async fn response_head(addr: std::net::SocketAddr, method: &str, path: &str) -> 
     let text = String::from_utf8_lossy(&buf).into_owned();
     text.split_once("\r\n\r\n")
         .map_or(text.clone(), |(head, _)| head.to_owned() + "\r\n")
+}
+
+/// What a client reads from an LL-HLS media playlist about its parts: each segment with its
+/// program time, its listed parts' durations and its EXTINF (`None` for the one in progress).
+#[derive(Debug)]
+struct ListedSegment {
+    msn: u64,
+    start: DateTime<Utc>,
+    parts: Vec<f64>,
+    duration: Option<f64>,
+}
+
+impl ListedSegment {
+    fn complete(&self) -> bool {
+        self.duration.is_some()
+    }
+
+    /// Where the segment's listed media ends.
+    fn end(&self) -> DateTime<Utc> {
+        let listed = self.duration.unwrap_or_else(|| self.parts.iter().sum());
+        self.start + chrono::Duration::microseconds((listed * 1e6).round() as i64)
+    }
+}
+
+/// Parses the playlist's segments, as a client would, from its own lines (PROGRAM-DATE-TIME,
+/// EXT-X-PART, EXTINF, URI); the parts after the last URI form the segment in progress.
+fn listed_segments(pl: &str) -> (u64, Vec<ListedSegment>) {
+    let mut target = 0;
+    let mut msn = 0;
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut parts = Vec::new();
+    let mut duration = None;
+    let mut hinted = false;
+    for line in pl.lines() {
+        if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
+            target = v.parse().expect("target duration");
+        } else if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
+            msn = v.parse().expect("media sequence");
+        } else if let Some(v) = line.strip_prefix("#EXT-X-SKIP:SKIPPED-SEGMENTS=") {
+            let v = v.split(',').next().unwrap_or(v);
+            msn += v.parse::<u64>().expect("skipped segments");
+        } else if let Some(v) = line.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:") {
+            start = Some(
+                DateTime::parse_from_rfc3339(v)
+                    .expect("program time")
+                    .with_timezone(&Utc),
+            );
+        } else if let Some(v) = line.strip_prefix("#EXT-X-PART:DURATION=") {
+            let d = v.split(',').next().unwrap_or(v);
+            parts.push(d.parse::<f64>().expect("part duration"));
+        } else if line.starts_with("#EXT-X-PRELOAD-HINT:TYPE=PART,") {
+            hinted = true;
+        } else if let Some(v) = line.strip_prefix("#EXTINF:") {
+            duration = Some(v.trim_end_matches(',').parse::<f64>().expect("EXTINF"));
+        } else if !line.starts_with('#') && !line.is_empty() {
+            out.push(ListedSegment {
+                msn,
+                start: start.take().expect("a program time per segment"),
+                parts: std::mem::take(&mut parts),
+                duration: Some(duration.take().expect("an EXTINF per segment")),
+            });
+            msn += 1;
+        }
+    }
+    // The segment in progress: its program time comes with its first part; before that, the
+    // preload hint alone announces it, and it starts where the last complete segment ends.
+    let in_progress =
+        start.or_else(|| hinted.then(|| out.last().map(ListedSegment::end)).flatten());
+    if let Some(start) = in_progress {
+        out.push(ListedSegment {
+            msn,
+            start,
+            parts,
+            duration: None,
+        });
+    }
+    (target, out)
+}
+
+fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    to.signed_duration_since(from)
+        .num_microseconds()
+        .expect("micros") as f64
+        / 1e6
+}
+
+/// RFC 8216bis §6.2.2: EXT-X-PART tags go once they are more than three target durations from
+/// the end of the playlist. At every part boundary (and just before each) over more than a loop
+/// of the clip, in both renditions: no listed part starts more than three target durations
+/// before the playlist's end; at most three segments carry parts or the preload hint, counting
+/// the one in progress (hls-parser's strict reading of the same rule for segments of one
+/// target duration); the parts listed are a suffix of whole segments; and the newest complete
+/// segment keeps its parts, so PART-HOLD-BACK (three parts) from the end is covered by parts.
+#[test]
+fn ll_parts_leave_within_three_target_durations() {
+    let (_clock, p) = packager(PackagerConfig::default());
+    let start = p.elapsed_at(t0());
+    let part = 250 * TICKS_PER_MS;
+    let mut checked = 0;
+    for rendition in [Rendition::Video, Rendition::Audio] {
+        let g = p.grid(Flavor::LowLatency, rendition);
+        for step in 0..(12 * 4) {
+            for elapsed in [start + step * part, start + (step + 1) * part - 1] {
+                let pl = p.media_playlist_at(Flavor::LowLatency, rendition, None, elapsed);
+                let (target, segments) = listed_segments(&pl);
+                let end = segments
+                    .iter()
+                    .map(ListedSegment::end)
+                    .max()
+                    .expect("segments");
+                let limit = 3.0 * target as f64;
+                for s in segments.iter().filter(|s| !s.parts.is_empty()) {
+                    let from_end = seconds_between(s.start, end);
+                    assert!(
+                        from_end <= limit + 1e-6,
+                        "{rendition:?} at {elapsed}: segment {} has parts starting {from_end:.3} s \
+                         before the end (limit {limit} s)\n{pl}",
+                        s.msn
+                    );
+                }
+                let with_parts: Vec<&ListedSegment> = segments
+                    .iter()
+                    .filter(|s| !s.parts.is_empty() || !s.complete())
+                    .collect();
+                assert!(
+                    with_parts.len() <= 3,
+                    "{rendition:?} at {elapsed}: {} segments carry parts\n{pl}",
+                    with_parts.len()
+                );
+                let first_with_parts = segments
+                    .iter()
+                    .position(|s| !s.parts.is_empty())
+                    .unwrap_or(segments.len());
+                for s in &segments[first_with_parts..] {
+                    if s.complete() {
+                        assert_eq!(
+                            s.parts.len() as u64,
+                            g.parts_per_segment(),
+                            "{rendition:?} at {elapsed}: segment {} lists only some parts\n{pl}",
+                            s.msn
+                        );
+                    }
+                }
+                let newest_complete = segments.iter().rev().find(|s| s.complete());
+                assert!(
+                    newest_complete.is_some_and(|s| !s.parts.is_empty()),
+                    "{rendition:?} at {elapsed}: the newest complete segment lost its parts\n{pl}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 2 * 12 * 4 * 2);
+}
+
+/// Removing parts earlier changes nothing a client relies on: at every part boundary, a
+/// blocking reload's part is listed, each rendition report names a part the other rendition's
+/// playlist lists at the same moment, and a delta update lists exactly the parts of the full
+/// playlist.
+#[test]
+fn ll_hints_reports_and_delta_updates_agree_with_the_listed_parts() {
+    let (_clock, p) = packager(PackagerConfig::default());
+    let start = p.elapsed_at(t0());
+    let part = 250 * TICKS_PER_MS;
+    for step in 0..(10 * 4) {
+        let elapsed = start + step * part;
+        for rendition in [Rendition::Video, Rendition::Audio] {
+            let pl = p.media_playlist_at(Flavor::LowLatency, rendition, None, elapsed);
+            let g = p.grid(Flavor::LowLatency, rendition);
+            // The newest published part, as a blocking reload for it would be answered.
+            let complete = g.complete_segments(elapsed);
+            let done = g.complete_parts(complete, elapsed);
+            let (msn, last) = if done > 0 {
+                (complete, done - 1)
+            } else {
+                (complete - 1, g.parts_per_segment() - 1)
+            };
+            let name = rendition.name();
+            assert!(
+                pl.contains(&format!("URI=\"{name}_{msn}.{last}.m4s\"")),
+                "{rendition:?} at {elapsed}: newest part {msn}.{last} not listed\n{pl}"
+            );
+            assert!(
+                pl.contains(&format!(
+                    "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{name}_{complete}.{done}.m4s\"\n"
+                )),
+                "{rendition:?} at {elapsed}\n{pl}"
+            );
+            let report = pl
+                .lines()
+                .find_map(|l| l.strip_prefix("#EXT-X-RENDITION-REPORT:"))
+                .expect("rendition report");
+            let attr = |key: &str| -> u64 {
+                report
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix(key))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("{key} in {report}"))
+            };
+            let other = rendition.other();
+            let other_pl = p.media_playlist_at(Flavor::LowLatency, other, None, elapsed);
+            let reported = format!(
+                "URI=\"{}_{}.{}.m4s\"",
+                other.name(),
+                attr("LAST-MSN="),
+                attr("LAST-PART=")
+            );
+            assert!(
+                other_pl.contains(&reported),
+                "{rendition:?} at {elapsed}: reports {reported}, not listed in\n{other_pl}"
+            );
+            for skip in [Skip::Segments, Skip::SegmentsAndDateranges] {
+                let delta = p.media_playlist_at(Flavor::LowLatency, rendition, Some(skip), elapsed);
+                assert!(delta.contains("#EXT-X-SKIP:"), "{delta}");
+                let parts = |s: &str| -> Vec<String> {
+                    s.lines()
+                        .filter(|l| l.starts_with("#EXT-X-PART:"))
+                        .map(str::to_owned)
+                        .collect()
+                };
+                assert_eq!(parts(&delta), parts(&pl), "{rendition:?} at {elapsed}");
+            }
+        }
+    }
 }

@@ -13,6 +13,17 @@
 
 use super::{DecodeError, EncodeError};
 
+/// [`EncodeError::FieldRange`] for `field` when `value` is wider than `n` bits (a check that
+/// writes nothing: encoders use it to name the innermost field that does not fit before they
+/// write an enclosing length that then does not fit either).
+pub(crate) fn range_error(n: u32, value: u64, field: &'static str) -> Option<EncodeError> {
+    (value >> n != 0).then_some(EncodeError::FieldRange {
+        field,
+        value,
+        bits: n,
+    })
+}
+
 /// Writes bit fields into a caller-provided buffer.
 pub(crate) struct BitWriter<'a> {
     buf: &'a mut [u8],

@@ -8,17 +8,18 @@ use super::bits::{BitReader, BitWriter};
 pub struct BreakDuration {
     /// auto_return: 1
     pub auto_return: bool,
-    /// duration: 33 (90 kHz ticks)
+    /// duration: 33 (90 kHz ticks; at most [`PTS_MASK`](super::PTS_MASK), or encoding fails)
     pub duration: u64,
 }
 
 impl BreakDuration {
     pub(crate) const ENCODED_LEN: usize = 5;
 
+    #[inline]
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         w.flag(self.auto_return); // auto_return: 1
         w.reserved(6); // reserved: 6
-        w.put(33, self.duration, "duration"); // duration: 33
+        w.put(33, self.duration, "break_duration.duration"); // duration: 33
     }
 
     #[inline(always)]

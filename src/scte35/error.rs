@@ -3,65 +3,106 @@
 use std::fmt;
 
 /// Why a `splice_info_section` (or its text form) could not be decoded.
+///
+/// Every variant says where: `offset` is a byte offset within the section (a character offset
+/// within the text for [`DecodeError::InvalidText`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeError {
     /// The input ended inside `field`: it needs `needed` bytes from byte `offset`, `available` remain.
     Truncated {
+        /// The field being read, as the standard names it.
         field: &'static str,
+        /// Byte the field starts in.
         offset: usize,
+        /// Bytes the field needs from `offset`.
         needed: usize,
+        /// Bytes left from `offset`.
         available: usize,
     },
     /// The first byte is not table_id 0xFC.
-    TableId { offset: usize, found: u8 },
+    TableId {
+        /// Always 0.
+        offset: usize,
+        /// The byte found.
+        found: u8,
+    },
     /// section_length (+3 header bytes) disagrees with the number of bytes given.
     SectionLength {
+        /// Byte of section_length (1).
         offset: usize,
+        /// section_length as found.
         section_length: usize,
+        /// Bytes it implies (3 + section_length).
         expected_total: usize,
+        /// Bytes given.
         actual_total: usize,
     },
     /// CRC_32 in the section is not the CRC-32/MPEG-2 of the bytes before it.
     Crc {
+        /// Byte of CRC_32.
         offset: usize,
+        /// The CRC of the bytes before it.
         expected: u32,
+        /// CRC_32 as found.
         found: u32,
     },
     /// The splice command needs more bytes than splice_command_length declares (or than the section holds).
     CommandOverrun {
+        /// Byte the command starts at.
         offset: usize,
+        /// splice_command_type of the command.
         splice_command_type: u8,
+        /// splice_command_length as found.
         declared: usize,
+        /// Bytes the command's fields take.
         needed: usize,
     },
     /// splice_command_length declares more bytes than the command's fields use.
     CommandLength {
+        /// Byte the command starts at.
         offset: usize,
+        /// splice_command_type of the command.
         splice_command_type: u8,
+        /// splice_command_length as found.
         declared: usize,
+        /// Bytes the command's fields took.
         parsed: usize,
     },
     /// A descriptor (or the descriptor loop) needs more bytes than its declared length.
     DescriptorOverrun {
+        /// Byte of the descriptor's splice_descriptor_tag.
         offset: usize,
+        /// splice_descriptor_tag of the descriptor.
         splice_descriptor_tag: u8,
+        /// Bytes its length (or the loop) leaves it.
         declared: usize,
+        /// Bytes its fields take.
         needed: usize,
     },
     /// descriptor_loop_length runs past the end of the section.
     DescriptorLoopOverrun {
+        /// Byte of descriptor_loop_length.
         offset: usize,
+        /// descriptor_loop_length as found.
         descriptor_loop_length: usize,
+        /// Bytes left before CRC_32.
         available: usize,
     },
     /// splice_command_length is the legacy 0xFFF and the command's length cannot be found by parsing it.
     LegacyCommandLength {
+        /// Byte the command starts at.
         offset: usize,
+        /// splice_command_type of the command.
         splice_command_type: u8,
     },
     /// The text is neither hex nor base64.
-    InvalidText { offset: usize, reason: &'static str },
+    InvalidText {
+        /// Character offset of the first offending character.
+        offset: usize,
+        /// What is wrong there.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -150,18 +191,49 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Why a section could not be encoded.
+/// Why a section (or a time for one) could not be encoded.
+///
+/// Nothing is ever masked or clamped to make it fit: a value wider than its field is this error,
+/// naming the field, and no bytes are produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// The output buffer is smaller than the encoding (`needed` bytes).
-    BufferTooSmall { needed: usize, available: usize },
+    /// The output buffer is smaller than the encoding.
+    BufferTooSmall {
+        /// Bytes the encoding takes.
+        needed: usize,
+        /// Bytes the buffer has.
+        available: usize,
+    },
     /// A field does not fit its width in the syntax table, or a length exceeds its field.
     FieldRange {
+        /// The field as `syntax_table.field`, named as the standard names them, with the
+        /// enclosing table where a table appears in several (`break_duration.duration`,
+        /// `time_signal.splice_time.pts_time`, `splice_info_section.section_length`).
         field: &'static str,
+        /// The value that does not fit.
         value: u64,
+        /// The field's width in bits; the largest value it holds is 2^bits - 1.
         bits: u32,
     },
+    /// A number of seconds that is not a time any SCTE-35 field can carry (from
+    /// [`seconds_to_ticks`](super::seconds_to_ticks)).
+    InvalidSeconds {
+        /// What is wrong with it: not finite, negative, or more than
+        /// [`MAX_TICKS`](super::MAX_TICKS) ticks.
+        reason: &'static str,
+    },
+}
+
+impl EncodeError {
+    /// The largest value the field of a [`EncodeError::FieldRange`] holds (`None` for the
+    /// other variants).
+    pub fn max(&self) -> Option<u64> {
+        match self {
+            EncodeError::FieldRange { bits, .. } => Some(u64::MAX >> (64 - (*bits).clamp(1, 64))),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for EncodeError {
@@ -174,7 +246,14 @@ impl fmt::Display for EncodeError {
                 )
             }
             EncodeError::FieldRange { field, value, bits } => {
-                write!(f, "{field} = {value} does not fit in {bits} bits")
+                let max = self.max().unwrap_or(0);
+                write!(
+                    f,
+                    "{field} = {value} does not fit in {bits} bits (at most {max})"
+                )
+            }
+            EncodeError::InvalidSeconds { reason } => {
+                write!(f, "invalid number of seconds: {reason}")
             }
         }
     }

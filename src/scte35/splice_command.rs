@@ -4,18 +4,34 @@
 //! and private_command (§9.7.6) are kept as opaque bytes that round-trip unchanged; reserved command
 //! types are kept as opaque bytes with their type.
 
-use super::DecodeError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, range_error};
 use super::splice_insert::SpliceInsert;
 use super::time_signal::TimeSignal;
+use super::{DecodeError, EncodeError};
 
 /// splice_command_type values (Table 7).
+///
+/// ```
+/// use hlsplice::scte35::{self, SpliceTime, command_type};
+/// let out = scte35::splice_insert_out(1, SpliceTime::Immediate, None, false);
+/// let command = out.splice_command().unwrap();
+/// assert_eq!(command.splice_command_type(), command_type::SPLICE_INSERT);
+/// // On the wire: the byte after splice_command_length.
+/// assert_eq!(out.to_vec()?[13], command_type::SPLICE_INSERT);
+/// # Ok::<(), scte35::EncodeError>(())
+/// ```
 pub mod command_type {
+    /// splice_null() (§9.7.1).
     pub const SPLICE_NULL: u8 = 0x00;
+    /// splice_schedule() (§9.7.2).
     pub const SPLICE_SCHEDULE: u8 = 0x04;
+    /// splice_insert() (§9.7.3).
     pub const SPLICE_INSERT: u8 = 0x05;
+    /// time_signal() (§9.7.4).
     pub const TIME_SIGNAL: u8 = 0x06;
+    /// bandwidth_reservation() (§9.7.5).
     pub const BANDWIDTH_RESERVATION: u8 = 0x07;
+    /// private_command() (§9.7.6).
     pub const PRIVATE_COMMAND: u8 = 0xFF;
 }
 
@@ -81,6 +97,23 @@ impl SpliceCommand {
         }
     }
 
+    /// The first count inside the command that does not fit, then splice_command_length (see
+    /// [`SpliceInfoSection::encode`](super::SpliceInfoSection::encode)).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        let inner = match self {
+            SpliceCommand::SpliceInsert(c) => c.length_error(),
+            _ => None,
+        };
+        inner.or_else(|| {
+            range_error(
+                12,
+                self.encoded_len() as u64,
+                "splice_info_section.splice_command_length",
+            )
+        })
+    }
+
+    #[inline]
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         match self {
             SpliceCommand::SpliceNull => {}
@@ -88,7 +121,7 @@ impl SpliceCommand {
             SpliceCommand::SpliceInsert(c) => c.encode(w),
             SpliceCommand::TimeSignal(c) => c.encode(w),
             SpliceCommand::PrivateCommand(c) => {
-                w.put(32, u64::from(c.identifier), "identifier"); // identifier: 32
+                w.put(32, u64::from(c.identifier), "private_command.identifier"); // identifier: 32
                 w.bytes(&c.private_bytes);
             }
             SpliceCommand::Reserved { bytes, .. } => w.bytes(bytes),

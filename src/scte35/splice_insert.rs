@@ -1,9 +1,9 @@
 //! splice_insert() — SCTE 35 2023r1 §9.7.3 (Table 10).
 
-use super::DecodeError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, range_error};
 use super::break_duration::BreakDuration;
 use super::splice_time;
+use super::{DecodeError, EncodeError};
 
 /// splice_insert(): an avail (OUT) or a return to the network (IN), or the cancellation of one.
 ///
@@ -100,8 +100,26 @@ impl SpliceInsert {
         len + 4 // unique_program_id, avail_num, avails_expected
     }
 
+    /// component_count when it does not fit (asked before an enclosing length that overflows
+    /// too, so the innermost field is named).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        if self.splice_event_cancel_indicator || self.program_splice_flag {
+            return None;
+        }
+        range_error(
+            8,
+            self.components.len() as u64,
+            "splice_insert.component_count",
+        )
+    }
+
+    #[inline]
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
-        w.put(32, u64::from(self.splice_event_id), "splice_event_id"); // splice_event_id: 32
+        w.put(
+            32,
+            u64::from(self.splice_event_id),
+            "splice_insert.splice_event_id",
+        ); // splice_event_id: 32
         w.flag(self.splice_event_cancel_indicator); // splice_event_cancel_indicator: 1
         w.reserved(7); // reserved: 7
         if self.splice_event_cancel_indicator {
@@ -115,23 +133,39 @@ impl SpliceInsert {
         w.reserved(3); // reserved: 3
         if self.program_splice_flag {
             if !self.splice_immediate_flag {
-                splice_time::encode(w, self.pts_time);
+                splice_time::encode(w, self.pts_time, "splice_insert.splice_time.pts_time");
             }
         } else {
-            w.put(8, self.components.len() as u64, "component_count"); // component_count: 8
+            w.put(
+                8,
+                self.components.len() as u64,
+                "splice_insert.component_count",
+            ); // component_count: 8
             for c in &self.components {
-                w.put(8, u64::from(c.component_tag), "component_tag"); // component_tag: 8
+                w.put(8, u64::from(c.component_tag), "splice_insert.component_tag"); // component_tag: 8
                 if !self.splice_immediate_flag {
-                    splice_time::encode(w, c.pts_time);
+                    splice_time::encode(
+                        w,
+                        c.pts_time,
+                        "splice_insert.component.splice_time.pts_time",
+                    );
                 }
             }
         }
         if let Some(bd) = &self.break_duration {
             bd.encode(w);
         }
-        w.put(16, u64::from(self.unique_program_id), "unique_program_id"); // unique_program_id: 16
-        w.put(8, u64::from(self.avail_num), "avail_num"); // avail_num: 8
-        w.put(8, u64::from(self.avails_expected), "avails_expected"); // avails_expected: 8
+        w.put(
+            16,
+            u64::from(self.unique_program_id),
+            "splice_insert.unique_program_id",
+        ); // unique_program_id: 16
+        w.put(8, u64::from(self.avail_num), "splice_insert.avail_num"); // avail_num: 8
+        w.put(
+            8,
+            u64::from(self.avails_expected),
+            "splice_insert.avails_expected",
+        ); // avails_expected: 8
     }
 
     #[inline]

@@ -27,7 +27,7 @@ fn decode_b64(text: &str) -> (Vec<u8>, SpliceInfoSection) {
 fn assert_round_trip(text: &str) -> SpliceInfoSection {
     let (bytes, section) = decode_b64(text);
     assert_eq!(section.encoded_len(), bytes.len());
-    assert_eq!(section.to_vec(), bytes, "re-encode differs");
+    assert_eq!(section.to_vec().unwrap(), bytes, "re-encode differs");
     assert_eq!(to_base64(&bytes), text);
     section
 }
@@ -78,7 +78,7 @@ fn sample_14_2_splice_insert() {
     );
     assert_eq!(s.splice_command_length(), 20);
     assert_eq!(s.descriptor_loop_length(), 10);
-    assert_eq!(crc32_mpeg2(&s.to_vec()[..46]), 0x62DB_A30A);
+    assert_eq!(crc32_mpeg2(&s.to_vec().unwrap()[..46]), 0x62DB_A30A);
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn crc32_mpeg2_check_value() {
 #[test]
 fn splice_insert_out_with_duration_round_trips_and_has_defaults() {
     let out = splice_insert_out(1002, SpliceTime::Pts(23_355_832), Some(5_399_395), true);
-    let bytes = out.to_vec();
+    let bytes = out.to_vec().unwrap();
     // sap_type 3, tier 0xFFF, cw_index 0, pts_adjustment 0, protocol_version 0
     assert_eq!(&bytes[..3], &[0xFC, 0x30, 0x25]);
     assert_eq!(
@@ -158,7 +158,7 @@ fn splice_insert_out_matches_published_aws_elemental_out() {
     let mut out = splice_insert_out(
         999,
         SpliceTime::Pts(1_178_526),
-        Some(seconds_to_ticks(30.0)),
+        Some(seconds_to_ticks(30.0).unwrap()),
         true,
     );
     if let Payload::Clear {
@@ -171,7 +171,7 @@ fn splice_insert_out_matches_published_aws_elemental_out() {
         si.avails_expected = 1;
     }
     assert_eq!(
-        to_hex(&out.to_vec()),
+        to_hex(&out.to_vec().unwrap()),
         "0xFC302500000000000000FFF01405000003E77FEFFE0011FB9EFE002932E00001010100004D192A59"
     );
 }
@@ -179,7 +179,7 @@ fn splice_insert_out_matches_published_aws_elemental_out() {
 #[test]
 fn splice_insert_in_and_immediate() {
     let inn = splice_insert_in(5, SpliceTime::Immediate);
-    let bytes = inn.to_vec();
+    let bytes = inn.to_vec().unwrap();
     let back = SpliceInfoSection::decode(&bytes).unwrap();
     let Some(SpliceCommand::SpliceInsert(si)) = back.splice_command() else {
         panic!()
@@ -196,16 +196,37 @@ fn splice_insert_in_and_immediate() {
 #[test]
 fn splice_insert_cancel_is_short() {
     let c = splice_insert_cancel(0xDEAD_BEEF);
-    let bytes = c.to_vec();
+    let bytes = c.to_vec().unwrap();
     assert_eq!(c.splice_command_length(), 5);
     assert_eq!(&bytes[14..19], &[0xDE, 0xAD, 0xBE, 0xEF, 0xFF]);
     assert_eq!(SpliceInfoSection::decode(&bytes).unwrap(), c);
 }
 
 #[test]
-fn builder_wraps_pts_to_33_bits() {
+fn builder_keeps_pts_and_encode_refuses_it_over_33_bits() {
+    // Not wrapped to 10: a PTS over 33 bits is an error, never a different time.
     let out = splice_insert_out(1, SpliceTime::Pts(PTS_MODULUS + 10), None, false);
     let Some(SpliceCommand::SpliceInsert(si)) = out.splice_command() else {
+        panic!()
+    };
+    assert_eq!(si.pts_time, Some(PTS_MODULUS + 10));
+    assert_eq!(
+        out.to_vec(),
+        Err(EncodeError::FieldRange {
+            field: "splice_insert.splice_time.pts_time",
+            value: PTS_MODULUS + 10,
+            bits: 33
+        })
+    );
+    // Wrapping is the caller's explicit choice.
+    let wrapped = splice_insert_out(
+        1,
+        SpliceTime::Pts((PTS_MODULUS + 10) & PTS_MASK),
+        None,
+        false,
+    );
+    let back = SpliceInfoSection::decode(&wrapped.to_vec().unwrap()).unwrap();
+    let Some(SpliceCommand::SpliceInsert(si)) = back.splice_command() else {
         panic!()
     };
     assert_eq!(si.pts_time, Some(10));
@@ -227,7 +248,7 @@ fn encode_into_small_buffers_reports_needed_size() {
     }
     let mut buf = [0u8; 64];
     assert_eq!(out.encode(&mut buf), Ok(len));
-    assert_eq!(&buf[..len], out.to_vec().as_slice());
+    assert_eq!(&buf[..len], out.to_vec().unwrap().as_slice());
 }
 
 #[test]
@@ -238,13 +259,21 @@ fn encode_rejects_out_of_range_fields() {
     assert_eq!(
         s.encode(&mut buf),
         Err(EncodeError::FieldRange {
-            field: "tier",
+            field: "splice_info_section.tier",
             value: 0x1000,
             bits: 12
         })
     );
-    assert!(s.to_vec().is_empty());
-    assert!(s.try_to_vec().is_err());
+    assert_eq!(
+        s.to_vec(),
+        Err(EncodeError::FieldRange {
+            field: "splice_info_section.tier",
+            value: 0x1000,
+            bits: 12
+        })
+    );
+    assert!(s.to_hex().is_err());
+    assert!(s.to_base64().is_err());
 }
 
 #[test]
@@ -296,12 +325,34 @@ fn decode_text_accepts_hex_and_base64_forms() {
 
 #[test]
 fn seconds_to_ticks_rounds_to_nearest() {
-    assert_eq!(seconds_to_ticks(30.0), 2_700_000);
-    assert_eq!(seconds_to_ticks(60.293567), 5_426_421);
-    assert_eq!(seconds_to_ticks(1.0 / 90_000.0 * 0.49), 0);
-    assert_eq!(seconds_to_ticks(1.0 / 90_000.0 * 0.51), 1);
-    assert_eq!(seconds_to_ticks(-1.0), 0);
-    assert_eq!(seconds_to_ticks(f64::NAN), 0);
+    assert_eq!(seconds_to_ticks(30.0), Ok(2_700_000));
+    assert_eq!(seconds_to_ticks(60.293567), Ok(5_426_421));
+    assert_eq!(seconds_to_ticks(1.0 / 90_000.0 * 0.49), Ok(0));
+    assert_eq!(seconds_to_ticks(1.0 / 90_000.0 * 0.51), Ok(1));
+    assert_eq!(seconds_to_ticks(0.0), Ok(0));
+    assert_eq!(seconds_to_ticks(-0.0), Ok(0));
+    assert_eq!(seconds_to_ticks(ticks_to_seconds(MAX_TICKS)), Ok(MAX_TICKS));
+}
+
+#[test]
+fn seconds_to_ticks_refuses_non_finite_negative_and_too_large() {
+    let invalid = |seconds: f64| match seconds_to_ticks(seconds) {
+        Err(EncodeError::InvalidSeconds { reason }) => reason,
+        other => panic!("{seconds}: {other:?}"),
+    };
+    assert_eq!(invalid(f64::NAN), "not a finite number");
+    assert_eq!(invalid(f64::INFINITY), "not a finite number");
+    assert_eq!(invalid(f64::NEG_INFINITY), "not a finite number");
+    assert_eq!(invalid(-1.0), "negative");
+    assert_eq!(invalid(-1e-9), "negative");
+    assert!(invalid(1e300).contains("2^40 - 1 ticks"));
+    // One tick past the widest field.
+    assert!(invalid(ticks_to_seconds(MAX_TICKS + 1)).contains("segmentation_duration"));
+    let err = seconds_to_ticks(f64::NAN).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid number of seconds: not a finite number"
+    );
 }
 
 #[test]
@@ -313,7 +364,9 @@ fn effective_pts_wraps_at_33_bits() {
 
 #[test]
 fn decode_errors_name_problem_and_offset() {
-    let good = splice_insert_out(1, SpliceTime::Pts(1), None, false).to_vec();
+    let good = splice_insert_out(1, SpliceTime::Pts(1), None, false)
+        .to_vec()
+        .unwrap();
     assert!(matches!(
         SpliceInfoSection::decode(&[]),
         Err(DecodeError::Truncated { offset: 0, .. })
@@ -383,11 +436,11 @@ fn sample_14_2_avail_descriptor() {
 }
 
 fn round_trip(section: &SpliceInfoSection) -> Vec<u8> {
-    let bytes = section.try_to_vec().expect("encodes");
+    let bytes = section.to_vec().expect("encodes");
     assert_eq!(bytes.len(), section.encoded_len());
     let back = SpliceInfoSection::decode(&bytes).expect("decodes");
     assert_eq!(&back, section);
-    assert_eq!(back.to_vec(), bytes);
+    assert_eq!(back.to_vec().unwrap(), bytes);
     bytes
 }
 
@@ -548,7 +601,7 @@ fn legacy_splice_command_length_is_reproduced() {
     let mut p = SpliceInfoSection::new(SpliceCommand::PrivateCommand(PrivateCommand::default()));
     p.legacy_splice_command_length = true;
     assert!(matches!(
-        SpliceInfoSection::decode(&p.to_vec()),
+        SpliceInfoSection::decode(&p.to_vec().unwrap()),
         Err(DecodeError::LegacyCommandLength {
             splice_command_type: 0xFF,
             ..
@@ -595,7 +648,9 @@ fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
 #[test]
 fn command_overrunning_its_length_is_reported() {
     // splice_insert OUT with duration, splice_command_length lowered from 20 to 15.
-    let mut bytes = splice_insert_out(1, SpliceTime::Pts(5), Some(6), true).to_vec();
+    let mut bytes = splice_insert_out(1, SpliceTime::Pts(5), Some(6), true)
+        .to_vec()
+        .unwrap();
     bytes[12] = 15;
     let err = SpliceInfoSection::decode(&with_crc(bytes.clone())).unwrap_err();
     assert_eq!(
@@ -630,7 +685,7 @@ fn descriptor_overrunning_its_length_is_reported() {
     s.push_descriptor(SpliceDescriptor::Avail(AvailDescriptor {
         provider_avail_id: 1,
     }));
-    let mut bytes = s.to_vec();
+    let mut bytes = s.to_vec().unwrap();
     // descriptor_length 8 → 6: the avail descriptor's provider_avail_id no longer fits.
     let at = 14 + 10 + 2 + 1;
     assert_eq!(bytes[at], 8);
@@ -682,4 +737,289 @@ fn every_truncation_of_a_sample_is_an_error() {
             "prefix of {n} bytes accepted"
         );
     }
+}
+
+/// The splice_insert of a section built by the splice_insert builders.
+fn insert_of(section: &mut SpliceInfoSection) -> &mut SpliceInsert {
+    match &mut section.payload {
+        Payload::Clear {
+            splice_command: SpliceCommand::SpliceInsert(si),
+            ..
+        } => si,
+        _ => panic!("not a splice_insert"),
+    }
+}
+
+/// A time_signal carrying `descriptor` alone.
+fn with_descriptor(descriptor: SpliceDescriptor) -> SpliceInfoSection {
+    time_signal(SpliceTime::Immediate, vec![descriptor])
+}
+
+fn segmentation(change: impl FnOnce(&mut SegmentationDescriptor)) -> SpliceInfoSection {
+    let mut seg = SegmentationDescriptor::new(1, 0x34);
+    change(&mut seg);
+    with_descriptor(SpliceDescriptor::Segmentation(seg))
+}
+
+/// Every fixed-width field a caller can overfill, with the value: each is refused by every way
+/// to get bytes (`encode`, `to_vec`, `to_hex`, `to_base64`), naming the field; none is masked.
+#[test]
+fn every_value_that_does_not_fit_is_an_error_naming_its_field() {
+    let upid_too_long = vec![b'u'; 256];
+    let dtmf_too_long = b"12345678".to_vec();
+    let cases: Vec<(SpliceInfoSection, &str, u64, u32)> = vec![
+        // The example: a 2^40-tick break used to encode as a 0-second one.
+        (
+            splice_insert_out(1, SpliceTime::Immediate, Some(1 << 40), true),
+            "break_duration.duration",
+            1 << 40,
+            33,
+        ),
+        (
+            splice_insert_out(1, SpliceTime::Immediate, Some(PTS_MODULUS), false),
+            "break_duration.duration",
+            PTS_MODULUS,
+            33,
+        ),
+        (
+            splice_insert_out(1, SpliceTime::Pts(u64::MAX), None, false),
+            "splice_insert.splice_time.pts_time",
+            u64::MAX,
+            33,
+        ),
+        (
+            splice_insert_in(1, SpliceTime::Pts(PTS_MODULUS)),
+            "splice_insert.splice_time.pts_time",
+            PTS_MODULUS,
+            33,
+        ),
+        (
+            time_signal(SpliceTime::Pts(PTS_MODULUS), Vec::new()),
+            "time_signal.splice_time.pts_time",
+            PTS_MODULUS,
+            33,
+        ),
+        (
+            {
+                let mut s = splice_insert_out(1, SpliceTime::Pts(0), None, false);
+                let si = insert_of(&mut s);
+                si.program_splice_flag = false;
+                si.components = vec![SpliceInsertComponent {
+                    component_tag: 1,
+                    pts_time: Some(PTS_MODULUS + 1),
+                }];
+                s
+            },
+            "splice_insert.component.splice_time.pts_time",
+            PTS_MODULUS + 1,
+            33,
+        ),
+        (
+            {
+                let mut s = splice_insert_out(1, SpliceTime::Immediate, None, false);
+                let si = insert_of(&mut s);
+                si.program_splice_flag = false;
+                si.components = vec![SpliceInsertComponent::default(); 256];
+                s
+            },
+            "splice_insert.component_count",
+            256,
+            8,
+        ),
+        (
+            SpliceInfoSection {
+                pts_adjustment: PTS_MODULUS,
+                ..splice_insert_cancel(1)
+            },
+            "splice_info_section.pts_adjustment",
+            PTS_MODULUS,
+            33,
+        ),
+        (
+            SpliceInfoSection {
+                sap_type: 4,
+                ..splice_insert_cancel(1)
+            },
+            "splice_info_section.sap_type",
+            4,
+            2,
+        ),
+        (
+            SpliceInfoSection {
+                encryption_algorithm: 64,
+                ..splice_insert_cancel(1)
+            },
+            "splice_info_section.encryption_algorithm",
+            64,
+            6,
+        ),
+        (
+            segmentation(|seg| seg.segmentation_duration = Some(1 << 40)),
+            "segmentation_descriptor.segmentation_duration",
+            1 << 40,
+            40,
+        ),
+        (
+            segmentation(|seg| {
+                seg.program_segmentation_flag = false;
+                seg.components = vec![SegmentationComponent {
+                    component_tag: 1,
+                    pts_offset: PTS_MODULUS,
+                }];
+            }),
+            "segmentation_descriptor.pts_offset",
+            PTS_MODULUS,
+            33,
+        ),
+        (
+            segmentation(|seg| {
+                seg.program_segmentation_flag = false;
+                seg.components = vec![SegmentationComponent::default(); 256];
+            }),
+            "segmentation_descriptor.component_count",
+            256,
+            8,
+        ),
+        // Also overflows descriptor_length and section_length; the UPID is what to fix.
+        (
+            segmentation(|seg| {
+                seg.segmentation_upid_type = 0x0C;
+                seg.segmentation_upid = upid_too_long.clone();
+            }),
+            "segmentation_descriptor.segmentation_upid_length",
+            256,
+            8,
+        ),
+        (
+            segmentation(|seg| {
+                seg.delivery_restrictions = Some(DeliveryRestrictions {
+                    device_restrictions: 4,
+                    ..DeliveryRestrictions::default()
+                })
+            }),
+            "segmentation_descriptor.device_restrictions",
+            4,
+            2,
+        ),
+        (
+            with_descriptor(SpliceDescriptor::Dtmf(DtmfDescriptor {
+                preroll: 0,
+                dtmf_chars: dtmf_too_long.clone(),
+            })),
+            "DTMF_descriptor.dtmf_count",
+            8,
+            3,
+        ),
+        (
+            with_descriptor(SpliceDescriptor::Audio(AudioDescriptor {
+                components: vec![AudioComponent::default(); 16],
+            })),
+            "audio_descriptor.audio_count",
+            16,
+            4,
+        ),
+        (
+            with_descriptor(SpliceDescriptor::Audio(AudioDescriptor {
+                components: vec![AudioComponent {
+                    iso_code: 1 << 24,
+                    ..AudioComponent::default()
+                }],
+            })),
+            "audio_descriptor.ISO_code",
+            1 << 24,
+            24,
+        ),
+        (
+            with_descriptor(SpliceDescriptor::Audio(AudioDescriptor {
+                components: vec![AudioComponent {
+                    bit_stream_mode: 8,
+                    ..AudioComponent::default()
+                }],
+            })),
+            "audio_descriptor.Bit_Stream_Mode",
+            8,
+            3,
+        ),
+        (
+            with_descriptor(SpliceDescriptor::Audio(AudioDescriptor {
+                components: vec![AudioComponent {
+                    num_channels: 16,
+                    ..AudioComponent::default()
+                }],
+            })),
+            "audio_descriptor.Num_Channels",
+            16,
+            4,
+        ),
+        (
+            with_descriptor(SpliceDescriptor::Time(TimeDescriptor {
+                tai_seconds: 1 << 48,
+                ..TimeDescriptor::default()
+            })),
+            "time_descriptor.TAI_seconds",
+            1 << 48,
+            48,
+        ),
+        (
+            with_descriptor(SpliceDescriptor::Unknown {
+                splice_descriptor_tag: 0xF0,
+                bytes: vec![0; 256],
+            }),
+            "splice_descriptor.descriptor_length",
+            256,
+            8,
+        ),
+        (
+            SpliceInfoSection::new(SpliceCommand::Reserved {
+                splice_command_type: 0x10,
+                bytes: vec![0; 0x1000],
+            }),
+            "splice_info_section.splice_command_length",
+            0x1000,
+            12,
+        ),
+        (
+            time_signal(
+                SpliceTime::Immediate,
+                vec![
+                    SpliceDescriptor::Unknown {
+                        splice_descriptor_tag: 0xF0,
+                        bytes: vec![0; 255],
+                    };
+                    17
+                ],
+            ),
+            "splice_info_section.section_length",
+            (14 + 1 + 2 + 17 * 257 + 4 - 3) as u64,
+            12,
+        ),
+    ];
+    for (section, field, value, bits) in cases {
+        let want = EncodeError::FieldRange { field, value, bits };
+        let mut buf = vec![0u8; section.encoded_len()];
+        assert_eq!(section.encode(&mut buf), Err(want.clone()), "{field}");
+        assert_eq!(section.to_vec(), Err(want.clone()), "{field}");
+        assert_eq!(section.to_hex(), Err(want.clone()), "{field}");
+        assert_eq!(section.to_base64(), Err(want.clone()), "{field}");
+        assert_eq!(want.max(), Some((1u64 << bits) - 1));
+        let text = want.to_string();
+        assert!(
+            text.starts_with(field) && text.contains(&format!("{bits} bits")),
+            "{text}"
+        );
+    }
+}
+
+/// The widest value of each field still encodes (the limits above are the fields' own).
+#[test]
+fn values_at_the_top_of_their_fields_encode() {
+    let mut out = splice_insert_out(u32::MAX, SpliceTime::Pts(PTS_MASK), Some(PTS_MASK), true);
+    out.pts_adjustment = PTS_MASK;
+    round_trip(&out);
+    round_trip(&segmentation(|seg| {
+        seg.segmentation_duration = Some(MAX_TICKS);
+        seg.segmentation_upid_type = 0x0C;
+        seg.segmentation_upid = vec![b'u'; 255 - 4 - 5 - 1 - 5 - 2 - 3];
+    }));
+    round_trip(&time_signal(SpliceTime::Pts(PTS_MASK), Vec::new()));
 }

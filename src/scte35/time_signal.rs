@@ -16,8 +16,9 @@ impl TimeSignal {
         splice_time::encoded_len(self.pts_time)
     }
 
+    #[inline]
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
-        splice_time::encode(w, self.pts_time);
+        splice_time::encode(w, self.pts_time, "time_signal.splice_time.pts_time");
     }
 
     #[inline(always)]

@@ -15,14 +15,38 @@
 //!
 //! "Now" in the API is the stream's live edge — the program time at the end of the newest
 //! segment seen in any rendition — never the server clock. An API call that needs it first
-//! refreshes it from upstream ([`proxy::refresh_live_edge`]), so it does not depend on a
+//! refreshes it from upstream (`proxy::refresh_live_edge`), so it does not depend on a
 //! player having polled recently; when that fails the call answers 503 and changes nothing.
 //!
-//! Structure (after the hyper examples): one [`BoxBody`](body::BoxBody) type, routing as one
+//! Structure (after the hyper examples): one `BoxBody` type, routing as one
 //! `match`, one task per connection under hyper-util's `GracefulShutdown`, failures mapped to
-//! status codes in one place ([`error::Failure`]), shared state as an `Arc<App>` whose locks
+//! status codes in one place (`error::Failure`), shared state as an `Arc<App>` whose locks
 //! are never held across `.await`.
+//!
+//! Embedding it (feature `server`): `hlsplice serve` is this call with settings from flags, the
+//! environment and a file.
+//!
+//! ```
+//! use hlsplice::server::{self, ServerConfig};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let data_dir = std::env::temp_dir().join(format!("hlsplice-doc-run-{}", std::process::id()));
+//! let config = ServerConfig::new("http://127.0.0.1:8081", &data_dir);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! // Serves until the future completes: here at once (a real server passes a signal).
+//! server::run(config, listener, async {}).await?;
+//!
+//! // Errors are typed: a bad upstream URL is refused before anything starts.
+//! let bad = ServerConfig::new("ftp://packager", &data_dir);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let err = server::run(bad, listener, async {}).await.unwrap_err();
+//! assert!(matches!(err, server::ServeError::Upstream(_)));
+//! # std::fs::remove_dir_all(&data_dir)?;
+//! # Ok(())
+//! # }
+//! ```
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,7 +73,8 @@ mod renders;
 mod store;
 mod stream;
 mod streams;
-#[cfg(test)]
+// They run the proxy in front of the built-in packager.
+#[cfg(all(test, feature = "packager"))]
 mod tests;
 mod upstream;
 
@@ -147,16 +172,51 @@ impl Drop for CloseStore {
     }
 }
 
+/// Why [`run`] could not start. Once it serves, nothing stops it but `shutdown`: failures of
+/// single requests and connections are answered or logged, not returned.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// [`ServerConfig::upstream`] is not an absolute `http://` URL without a query.
+    Upstream(String),
+    /// The break store in [`ServerConfig::data_dir`] could not be created, opened or read.
+    Store(String),
+    /// The blocking task that opens the store panicked or was cancelled.
+    Task(tokio::task::JoinError),
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The upstream message already says what it is about.
+            ServeError::Upstream(message) => f.write_str(message),
+            ServeError::Store(message) => write!(f, "break store: {message}"),
+            ServeError::Task(err) => write!(f, "opening the break store: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServeError::Task(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
 /// Serves until `shutdown` completes, then stops accepting, lets open requests finish (up
 /// to `shutdown_grace_ms`) and closes the store.
 ///
+/// See the [module example](self).
+///
 /// # Errors
-/// When the upstream URL is invalid or the store cannot be opened or loaded.
+/// [`ServeError`] when the upstream URL is invalid or the store cannot be opened or loaded.
 pub async fn run(
     config: ServerConfig,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     run_with_store(config, listener, shutdown, |store| store).await
 }
 
@@ -167,16 +227,17 @@ async fn run_with_store(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     records: impl FnOnce(Arc<store::RedbStore>) -> Arc<dyn store::BreakStore>,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let metrics = Arc::new(Metrics::default());
     let upstream = Arc::new(
         upstream::Upstream::new(&config.upstream, Arc::clone(&metrics))
-            .map_err(anyhow::Error::msg)?,
+            .map_err(ServeError::Upstream)?,
     );
     let dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&dir))
-        .await?
-        .map_err(anyhow::Error::msg)?;
+        .await
+        .map_err(ServeError::Task)?
+        .map_err(|e| ServeError::Store(e.to_string()))?;
     let store = Arc::new(store);
     let _close = CloseStore(Arc::clone(&store));
     let settings = streams::StreamSettings {

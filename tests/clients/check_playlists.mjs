@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Player-side oracle for hlsplice playlists, with hls.js (its M3U8Parser, through the ESM import)
-// and videojs m3u8-parser.
+// Player-side oracle for hlsplice playlists, with hls.js (its M3U8Parser, through the ESM import),
+// videojs m3u8-parser and hls-parser in strict mode.
 //
-// Usage: node check_playlists.mjs PATH...   (files or directories of .m3u8)
+// Usage: node check_playlists.mjs [--parts-from-input DIR]... PATH...
+//        (PATHs: files or directories of .m3u8)
 //
 // Checks, per playlist:
 //   hls.js parse       parseLevelPlaylist / parseMasterPlaylist without a parsing error
@@ -11,12 +12,27 @@
 //   m3u8-parser        no warnings; as many segments as URI lines; CUE-OUT / CUE-OUT-CONT /
 //                      CUE-IN seen on exactly the segments that carry them in the text;
 //                      dateRanges has every DATERANGE ID
+//   hls-parser         parses in strict mode (RFC 8216bis MUSTs and the LL-HLS SHOULDs it
+//                      enforces, e.g. EXT-X-PART tags only on the last three segments, §6.2.2);
+//                      as many segments with a URI as URI lines, each with the date range of
+//                      the last EXT-X-DATERANGE before it (hls-parser keeps one per segment)
+// --parts-from-input DIR: the playlists in DIR are rewriter goldens whose EXT-X-PART lines are
+// the packager input's, passed through byte for byte, so hls-parser's part-retention rule
+// judges that input, not hlsplice: there, when hls-parser refuses only for that rule, the parts
+// it names are dropped and the rest of the playlist must still parse strictly.
 // Prints one line per failure and "N passed, N failed"; exits 1 if anything failed.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
+import HlsParser from 'hls-parser';
 import { M3U8Parser, PlaylistLevelType } from 'hls.js';
 import { Parser } from 'm3u8-parser';
+
+HlsParser.setOptions({ strictMode: true, silent: true });
+/** hls-parser's message for RFC 8216bis §6.2.2's "EXT-X-PART tags SHOULD be removed …". */
+const PART_RETENTION = 'Remove EXT-X-PART tags from the Playlist after they are greater than three target durations';
+/** Goldens accepted by hls-parser once their input's old parts were set aside. */
+let upstreamParts = 0;
 
 // Golden inputs the rewriter must refuse (its output is the input unchanged): not playlists.
 const EXPECTED_INVALID = new Set(['not_a_playlist.m3u8', 'bad_extinf.m3u8']);
@@ -176,6 +192,62 @@ function checkVideojs(name, text) {
   check(`${name} m3u8-parser`, why.length === 0, why.join('; '));
 }
 
+/** `text` without the EXT-X-PART lines of the segments before the last three, counting the
+ *  one in progress as hls-parser does (the parts its part-retention rule refuses). */
+function withoutOldParts(text) {
+  const lines = text.split(/\r?\n/);
+  const isUri = (l) => l.trim() !== '' && !l.startsWith('#');
+  const lastUri = lines.findLastIndex(isUri);
+  const inProgress = lines
+    .slice(lastUri + 1)
+    .some((l) => l.startsWith('#EXT-X-PART:') || l.startsWith('#EXT-X-PRELOAD-HINT:'));
+  const segments = lines.filter(isUri).length + (inProgress ? 1 : 0);
+  let index = 0;
+  return lines
+    .filter((l) => {
+      const keep = !(l.startsWith('#EXT-X-PART:') && index < segments - 3);
+      if (isUri(l)) index += 1;
+      return keep;
+    })
+    .join('\n');
+}
+
+function checkHlsParser(name, text, partsFromInput) {
+  let parsed;
+  try {
+    parsed = HlsParser.parse(text);
+  } catch (err) {
+    if (!(partsFromInput && String(err.message).includes(PART_RETENTION))) {
+      check(`${name} hls-parser`, false, String(err.message));
+      return;
+    }
+    try {
+      parsed = HlsParser.parse(withoutOldParts(text));
+      upstreamParts += 1;
+    } catch (err2) {
+      check(`${name} hls-parser`, false, `${err2.message} (after setting aside the input's old parts)`);
+      return;
+    }
+  }
+  const why = [];
+  if (!parsed.isMasterPlaylist) {
+    const expected = textSegments(text);
+    const segments = parsed.segments.filter((s) => s.uri);
+    if (segments.length !== expected.length) {
+      why.push(`${segments.length} segments with a URI, the text has ${expected.length}`);
+    } else {
+      // hls-parser keeps one date range per segment: the last EXT-X-DATERANGE before it.
+      segments.forEach((seg, i) => {
+        const last = expected[i].tags.filter((t) => t.startsWith('#EXT-X-DATERANGE:')).at(-1);
+        const want = last === undefined ? undefined : attrOf(last, 'ID');
+        const got = seg.dateRange ? seg.dateRange.id : undefined;
+        if (want !== got) why.push(`${expected[i].uri}: date range ${got}, the text has ${want}`);
+      });
+    }
+  }
+  check(`${name} hls-parser`, why.length === 0, why.join('; '));
+}
+
 function files(root) {
   if (statSync(root).isDirectory()) {
     return readdirSync(root)
@@ -186,9 +258,23 @@ function files(root) {
   return [root];
 }
 
-const roots = process.argv.slice(2);
+const roots = [];
+const partsFromInput = new Set();
+for (let i = 2; i < process.argv.length; i++) {
+  const arg = process.argv[i];
+  if (arg === '--parts-from-input' && i + 1 < process.argv.length) {
+    i += 1;
+    partsFromInput.add(resolve(process.argv[i]));
+    roots.push(process.argv[i]);
+  } else if (arg.startsWith('--')) {
+    roots.length = 0;
+    break;
+  } else {
+    roots.push(arg);
+  }
+}
 if (roots.length === 0) {
-  console.log('usage: node check_playlists.mjs PATH...');
+  console.log('usage: node check_playlists.mjs [--parts-from-input DIR]... PATH...');
   process.exit(2);
 }
 let skipped = 0;
@@ -204,8 +290,12 @@ for (const root of roots) {
     const text = readFileSync(path, 'utf8');
     checkHlsJs(name, text);
     checkVideojs(name, text);
+    checkHlsParser(name, text, partsFromInput.has(resolve(root)));
   }
 }
-console.log(`hls.js/m3u8-parser: ${skipped} expected-invalid goldens skipped`);
+console.log(`hls.js/m3u8-parser/hls-parser: ${skipped} expected-invalid goldens skipped`);
+if (partsFromInput.size > 0) {
+  console.log(`hls-parser: ${upstreamParts} goldens strict once their input's parts older than three segments were set aside`);
+}
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -1,6 +1,59 @@
 //! Helpers shared by the rewriter's integration tests: a naive reference for "the output is the
-//! input with whole lines inserted".
+//! input with whole lines inserted", and timelines written as break specs.
 #![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use hlsplice::hls::{BreakRequest, Timeline};
+
+/// A timeline from break specs in the form `hlsplice rewrite --break` takes,
+/// `id=<event id>,start=<RFC 3339>,duration=<seconds>[,end=<RFC 3339>][,cancel]`, added in
+/// order. Panics on a spec that does not parse or that the timeline refuses: the specs are the
+/// test's own.
+pub fn timeline_from_specs(specs: &[&str]) -> Timeline {
+    let mut timeline = Timeline::new();
+    for spec in specs {
+        let (mut event_id, mut start, mut duration_ms, mut end, mut cancel) =
+            (None, None, None, None, false);
+        for item in spec.split(',') {
+            let (key, value) = item.split_once('=').unwrap_or((item, ""));
+            let time = || {
+                DateTime::parse_from_rfc3339(value)
+                    .unwrap_or_else(|e| panic!("{spec}: {key} {value:?}: {e}"))
+                    .with_timezone(&Utc)
+            };
+            match key {
+                "id" => event_id = Some(value.parse::<u32>().expect("id is a u32")),
+                "start" => start = Some(time()),
+                "end" => end = Some(time()),
+                "duration" => {
+                    let seconds: f64 = value.parse().expect("duration in seconds");
+                    duration_ms = Some((seconds * 1000.0).round() as u64);
+                }
+                "cancel" => cancel = true,
+                _ => panic!("{spec}: unknown item {item:?}"),
+            }
+        }
+        let id = timeline
+            .add_break(BreakRequest {
+                event_id,
+                start: start.unwrap_or_else(|| panic!("{spec}: no start")),
+                planned_duration_ms: duration_ms.unwrap_or_else(|| panic!("{spec}: no duration")),
+            })
+            .unwrap_or_else(|e| panic!("{spec}: {e}"))
+            .id;
+        if let Some(end) = end {
+            timeline
+                .end_break(id, end)
+                .unwrap_or_else(|e| panic!("{spec}: {e}"));
+        }
+        if cancel {
+            timeline
+                .cancel_break(id)
+                .unwrap_or_else(|e| panic!("{spec}: {e}"));
+        }
+    }
+    timeline
+}
 
 /// The tags the rewriter inserts.
 pub const INSERTED_TAGS: &[&str] = &[

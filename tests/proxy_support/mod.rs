@@ -52,7 +52,7 @@ pub fn client() -> TestClient {
 pub struct Proxy {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    task: Option<JoinHandle<Result<(), server::ServeError>>>,
 }
 
 impl Proxy {

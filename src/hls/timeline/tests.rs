@@ -98,11 +98,11 @@ fn daterange_ids_never_repeat_after_pruning() {
             b.daterange_id
         );
         let end = start + Duration::seconds(10);
-        tl.apply(&[Decision {
+        assert!(tl.apply(&[Decision {
             break_id: b.id,
             start: Some(start),
             end: Some(end),
-        }]);
+        }]));
         let _ = tl.take_changes();
         tl.prune(end + Duration::seconds(1));
         assert!(tl.breaks().is_empty(), "pruned at {i}");

@@ -31,13 +31,29 @@ impl AudioDescriptor {
     }
 
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
-        w.put(4, self.components.len() as u64, "audio_count"); // audio_count: 4
+        w.put(
+            4,
+            self.components.len() as u64,
+            "audio_descriptor.audio_count",
+        ); // audio_count: 4
         w.reserved(4); // reserved: 4
         for c in &self.components {
-            w.put(8, u64::from(c.component_tag), "component_tag"); // component_tag: 8
-            w.put(24, u64::from(c.iso_code), "ISO_code"); // ISO_code: 24
-            w.put(3, u64::from(c.bit_stream_mode), "Bit_Stream_Mode"); // Bit_Stream_Mode: 3
-            w.put(4, u64::from(c.num_channels), "Num_Channels"); // Num_Channels: 4
+            w.put(
+                8,
+                u64::from(c.component_tag),
+                "audio_descriptor.component_tag",
+            ); // component_tag: 8
+            w.put(24, u64::from(c.iso_code), "audio_descriptor.ISO_code"); // ISO_code: 24
+            w.put(
+                3,
+                u64::from(c.bit_stream_mode),
+                "audio_descriptor.Bit_Stream_Mode",
+            ); // Bit_Stream_Mode: 3
+            w.put(
+                4,
+                u64::from(c.num_channels),
+                "audio_descriptor.Num_Channels",
+            ); // Num_Channels: 4
             w.flag(c.full_srvc_audio); // Full_Srvc_Audio: 1
         }
     }

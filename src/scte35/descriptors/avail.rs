@@ -16,7 +16,11 @@ impl AvailDescriptor {
     }
 
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
-        w.put(32, u64::from(self.provider_avail_id), "provider_avail_id"); // provider_avail_id: 32
+        w.put(
+            32,
+            u64::from(self.provider_avail_id),
+            "avail_descriptor.provider_avail_id",
+        ); // provider_avail_id: 32
     }
 
     pub(crate) fn decode(r: &mut BitReader<'_>) -> Result<Self, DecodeError> {

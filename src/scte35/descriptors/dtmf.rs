@@ -18,8 +18,12 @@ impl DtmfDescriptor {
     }
 
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
-        w.put(8, u64::from(self.preroll), "preroll"); // preroll: 8
-        w.put(3, self.dtmf_chars.len() as u64, "dtmf_count"); // dtmf_count: 3
+        w.put(8, u64::from(self.preroll), "DTMF_descriptor.preroll"); // preroll: 8
+        w.put(
+            3,
+            self.dtmf_chars.len() as u64,
+            "DTMF_descriptor.dtmf_count",
+        ); // dtmf_count: 3
         w.reserved(5); // reserved: 5
         w.bytes(&self.dtmf_chars); // DTMF_char: 8 × dtmf_count
     }

@@ -4,9 +4,37 @@
 //! body. SCTE descriptors (identifier "CUEI") with tags 0x00–0x04 are decoded into typed values;
 //! anything else (other tags, other identifiers, or a typed descriptor with bytes the standard does
 //! not define after its last field) is kept as opaque bytes and re-encoded unchanged.
+//!
+//! ```
+//! use hlsplice::scte35::descriptors::{CUEI, SegmentationDescriptor, SpliceDescriptor, tag};
+//! use hlsplice::scte35::{self, SpliceInfoSection, SpliceTime};
+//!
+//! // Provider Placement Opportunity Start (0x34), 60 s, with a 12-byte Ad-ID UPID (type 0x03).
+//! let mut placement = SegmentationDescriptor::new(1, 0x34);
+//! placement.segmentation_duration = Some(60 * 90_000);
+//! placement.segmentation_upid_type = 0x03;
+//! placement.segmentation_upid = b"ABCD01234567".to_vec();
+//! assert_eq!(scte35::segmentation_upid_fixed_length(0x03), Some(12));
+//!
+//! let section = scte35::time_signal_segmentation(SpliceTime::Pts(900_000), placement);
+//! let back = SpliceInfoSection::decode(&section.to_vec()?).unwrap();
+//! let descriptor = &back.splice_descriptors()[0];
+//! assert_eq!(descriptor.splice_descriptor_tag(), tag::SEGMENTATION);
+//! assert_eq!(descriptor.identifier(), Some(CUEI));
+//! let SpliceDescriptor::Segmentation(seg) = descriptor else { unreachable!() };
+//! assert_eq!(seg.segmentation_upid, b"ABCD01234567");
+//!
+//! // A UPID longer than segmentation_upid_length (8 bits) can say is refused.
+//! let mut long = SegmentationDescriptor::new(2, 0x34);
+//! long.segmentation_upid_type = 0x0C;
+//! long.segmentation_upid = vec![b'x'; 256];
+//! let err = scte35::time_signal_segmentation(SpliceTime::Immediate, long).to_vec().unwrap_err();
+//! assert!(err.to_string().contains("segmentation_descriptor.segmentation_upid_length"));
+//! # Ok::<(), scte35::EncodeError>(())
+//! ```
 
-use super::DecodeError;
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, range_error};
+use super::{DecodeError, EncodeError};
 
 mod audio;
 mod avail;
@@ -27,11 +55,22 @@ pub use time::TimeDescriptor;
 pub const CUEI: u32 = 0x4355_4549;
 
 /// splice_descriptor_tag values of the SCTE descriptors (Table 16).
+///
+/// ```
+/// use hlsplice::scte35::descriptors::{AvailDescriptor, SpliceDescriptor, tag};
+/// let avail = SpliceDescriptor::Avail(AvailDescriptor { provider_avail_id: 309 });
+/// assert_eq!(avail.splice_descriptor_tag(), tag::AVAIL);
+/// ```
 pub mod tag {
+    /// avail_descriptor() (§10.3.1).
     pub const AVAIL: u8 = 0x00;
+    /// DTMF_descriptor() (§10.3.2).
     pub const DTMF: u8 = 0x01;
+    /// segmentation_descriptor() (§10.3.3).
     pub const SEGMENTATION: u8 = 0x02;
+    /// time_descriptor() (§10.3.4).
     pub const TIME: u8 = 0x03;
+    /// audio_descriptor() (§10.3.5).
     pub const AUDIO: u8 = 0x04;
 }
 
@@ -101,18 +140,46 @@ impl SpliceDescriptor {
         2 + self.descriptor_length()
     }
 
+    /// The first count or length inside the descriptor that does not fit its field, then
+    /// descriptor_length: an over-long UPID is reported as segmentation_upid_length, not as the
+    /// descriptor_length it also overflows (asked by
+    /// [`SpliceInfoSection::encode`](super::SpliceInfoSection::encode) on its error path).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        let inner = match self {
+            SpliceDescriptor::Segmentation(d) => d.length_error(),
+            SpliceDescriptor::Dtmf(d) => {
+                range_error(3, d.dtmf_chars.len() as u64, "DTMF_descriptor.dtmf_count")
+            }
+            SpliceDescriptor::Audio(d) => {
+                range_error(4, d.components.len() as u64, "audio_descriptor.audio_count")
+            }
+            _ => None,
+        };
+        inner.or_else(|| {
+            range_error(
+                8,
+                self.descriptor_length() as u64,
+                "splice_descriptor.descriptor_length",
+            )
+        })
+    }
+
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         w.put(
             8,
             u64::from(self.splice_descriptor_tag()),
-            "splice_descriptor_tag",
+            "splice_descriptor.splice_descriptor_tag",
         ); // 8
-        w.put(8, self.descriptor_length() as u64, "descriptor_length"); // descriptor_length: 8
+        w.put(
+            8,
+            self.descriptor_length() as u64,
+            "splice_descriptor.descriptor_length",
+        ); // descriptor_length: 8
         if let SpliceDescriptor::Unknown { bytes, .. } = self {
             w.bytes(bytes);
             return;
         }
-        w.put(32, u64::from(CUEI), "identifier"); // identifier: 32
+        w.put(32, u64::from(CUEI), "splice_descriptor.identifier"); // identifier: 32
         match self {
             SpliceDescriptor::Avail(d) => d.encode(w),
             SpliceDescriptor::Dtmf(d) => d.encode(w),

@@ -1,8 +1,8 @@
 //! segmentation_descriptor() — SCTE 35 2023r1 §10.3.3 (Table 19), with segmentation_upid()
 //! (§10.3.3.1) kept as its type and raw bytes.
 
-use crate::scte35::DecodeError;
-use crate::scte35::bits::{BitReader, BitWriter};
+use crate::scte35::bits::{BitReader, BitWriter, range_error};
+use crate::scte35::{DecodeError, EncodeError};
 
 /// segmentation_type_id values after which sub_segment_num and sub_segments_expected may follow
 /// (Table 22: Provider/Distributor Placement/Advertisement/Promo Opportunity Start and the like).
@@ -144,11 +144,35 @@ impl SegmentationDescriptor {
         len
     }
 
+    /// The first count or length inside the descriptor that does not fit its field (see
+    /// [`SpliceDescriptor::length_error`](super::SpliceDescriptor::length_error)).
+    pub(crate) fn length_error(&self) -> Option<EncodeError> {
+        if self.segmentation_event_cancel_indicator {
+            return None;
+        }
+        let components = if self.program_segmentation_flag {
+            None
+        } else {
+            range_error(
+                8,
+                self.components.len() as u64,
+                "segmentation_descriptor.component_count",
+            )
+        };
+        components.or_else(|| {
+            range_error(
+                8,
+                self.segmentation_upid.len() as u64,
+                "segmentation_descriptor.segmentation_upid_length",
+            )
+        })
+    }
+
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
         w.put(
             32,
             u64::from(self.segmentation_event_id),
-            "segmentation_event_id",
+            "segmentation_descriptor.segmentation_event_id",
         ); // 32
         w.flag(self.segmentation_event_cancel_indicator); // segmentation_event_cancel_indicator: 1
         w.flag(self.segmentation_event_id_compliance_indicator); // ..._compliance_indicator: 1
@@ -164,45 +188,69 @@ impl SegmentationDescriptor {
                 w.flag(d.web_delivery_allowed_flag); // web_delivery_allowed_flag: 1
                 w.flag(d.no_regional_blackout_flag); // no_regional_blackout_flag: 1
                 w.flag(d.archive_allowed_flag); // archive_allowed_flag: 1
-                w.put(2, u64::from(d.device_restrictions), "device_restrictions"); // 2
+                w.put(
+                    2,
+                    u64::from(d.device_restrictions),
+                    "segmentation_descriptor.device_restrictions",
+                ); // 2
             }
             None => w.reserved(5), // reserved: 5
         }
         if !self.program_segmentation_flag {
-            w.put(8, self.components.len() as u64, "component_count"); // component_count: 8
+            w.put(
+                8,
+                self.components.len() as u64,
+                "segmentation_descriptor.component_count",
+            ); // component_count: 8
             for c in &self.components {
-                w.put(8, u64::from(c.component_tag), "component_tag"); // component_tag: 8
+                w.put(
+                    8,
+                    u64::from(c.component_tag),
+                    "segmentation_descriptor.component_tag",
+                ); // component_tag: 8
                 w.reserved(7); // reserved: 7
-                w.put(33, c.pts_offset, "pts_offset"); // pts_offset: 33
+                w.put(33, c.pts_offset, "segmentation_descriptor.pts_offset"); // pts_offset: 33
             }
         }
         if let Some(d) = self.segmentation_duration {
-            w.put(40, d, "segmentation_duration"); // segmentation_duration: 40
+            w.put(40, d, "segmentation_descriptor.segmentation_duration"); // segmentation_duration: 40
         }
         w.put(
             8,
             u64::from(self.segmentation_upid_type),
-            "segmentation_upid_type",
+            "segmentation_descriptor.segmentation_upid_type",
         ); // 8
         w.put(
             8,
             self.segmentation_upid.len() as u64,
-            "segmentation_upid_length",
+            "segmentation_descriptor.segmentation_upid_length",
         ); // 8
         w.bytes(&self.segmentation_upid); // segmentation_upid()
         w.put(
             8,
             u64::from(self.segmentation_type_id),
-            "segmentation_type_id",
+            "segmentation_descriptor.segmentation_type_id",
         ); // 8
-        w.put(8, u64::from(self.segment_num), "segment_num"); // segment_num: 8
-        w.put(8, u64::from(self.segments_expected), "segments_expected"); // segments_expected: 8
+        w.put(
+            8,
+            u64::from(self.segment_num),
+            "segmentation_descriptor.segment_num",
+        ); // segment_num: 8
+        w.put(
+            8,
+            u64::from(self.segments_expected),
+            "segmentation_descriptor.segments_expected",
+        ); // segments_expected: 8
         if let Some(s) = &self.sub_segment {
-            w.put(8, u64::from(s.sub_segment_num), "sub_segment_num"); // sub_segment_num: 8
+            w.put(
+                8,
+                u64::from(s.sub_segment_num),
+                "segmentation_descriptor.sub_segment_num",
+            ); // sub_segment_num: 8
             w.put(
                 8,
                 u64::from(s.sub_segments_expected),
-                "sub_segments_expected",
+                "segmentation_descriptor.sub_segments_expected",
             ); // 8
         }
     }

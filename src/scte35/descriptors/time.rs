@@ -20,9 +20,9 @@ impl TimeDescriptor {
     }
 
     pub(crate) fn encode(&self, w: &mut BitWriter<'_>) {
-        w.put(48, self.tai_seconds, "TAI_seconds"); // TAI_seconds: 48
-        w.put(32, u64::from(self.tai_ns), "TAI_ns"); // TAI_ns: 32
-        w.put(16, u64::from(self.utc_offset), "UTC_offset"); // UTC_offset: 16
+        w.put(48, self.tai_seconds, "time_descriptor.TAI_seconds"); // TAI_seconds: 48
+        w.put(32, u64::from(self.tai_ns), "time_descriptor.TAI_ns"); // TAI_ns: 32
+        w.put(16, u64::from(self.utc_offset), "time_descriptor.UTC_offset"); // UTC_offset: 16
     }
 
     pub(crate) fn decode(r: &mut BitReader<'_>) -> Result<Self, DecodeError> {
