@@ -29,6 +29,7 @@ TOML file given with --config, using the flag's name with underscores, e.g.:
     request_id_ttl_hours = 24
     render_cache_mib = 64
     stream_idle_ms = 600000
+    housekeeping_ms = 10000
 
 Flags override environment variables, which override the file. Logs go to stderr; set their
 level with RUST_LOG (default: info).";
@@ -106,6 +107,12 @@ pub struct Args {
     /// [default: 600000].
     #[arg(long, env = "HLSPLICE_STREAM_IDLE_MS", value_name = "MS")]
     pub stream_idle_ms: Option<u64>,
+
+    /// How often housekeeping prunes what can no longer appear in a playlist, the history past
+    /// its retention and expired request ids, and lets idle streams go, in milliseconds
+    /// [default: 10000].
+    #[arg(long, env = "HLSPLICE_HOUSEKEEPING_MS", value_name = "MS")]
+    pub housekeeping_ms: Option<u64>,
 }
 
 /// The `--config` file.
@@ -125,6 +132,7 @@ struct FileConfig {
     request_id_ttl_hours: Option<u64>,
     render_cache_mib: Option<u64>,
     stream_idle_ms: Option<u64>,
+    housekeeping_ms: Option<u64>,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -191,6 +199,11 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         args.stream_idle_ms.or(file.stream_idle_ms),
         defaults.stream_idle_ms,
     )?;
+    let housekeeping_ms = positive(
+        "housekeeping_ms",
+        args.housekeeping_ms.or(file.housekeeping_ms),
+        defaults.housekeeping_ms,
+    )?;
     Ok(ServerConfig {
         upstream,
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
@@ -214,6 +227,7 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         request_id_ttl_hours,
         render_cache_mib,
         stream_idle_ms,
+        housekeeping_ms,
     })
 }
 

@@ -112,6 +112,9 @@ pub struct ServerConfig {
     pub render_cache_mib: u64,
     /// A stream nobody requested for this long leaves memory (not the store), in milliseconds.
     pub stream_idle_ms: u64,
+    /// How often housekeeping passes over the streams (pruning what can no longer appear, the
+    /// history past its retention, expired idempotency keys, idle streams), in milliseconds.
+    pub housekeeping_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -130,6 +133,7 @@ impl Default for ServerConfig {
             request_id_ttl_hours: 24,
             render_cache_mib: 64,
             stream_idle_ms: 600_000,
+            housekeeping_ms: 10_000,
         }
     }
 }
@@ -240,6 +244,8 @@ async fn run_with_store(
         .map_err(|e| ServeError::Store(e.to_string()))?;
     let store = Arc::new(store);
     let _close = CloseStore(Arc::clone(&store));
+    // Housekeeping passes every `housekeeping_ms`, in `TICKS_PER_PASS` ticks.
+    let tick = Duration::from_millis((config.housekeeping_ms / streams::TICKS_PER_PASS).max(10));
     let settings = streams::StreamSettings {
         max_break_ms: config.max_break_ms,
         history: chrono::Duration::days(
@@ -253,7 +259,9 @@ async fn run_with_store(
                 .min(24_000_000),
         ),
         keep_ended: chrono::Duration::hours(1),
-        idle_secs: config.stream_idle_ms.div_ceil(1000),
+        idle_ticks: config
+            .stream_idle_ms
+            .div_ceil(tick.as_millis().max(1) as u64),
     };
     let budget = Arc::new(renders::RenderBudget::new(
         usize::try_from(config.render_cache_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
@@ -286,13 +294,13 @@ async fn run_with_store(
     let housekeeping = {
         let app = Arc::clone(&app);
         tokio::spawn(async move {
-            let mut every_second = tokio::time::interval(Duration::from_secs(1));
-            every_second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut tick: u64 = 0;
+            let mut ticks = tokio::time::interval(tick);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut count: u64 = 0;
             loop {
-                every_second.tick().await;
-                tick += 1;
-                app.streams.housekeeping(tick).await;
+                ticks.tick().await;
+                count += 1;
+                app.streams.housekeeping(count).await;
             }
         })
     };

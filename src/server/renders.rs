@@ -262,22 +262,19 @@ impl PathRenders {
         self.slots.is_empty()
     }
 
-    /// (last use, bytes) of each slot, least recently used first.
-    pub fn usage(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
-        self.slots.iter().map(|s| (s.used, s.rendered.bytes()))
+    /// (target, last use, bytes) of each slot, least recently used first.
+    pub fn usage(&self) -> impl Iterator<Item = (&str, u64, usize)> + '_ {
+        self.slots
+            .iter()
+            .map(|s| (&*s.target, s.used, s.rendered.bytes()))
     }
 
-    /// Drops the slots last used before `epoch`; the bytes they held.
-    pub fn evict_before(&mut self, epoch: u64) -> usize {
-        let mut freed = 0;
-        self.slots.retain(|s| {
-            let keep = s.used >= epoch;
-            if !keep {
-                freed += s.rendered.bytes();
-            }
-            keep
-        });
-        freed
+    /// Drops the rendering of `target`; the bytes it held.
+    pub fn evict(&mut self, target: &str) -> usize {
+        match self.slots.iter().position(|s| &*s.target == target) {
+            Some(i) => self.slots.remove(i).rendered.bytes(),
+            None => 0,
+        }
     }
 
     /// The targets cached, least recently used first (tests).
@@ -340,8 +337,14 @@ mod tests {
         assert_eq!(targets.len(), MAX_RENDERS_PER_PATH);
         assert!(!targets.contains(&"t1".to_owned()), "{targets:?}");
         assert!(targets.contains(&"t0".to_owned()), "{targets:?}");
-        let freed = renders.evict_before(100);
-        assert_eq!(freed, 20 * (MAX_RENDERS_PER_PATH - 2));
-        assert_eq!(renders.targets(), ["t0", "new"]);
+        let usage: Vec<(String, u64)> = renders
+            .usage()
+            .map(|(target, used, _)| (target.to_owned(), used))
+            .collect();
+        assert_eq!(usage.last(), Some(&("new".to_owned(), 101)));
+        assert_eq!(usage[usage.len() - 2], ("t0".to_owned(), 100));
+        assert_eq!(renders.evict("t0"), 20);
+        assert_eq!(renders.evict("t0"), 0);
+        assert_eq!(renders.targets().len(), MAX_RENDERS_PER_PATH - 1);
     }
 }

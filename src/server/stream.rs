@@ -102,6 +102,8 @@ pub(crate) struct StreamState {
     /// The program time of the first segment each media rendition last listed (minus the span
     /// a delta update skipped): no ended break before the oldest of them can appear again.
     windows: Vec<(Box<str>, DateTime<Utc>)>,
+    /// The horizon of the last prune (see [`Stream::prune`]).
+    pruned_before: Option<DateTime<Utc>>,
     /// Renderings per playlist path, by upstream target.
     renders: HashMap<String, PathRenders>,
 }
@@ -141,6 +143,7 @@ impl Stream {
                 target_duration: None,
                 part_target: None,
                 windows: Vec::new(),
+                pruned_before: None,
                 renders: HashMap::new(),
             }),
             writer: Arc::new(tokio::sync::Mutex::new(())),
@@ -401,6 +404,10 @@ impl Stream {
                 Ok(()) => {
                     let mut state = stream.state();
                     state.timeline = draft.timeline;
+                    // A draft taken before the last prune still holds what it let go of.
+                    if let Some(horizon) = state.pruned_before {
+                        state.timeline.prune(horizon);
+                    }
                     state.media_paths = draft.media_paths;
                     state.revision = row.revision;
                     Ok(then(&mut state))
@@ -433,25 +440,32 @@ impl Stream {
         let oldest_window = state.windows.iter().map(|(_, start)| *start).min()?;
         let horizon = oldest_window.min(keep_from);
         state.timeline.prune(horizon);
+        state.pruned_before = Some(horizon);
         Some(horizon)
     }
 
-    /// Drops renderings last used before `epoch`; the bytes they held.
-    pub fn evict_renders_before(&self, epoch: u64) -> usize {
+    /// Drops the cached rendering of `target` of `path`; the bytes it held.
+    pub fn evict_render(&self, path: &str, target: &str) -> usize {
         let mut state = self.state();
-        let mut freed = 0;
-        state.renders.retain(|_, renders| {
-            freed += renders.evict_before(epoch);
-            !renders.is_empty()
-        });
+        let Some(renders) = state.renders.get_mut(path) else {
+            return 0;
+        };
+        let freed = renders.evict(target);
+        if renders.is_empty() {
+            state.renders.remove(path);
+        }
         freed
     }
 
-    /// (last use, bytes) of every cached rendering.
-    pub fn render_usage(&self, into: &mut Vec<(u64, usize)>) {
+    /// Every cached rendering: (last use, bytes, path, target), appended to `into`.
+    pub fn render_usage(&self, into: &mut Vec<(u64, usize, Box<str>, Box<str>)>) {
         let state = self.state();
-        for renders in state.renders.values() {
-            into.extend(renders.usage());
+        for (path, renders) in &state.renders {
+            into.extend(
+                renders.usage().map(|(target, used, bytes)| {
+                    (used, bytes, path.as_str().into(), target.into())
+                }),
+            );
         }
     }
 

@@ -3,9 +3,11 @@
 //!
 //! - A stream is loaded from the store the first time it is asked for (a playlist or an API
 //!   call), never all at start-up, and leaves memory (not the store) once nobody asked for it
-//!   for [`StreamSettings::idle`]. Its renderings go with it.
+//!   for [`StreamSettings::idle_ticks`]. Its renderings go with it.
 //! - Every rendering of every stream counts against one byte budget ([`RenderBudget`]); past
 //!   it, the least recently used renderings of any stream are evicted.
+//! - Housekeeping runs on a tick (a tenth of the server's `housekeeping_ms`); the render
+//!   budget's epoch is the tick count, so "last used" costs a relaxed load, not a clock read.
 //! - Ended breaks leave a stream's timeline once every playlist window has moved past their end
 //!   and they are older than [`StreamSettings::keep_ended`] (see [`Stream::prune`]), and the
 //!   store's live index with them; the store deletes them for good after
@@ -22,9 +24,9 @@ use super::stream::{Stream, lock};
 /// Most store rows one housekeeping pass removes per stream (one transaction each), so pruning
 /// a long backlog never holds the store for long.
 const PRUNE_ROWS_PER_PASS: usize = 1000;
-/// Seconds between housekeeping passes over the streams (the render budget's epoch advances
-/// every second).
-pub const HOUSEKEEPING_EVERY_SECS: u64 = 10;
+/// Housekeeping ticks between two passes over the streams (pruning, idle streams). A tick
+/// advances the render budget's epoch.
+pub const TICKS_PER_PASS: u64 = 10;
 
 /// How long things are kept.
 #[derive(Clone, Debug)]
@@ -39,8 +41,8 @@ pub struct StreamSettings {
     /// How long an ended break stays in memory after its end even once out of every window
     /// (the break policy counts the breaks of the last hour).
     pub keep_ended: chrono::Duration,
-    /// Seconds without a request after which a stream leaves memory.
-    pub idle_secs: u64,
+    /// Housekeeping ticks without a request after which a stream leaves memory.
+    pub idle_ticks: u64,
 }
 
 impl Default for StreamSettings {
@@ -50,7 +52,7 @@ impl Default for StreamSettings {
             history: chrono::Duration::days(30),
             request_id_ttl: chrono::Duration::hours(24),
             keep_ended: chrono::Duration::hours(1),
-            idle_secs: 600,
+            idle_ticks: 600,
         }
     }
 }
@@ -193,32 +195,32 @@ impl Streams {
     }
 
     /// Evicts the least recently used renderings of all streams until they hold no more than
-    /// three quarters of the budget. Runs once at a time; cheap when under budget.
+    /// three quarters of the budget. Runs once at a time; cheap when under budget. Collecting
+    /// the candidates allocates, which is fine here: it only happens past the budget.
     pub fn enforce_budget(&self) {
         if !self.budget.over() || self.evicting.swap(true, Ordering::Acquire) {
             return;
         }
         let streams = self.in_memory();
         let mut usage = Vec::new();
-        for stream in &streams {
-            stream.render_usage(&mut usage);
+        for (index, stream) in streams.iter().enumerate() {
+            let mut slots = Vec::new();
+            stream.render_usage(&mut slots);
+            usage.extend(
+                slots
+                    .into_iter()
+                    .map(|(used, bytes, path, target)| (used, index, bytes, path, target)),
+            );
         }
-        usage.sort_unstable();
+        // Least recently used first; within one epoch, in a stable order.
+        usage.sort_unstable_by(|a, b| (a.0, a.1, &a.3, &a.4).cmp(&(b.0, b.1, &b.3, &b.4)));
         let target = self.budget.limit() / 4 * 3;
-        let mut held = self.budget.used();
-        // The oldest epoch to keep: evicting everything used before it brings the total down
-        // to the target.
-        let mut keep_from = 0;
-        for (used, bytes) in usage {
-            if held <= target {
+        let mut freed = 0;
+        for (_, index, _, path, slot) in usage {
+            if self.budget.used() <= target {
                 break;
             }
-            held = held.saturating_sub(bytes);
-            keep_from = used + 1;
-        }
-        let mut freed = 0;
-        for stream in &streams {
-            freed += stream.evict_renders_before(keep_from);
+            freed += streams[index].evict_render(&path, &slot);
         }
         tracing::debug!(
             freed,
@@ -228,12 +230,12 @@ impl Streams {
         self.evicting.store(false, Ordering::Release);
     }
 
-    /// One housekeeping tick (call once a second): advances the epoch, and every
-    /// [`HOUSEKEEPING_EVERY_SECS`] prunes memory and the store and lets idle streams go.
+    /// One housekeeping tick: advances the epoch, and every [`TICKS_PER_PASS`] ticks prunes
+    /// memory and the store and lets idle streams go.
     pub async fn housekeeping(&self, tick: u64) {
         self.budget.tick();
         self.enforce_budget();
-        if !tick.is_multiple_of(HOUSEKEEPING_EVERY_SECS) {
+        if !tick.is_multiple_of(TICKS_PER_PASS) {
             return;
         }
         let epoch = self.budget.epoch();
@@ -252,7 +254,7 @@ impl Streams {
                 tracing::warn!(stream = %stream.key, error = %e, "pruning the store failed");
             }
         }
-        let idle_before = epoch.saturating_sub(self.settings.idle_secs);
+        let idle_before = epoch.saturating_sub(self.settings.idle_ticks);
         let mut map = lock(&self.map);
         map.retain(|key, stream| {
             let idle = stream.last_used() < idle_before && stream.is_quiet();
@@ -279,3 +281,6 @@ impl Streams {
         .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 }
+
+#[cfg(test)]
+mod tests;
