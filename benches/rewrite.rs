@@ -6,6 +6,11 @@
 //! - live_20: 20-segment live playlist (~2.5 KB)
 //! - llhls_30s: LL-HLS, 4 s segments, 1 s parts, 30 s window (~8 KB)
 //!
+//! A fourth group, `live_20_history`, rewrites live_20 with a timeline that went through
+//! 100,000 earlier breaks (a break every 20 minutes for almost four years) and holds 100 more
+//! scheduled ahead, beside the same playlist with no history, in the same run: the cost of a
+//! rewrite must not depend on the stream's age or its schedule.
+//!
 //! `cargo bench --bench rewrite -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
@@ -85,6 +90,89 @@ fn active_break() -> Timeline {
     tl
 }
 
+/// [`active_break`] on a timeline that first went through `history` breaks, one every 20
+/// minutes before the window, each decided, ended and let go of as the proxy does, and that
+/// holds `ahead` breaks scheduled after the window.
+fn with_history(history: u32, ahead: u32) -> Timeline {
+    let mut tl = Timeline::new();
+    for i in (1..=history).rev() {
+        let start = t0() - Duration::minutes(20 * i64::from(i));
+        let id = tl
+            .add_break(BreakRequest {
+                event_id: None,
+                start,
+                planned_duration_ms: 60_000,
+            })
+            .unwrap()
+            .id;
+        let end = start + Duration::seconds(60);
+        assert!(tl.apply(&[hlsplice::hls::Decision {
+            break_id: id,
+            start: Some(start),
+            end: Some(end),
+        }]));
+        let _ = tl.take_changes();
+        tl.prune(end + Duration::seconds(1));
+    }
+    let active = active_break();
+    let b = &active.breaks()[0];
+    let id = tl
+        .add_break(BreakRequest {
+            event_id: Some(b.splice_event_id),
+            start: b.requested_start,
+            planned_duration_ms: b.planned_duration_ms,
+        })
+        .unwrap()
+        .id;
+    assert!(tl.apply(&[hlsplice::hls::Decision {
+        break_id: id,
+        start: b.decided_start,
+        end: None,
+    }]));
+    for i in 0..ahead {
+        tl.add_break(BreakRequest {
+            event_id: None,
+            start: t0() + Duration::hours(3) + Duration::minutes(20 * i64::from(i)),
+            planned_duration_ms: 60_000,
+        })
+        .unwrap();
+    }
+    let _ = tl.take_changes();
+    tl
+}
+
+fn bench_history(c: &mut Criterion) {
+    let opts = RewriteOptions::default();
+    let input = live(20, "cdn.example.com/live/ch1/").into_bytes();
+    let fresh = active_break();
+    let aged = with_history(100_000, 100);
+    assert_eq!(aged.meta().last_id, 100_101);
+    assert_eq!(
+        aged.breaks().len(),
+        101,
+        "the active break and the schedule"
+    );
+    let mut group = c.benchmark_group("live_20_history");
+    group.throughput(Throughput::Bytes(input.len() as u64));
+    for (name, timeline) in [("no_history", &fresh), ("100k_ended_100_scheduled", &aged)] {
+        let mut out = Vec::with_capacity(input.len() * 2);
+        let outcome = rewrite(&input, timeline, &opts, &mut out).unwrap();
+        assert!(outcome.decisions.is_empty(), "{name}");
+        assert!(
+            out.len() > input.len(),
+            "{name}: the break is not in the window"
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let outcome = rewrite(black_box(&input), timeline, &opts, &mut out);
+                black_box(&out);
+                outcome
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let timeline = active_break();
     let opts = RewriteOptions {
@@ -138,5 +226,5 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_history);
 criterion_main!(benches);

@@ -809,3 +809,32 @@ fn one_scratch_serves_different_timelines_and_line_endings() {
         assert_eq!(out, fresh(input, tl));
     }
 }
+
+/// Breaks scheduled ahead of the window — the first just past the newest segment, the rest
+/// spread over the coming days — change nothing in the output and decide nothing.
+#[test]
+fn breaks_scheduled_ahead_of_the_window_change_nothing() {
+    let input = live(100, 0, &[6000, 6000, 6000, 6000]);
+    let mut base = one_break(1_000, 3_000);
+    let outcome = run(&input, &base, Dialect::Both).1;
+    assert_eq!(outcome.decisions.len(), 1, "start and end decided");
+    let _ = base.apply(&outcome.decisions);
+    let mut ahead = base.clone();
+    // The newest segment starts at 18 s and lasts 6 s: a start before 24 s would snap to a
+    // boundary that is not listed yet, so nothing is decided.
+    for i in 0..100 {
+        ahead
+            .add_break(BreakRequest {
+                event_id: None,
+                start: t(19_000 + i * 3_600_000),
+                planned_duration_ms: 60_000,
+            })
+            .unwrap();
+    }
+    let (plain, plain_outcome) = run(&input, &base, Dialect::Both);
+    let (scheduled, scheduled_outcome) = run(&input, &ahead, Dialect::Both);
+    assert_eq!(scheduled, plain);
+    assert!(plain_outcome.decisions.is_empty());
+    assert!(scheduled_outcome.decisions.is_empty());
+    assert!(plain.contains("#EXT-X-CUE-OUT:"), "{plain}");
+}

@@ -935,9 +935,18 @@ fn place_breaks(
     // The decided end of the previous break; `None` once a break's end is still open, which
     // holds back the decisions of the breaks after it.
     let mut floor: Option<i64> = Some(i64::MIN);
+    // A decided start is never more than the tolerance before its requested start, and is
+    // placed on a segment at most the tolerance before it; so once a break is requested more
+    // than twice the tolerance past the newest segment, neither it nor any later one can be
+    // placed here: breaks scheduled ahead cost nothing.
+    let newest_start = segments.iter().map(|s| s.start).max().unwrap_or(t0);
+    let reach = newest_start.saturating_add(tolerance.saturating_mul(2));
 
     for &index in order.iter() {
         let b = &breaks[index];
+        if round_to_millis(to_micros(b.requested_start)) > reach {
+            break;
+        }
         let mut decision = Decision {
             break_id: b.id,
             start: None,

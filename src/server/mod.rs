@@ -70,7 +70,7 @@ mod metrics;
 mod path;
 mod proxy;
 mod renders;
-mod store;
+pub mod store;
 mod stream;
 mod streams;
 // They run the proxy in front of the built-in packager.

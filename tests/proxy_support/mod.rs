@@ -2,6 +2,8 @@
 //! on loopback, the proxy in front of it, and a small HTTP client.
 #![allow(dead_code)]
 
+pub mod simulation;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
