@@ -240,6 +240,12 @@ pub enum TimelineError {
         /// The limit.
         max: usize,
     },
+    /// The break would start before year 0000 or end after [`latest_time`]: playlist dates
+    /// have four-digit years (RFC 3339).
+    OutOfRange {
+        /// The requested start.
+        start: DateTime<Utc>,
+    },
 }
 
 impl fmt::Display for TimelineError {
@@ -268,6 +274,11 @@ impl fmt::Display for TimelineError {
                 f,
                 "the stream already has {max} breaks scheduled or in its playlists' windows"
             ),
+            Self::OutOfRange { start } => write!(
+                f,
+                "a break starting at {} does not fit in 0000-01-01 to 9999-12-31T23:59:59.999Z, the times a playlist can carry",
+                start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
         }
     }
 }
@@ -282,6 +293,13 @@ pub const MAX_PLANNED_MS: u64 = ((1u64 << 33) - 1) / 90;
 /// needs a few dozen. The cap keeps what one client can make the timeline hold (and every
 /// rewrite walk) bounded.
 pub const MAX_LIVE_BREAKS: usize = 4096;
+
+/// The latest program time a break may reach: RFC 3339 dates (EXT-X-PROGRAM-DATE-TIME,
+/// START-DATE, END-DATE) have four-digit years.
+pub fn latest_time() -> DateTime<Utc> {
+    // 9999-12-31T23:59:59.999Z
+    DateTime::from_timestamp_millis(253_402_300_799_999).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// What a timeline keeps besides its breaks: the counters that make ids unique for ever.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -450,6 +468,10 @@ impl Timeline {
             });
         }
         let new_end = add_ms(req.start, req.planned_duration_ms);
+        // 0000-01-01T00:00:00Z, the earliest four-digit year.
+        if new_end > latest_time() || req.start.timestamp_millis() < -62_167_219_200_000 {
+            return Err(TimelineError::OutOfRange { start: req.start });
+        }
         if let Some(other) = self
             .breaks
             .iter()

@@ -450,7 +450,16 @@ async fn dispatch(
 }
 
 fn authorize(app: &App, req: &Request<Incoming>) -> Result<(), Failure> {
-    if app.tokens.accepts(req.headers().get(header::AUTHORIZATION)) {
+    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        // Which of two credentials counts is ambiguous (proxies and servers disagree on
+        // whether the first or the last wins): refuse rather than pick.
+        return Err(Failure::BadRequest(
+            "more than one Authorization header".to_owned(),
+        ));
+    }
+    if app.tokens.accepts(first) {
         Ok(())
     } else {
         Err(Failure::Unauthorized)

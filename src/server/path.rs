@@ -35,11 +35,19 @@ pub fn validate_query(query: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Checks a decoded stream key such as `live/demo`.
+/// The stream key of playlists at the upstream's root (`/stream.m3u8`): `/`, which no
+/// playlist directory can be (keys never start or end with a slash), written `%2F` in an API
+/// path (`/api/v1/streams/%2F/breaks`) or left empty (`/api/v1/streams//breaks`).
+pub const ROOT_STREAM: &str = "/";
+
+/// Checks a decoded stream key such as `live/demo` (or [`ROOT_STREAM`]).
 ///
 /// # Errors
 /// A short reason.
 pub fn validate_stream_key(key: &str) -> Result<(), &'static str> {
+    if key == ROOT_STREAM {
+        return Ok(());
+    }
     if key.is_empty() {
         return Err("empty stream name");
     }
@@ -57,12 +65,12 @@ pub fn validate_stream_key(key: &str) -> Result<(), &'static str> {
 }
 
 /// The stream key of a playlist path: its directory without the leading slash
-/// (`/live/stream1/720p.m3u8` → `live/stream1`; `/index.m3u8` → the empty key `""`).
+/// (`/live/stream1/720p.m3u8` → `live/stream1`; `/index.m3u8` → [`ROOT_STREAM`]).
 pub fn stream_key_of(path: &str) -> &str {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     match trimmed.rfind('/') {
         Some(slash) => &trimmed[..slash],
-        None => "",
+        None => ROOT_STREAM,
     }
 }
 
@@ -72,6 +80,9 @@ pub fn stream_key_of(path: &str) -> &str {
 /// # Errors
 /// A short reason.
 pub fn decode_stream_name(raw: &str) -> Result<String, &'static str> {
+    if raw.is_empty() {
+        return Ok(ROOT_STREAM.to_owned());
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(pos) = rest.find('%') {
@@ -167,7 +178,7 @@ mod tests {
     #[test]
     fn stream_keys() {
         assert_eq!(stream_key_of("/live/stream1/720p.m3u8"), "live/stream1");
-        assert_eq!(stream_key_of("/index.m3u8"), "");
+        assert_eq!(stream_key_of("/index.m3u8"), ROOT_STREAM);
         assert_eq!(
             decode_stream_name("live%2Fdemo").as_deref(),
             Ok("live/demo")
@@ -179,7 +190,11 @@ mod tests {
         assert_eq!(decode_stream_name("live/demo").as_deref(), Ok("live/demo"));
         assert!(decode_stream_name("live%2F..%2Fx").is_err());
         assert!(decode_stream_name("live%2E%2E").is_err());
-        assert!(decode_stream_name("").is_err());
+        // The root stream: empty or %2F.
+        assert_eq!(decode_stream_name("").as_deref(), Ok(ROOT_STREAM));
+        assert_eq!(decode_stream_name("%2F").as_deref(), Ok(ROOT_STREAM));
+        assert!(decode_stream_name("%2F%2F").is_err());
+        assert!(decode_stream_name("/live").is_err());
         assert!(decode_stream_name("a//b").is_err());
     }
 

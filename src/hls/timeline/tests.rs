@@ -415,3 +415,28 @@ fn prune_keeps_what_may_still_appear() {
     assert_eq!(left, [2, 3], "active and scheduled ones stay");
     assert_eq!(tl.meta().last_id, 3);
 }
+
+/// A break whose end would not fit in a four-digit year (the END-DATE would come out before the
+/// START-DATE) is refused, and so is one before year 0000.
+#[test]
+fn times_a_playlist_cannot_carry_are_refused() {
+    let mut tl = Timeline::new();
+    for (start, ms) in [("9999-12-31T23:59:59Z", 8_000), ("-0001-12-31T00:00:00Z", 1_000)] {
+        let start: DateTime<Utc> = start.parse().unwrap();
+        assert_eq!(
+            tl.add_break(BreakRequest {
+                event_id: None,
+                start,
+                planned_duration_ms: ms,
+            }),
+            Err(TimelineError::OutOfRange { start })
+        );
+    }
+    assert!(tl.breaks().is_empty());
+    assert_eq!(tl.meta().last_id, 0, "nothing was used up");
+    // The last moment that fits.
+    assert!(
+        tl.add_break(req(None, "9999-12-31T23:59:51.999Z", 8_000))
+            .is_ok()
+    );
+}
