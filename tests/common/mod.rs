@@ -2,6 +2,8 @@
 //! input with whole lines inserted".
 #![allow(dead_code)]
 
+pub mod playlists;
+
 /// The tags the rewriter inserts.
 pub const INSERTED_TAGS: &[&str] = &[
     "#EXT-X-DATERANGE:",
