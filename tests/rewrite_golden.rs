@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use hlsplice::cli::rewrite::timeline_from_specs;
-use hlsplice::hls::{Decision, Dialect, PlaylistKind, RewriteOptions, rewrite};
+use hlsplice::hls::{CueStyle, Decision, Dialect, PlaylistKind, RewriteOptions, rewrite};
 
 struct Case {
     name: &'static str,
     input: &'static str,
     breaks: &'static [&'static str],
     dialect: Dialect,
+    cue_style: CueStyle,
     strip: bool,
     anchor: Option<&'static str>,
     /// Values decided by earlier refreshes: (break id, start, end).
@@ -29,6 +30,7 @@ const fn case(name: &'static str, input: &'static str, breaks: &'static [&'stati
         input,
         breaks,
         dialect: Dialect::Both,
+        cue_style: CueStyle::Duration,
         strip: false,
         anchor: None,
         decided: &[],
@@ -52,6 +54,69 @@ fn cases() -> Vec<Case> {
         Case {
             dialect: Dialect::Enhanced,
             ..case("enhanced_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            cue_style: CueStyle::Elemental,
+            ..case("elemental_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            dialect: Dialect::Enhanced,
+            cue_style: CueStyle::Elemental,
+            ..case(
+                "elemental_enhanced_in_window",
+                "live_pdt_z.m3u8",
+                &[B_IN_WINDOW],
+            )
+        },
+        Case {
+            cue_style: CueStyle::Slash,
+            ..case("slash_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            dialect: Dialect::Enhanced,
+            cue_style: CueStyle::Slash,
+            ..case(
+                "slash_enhanced_in_window",
+                "live_pdt_z.m3u8",
+                &[B_IN_WINDOW],
+            )
+        },
+        Case {
+            dialect: Dialect::Enhanced,
+            ..case(
+                "enhanced_began_before_window",
+                "live_pdt_z.m3u8",
+                &["id=8,start=2026-11-21T07:59:50Z,duration=20"],
+            )
+        },
+        Case {
+            dialect: Dialect::Enhanced,
+            cue_style: CueStyle::Elemental,
+            ..case(
+                "elemental_enhanced_began_before_window",
+                "live_pdt_z.m3u8",
+                &["id=8,start=2026-11-21T07:59:50Z,duration=20"],
+            )
+        },
+        Case {
+            cue_style: CueStyle::Slash,
+            ..case(
+                "slash_began_before_window",
+                "live_pdt_z.m3u8",
+                &["id=8,start=2026-11-21T07:59:50Z,duration=20"],
+            )
+        },
+        Case {
+            cue_style: CueStyle::Slash,
+            ..case("slash_crlf", "live_crlf.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            cue_style: CueStyle::Elemental,
+            ..case(
+                "elemental_llhls_in_progress_out",
+                "llhls_fmp4_map.m3u8",
+                &["id=21,start=2026-11-21T08:00:29Z,duration=30"],
+            )
         },
         case(
             "began_before_window",
@@ -257,6 +322,7 @@ fn golden_files() {
         timeline.apply(&decided);
         let opts = RewriteOptions {
             dialect: c.dialect,
+            cue_style: c.cue_style,
             strip_upstream_markers: c.strip,
             pdt_anchor: c.anchor.map(t),
             ..RewriteOptions::default()

@@ -14,7 +14,7 @@ use common::playlists::{PdtMode, PlaylistSpec, at, base, mutated_playlist, playl
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
-use hlsplice::hls::{BreakRequest, Dialect, RewriteOptions, Timeline, rewrite};
+use hlsplice::hls::{BreakRequest, CueStyle, Dialect, RewriteOptions, Timeline, rewrite};
 use proptest::prelude::*;
 
 const TOLERANCE_MS: i64 = 250;
@@ -71,6 +71,14 @@ fn break_spec() -> impl Strategy<Value = BreakSpec> {
         })
 }
 
+fn cue_style() -> impl Strategy<Value = CueStyle> {
+    prop_oneof![
+        Just(CueStyle::Duration),
+        Just(CueStyle::Elemental),
+        Just(CueStyle::Slash),
+    ]
+}
+
 fn dialect() -> impl Strategy<Value = Dialect> {
     prop_oneof![
         Just(Dialect::Cue),
@@ -119,10 +127,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn lossless_and_cue_structure(spec in playlist(), breaks in prop::collection::vec(break_spec(), 0..4), dialect in dialect()) {
+    fn lossless_and_cue_structure(spec in playlist(), breaks in prop::collection::vec(break_spec(), 0..4), dialect in dialect(), cue_style in cue_style()) {
         let (input, starts) = spec.render();
         let mut timeline = timeline_of(&breaks);
-        let opts = options(&spec, dialect);
+        let opts = RewriteOptions { cue_style, ..options(&spec, dialect) };
         let mut out = Vec::new();
         let outcome = rewrite(&input, &timeline, &opts, &mut out).unwrap();
         common::assert_lossless(&input, &out);
@@ -278,10 +286,11 @@ proptest! {
     /// The fuzz target's property, run by `cargo test`: never a panic, an error leaves the input
     /// unchanged, a success is lossless.
     #[test]
-    fn mutated_playlists_never_panic(input in mutated_playlist(), breaks in prop::collection::vec(break_spec(), 0..3), dialect in dialect(), strip in any::<bool>(), anchor in any::<bool>()) {
+    fn mutated_playlists_never_panic(input in mutated_playlist(), breaks in prop::collection::vec(break_spec(), 0..3), dialect in dialect(), cue_style in cue_style(), strip in any::<bool>(), anchor in any::<bool>()) {
         let timeline = timeline_of(&breaks);
         let opts = RewriteOptions {
             dialect,
+            cue_style,
             strip_upstream_markers: strip,
             pdt_anchor: anchor.then(base),
             ..RewriteOptions::default()

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{
-    BreakRequest, Decision, Dialect, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome,
-    Timeline, rewrite,
+    BreakRequest, CueStyle, Decision, Dialect, PlaylistKind, RewriteError, RewriteOptions,
+    RewriteOutcome, Timeline, rewrite,
 };
 
 fn t(ms: i64) -> DateTime<Utc> {
@@ -251,6 +251,106 @@ fn cue_dialect_exact_formats() {
             "#EXT-X-CUE-IN",
         ]
     );
+}
+
+/// The three CUE styles on the same break, in both the plain and the enhanced family, with
+/// elapsed times past ten seconds and a long planned duration.
+#[test]
+fn cue_styles_exact_formats() {
+    let input = live(100, 0, &[4000, 3003, 9009, 4000, 4000]);
+    let tl = one_break(4_000, 1_234_567);
+    let b64 = hlsplice::scte35::to_base64(&tl.get(1).unwrap().scte35_out);
+    let cases = [
+        (
+            CueStyle::Duration,
+            false,
+            [
+                "#EXT-X-CUE-OUT:DURATION=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567",
+            ],
+        ),
+        (
+            CueStyle::Elemental,
+            false,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567",
+            ],
+        ),
+        (
+            CueStyle::Slash,
+            false,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:3.003/1234.567",
+                "#EXT-X-CUE-OUT-CONT:12.012/1234.567",
+                "#EXT-X-CUE-OUT-CONT:16.012/1234.567",
+            ],
+        ),
+        (
+            CueStyle::Duration,
+            true,
+            [
+                "#EXT-X-CUE-OUT:DURATION=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567,SCTE35=",
+            ],
+        ),
+        (
+            CueStyle::Elemental,
+            true,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567,SCTE35=",
+            ],
+        ),
+        (
+            CueStyle::Slash,
+            true,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:3.003/1234.567",
+                "#EXT-X-CUE-OUT-CONT:12.012/1234.567",
+                "#EXT-X-CUE-OUT-CONT:16.012/1234.567",
+            ],
+        ),
+    ];
+    for (style, enhanced, lines) in cases {
+        let opts = RewriteOptions {
+            dialect: if enhanced {
+                Dialect::Enhanced
+            } else {
+                Dialect::Cue
+            },
+            cue_style: style,
+            ..RewriteOptions::default()
+        };
+        let mut out = Vec::new();
+        rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
+        common::assert_lossless(input.as_bytes(), &out);
+        let out = String::from_utf8(out).unwrap();
+        let mut want: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                if l.ends_with("SCTE35=") {
+                    format!("{l}{b64}")
+                } else {
+                    (*l).to_string()
+                }
+            })
+            .collect();
+        if enhanced {
+            want.insert(0, format!("#EXT-OATCLS-SCTE35:{b64}"));
+        }
+        assert_eq!(inserted(&input, &out), want, "{style} enhanced={enhanced}");
+    }
 }
 
 #[test]

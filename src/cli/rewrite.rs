@@ -1,7 +1,7 @@
 //! `hlsplice rewrite`: inserts ad-break markers into a media playlist and prints the result.
 //!
 //! `hlsplice rewrite <PLAYLIST|-> [--break SPEC]... [--dialect cue|daterange|both|enhanced]
-//! [--strip-upstream-markers] [--pdt-anchor <RFC 3339>]`, where SPEC is
+//! [--cue-style duration|elemental|slash] [--strip-upstream-markers] [--pdt-anchor <RFC 3339>]`, where SPEC is
 //! `id=<event id>,start=<RFC 3339>,duration=<seconds>[,end=<RFC 3339>][,cancel]`.
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 
-use crate::hls::{BreakRequest, Dialect, RewriteOptions, Timeline, rewrite};
+use crate::hls::{BreakRequest, CueStyle, Dialect, RewriteOptions, Timeline, rewrite};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,6 +22,12 @@ pub struct Args {
     /// Marker dialect: cue, daterange, both or enhanced.
     #[arg(long, default_value = "both", value_parser = parse_dialect)]
     pub dialect: Dialect,
+    /// Syntax of EXT-X-CUE-OUT / -CUE-OUT-CONT: duration (`CUE-OUT:DURATION=30.000`,
+    /// `CUE-OUT-CONT:ElapsedTime=10.000,Duration=30.000`), elemental (`CUE-OUT:30.000`, same
+    /// CONT; AWS MediaPackage's form) or slash (`CUE-OUT:30.000`, `CUE-OUT-CONT:10.000/30.000`;
+    /// what video.js reads).
+    #[arg(long, default_value = "duration", value_parser = parse_cue_style)]
+    pub cue_style: CueStyle,
     /// Remove ad markers already in the playlist instead of passing them through.
     #[arg(long)]
     pub strip_upstream_markers: bool,
@@ -31,6 +37,10 @@ pub struct Args {
 }
 
 fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_cue_style(s: &str) -> Result<CueStyle, String> {
     s.parse().map_err(|e| format!("{e}"))
 }
 
@@ -145,6 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let opts = RewriteOptions {
         dialect: args.dialect,
+        cue_style: args.cue_style,
         strip_upstream_markers: args.strip_upstream_markers,
         pdt_anchor: args.pdt_anchor,
         ..RewriteOptions::default()

@@ -45,8 +45,11 @@
 //! - CUE: `#EXT-X-CUE-OUT:DURATION=<planned>` before the break's first segment,
 //!   `#EXT-X-CUE-OUT-CONT:ElapsedTime=<e>,Duration=<planned>` before every later segment in the
 //!   break (also the first listed one when the break began earlier), `#EXT-X-CUE-IN` before the
-//!   first segment at or after the decided end. Enhanced adds `#EXT-OATCLS-SCTE35:<base64>`
-//!   before the CUE-OUT and `,SCTE35=<base64>` to every CUE-OUT-CONT.
+//!   first segment at or after the decided end. [`RewriteOptions::cue_style`] picks the syntax
+//!   of the first two ([`CueStyle`]: `DURATION=` as above, `elemental` `#EXT-X-CUE-OUT:<planned>`
+//!   with the same CONT, `slash` `#EXT-X-CUE-OUT:<planned>` and `#EXT-X-CUE-OUT-CONT:<e>/<planned>`).
+//!   Enhanced adds `#EXT-OATCLS-SCTE35:<base64>` before the CUE-OUT and, except in the slash
+//!   style (which has no place for it), `,SCTE35=<base64>` to every CUE-OUT-CONT.
 //! - DATERANGE (§4.4.5.1.1):
 //!   `#EXT-X-DATERANGE:ID="…",START-DATE="…",PLANNED-DURATION=…,SCTE35-OUT=0x…` before the break's
 //!   first segment, or before the playlist's first segment when it began earlier; once the decided
@@ -100,7 +103,7 @@ mod tags;
 mod time;
 mod timeline;
 
-pub use options::{Dialect, RewriteOptions, UnknownDialect};
+pub use options::{CueStyle, Dialect, RewriteOptions, UnknownCueStyle, UnknownDialect};
 pub use outcome::{PlaylistKind, RewriteError, RewriteOutcome};
 pub use rewrite::{RewriteScratch, rewrite, rewrite_with};
 pub use timeline::{Break, BreakRequest, BreakState, Decision, Timeline, TimelineError};

@@ -7,12 +7,12 @@
 //! suffix, and the DATERANGE OUT lines rendered by earlier rewrites. Both are keyed by
 //! everything their text depends on, so any scratch may serve any playlist and timeline.
 
-use super::options::{Dialect, RewriteOptions};
+use super::options::{CueStyle, Dialect, RewriteOptions};
 use super::place::Placement;
 use super::scan::Segment;
 use super::tags::{
-    planned_micros, push_cue_in, push_cue_out, push_cue_out_cont, push_cue_out_cont_scte35,
-    push_daterange_in, push_daterange_out, push_program_date_time,
+    cont_prefix, cont_suffix, planned_micros, push_cue_in, push_cue_out, push_cue_out_cont,
+    push_cue_out_cont_scte35, push_daterange_in, push_daterange_out, push_program_date_time,
 };
 use super::time::{SmallText, seconds_3};
 use super::timeline::Break;
@@ -39,28 +39,19 @@ pub(super) struct RenderJob<'a> {
     pub anchor: Option<i64>,
 }
 
-/// A break's planned duration as rendered (`30.000`), and the end of its CUE-OUT-CONT lines.
+/// A break's planned duration as rendered (`30.000`), and the end of its CUE-OUT-CONT lines
+/// in the chosen style ([`cont_suffix`]).
 #[derive(Clone, Copy, Debug)]
 struct BreakText {
     planned: SmallText,
-    /// `,Duration=<planned><eol>`: at most 10 + 17 + 2 bytes (`planned` has at most 13 whole
-    /// digits).
     cont_suffix: [u8; 32],
     cont_suffix_len: usize,
 }
 
 impl BreakText {
-    fn new(planned_duration_ms: u64, crlf: bool) -> Self {
+    fn new(planned_duration_ms: u64, style: CueStyle, crlf: bool) -> Self {
         let planned = seconds_3(planned_micros(planned_duration_ms));
-        let mut cont_suffix = [0u8; 32];
-        let mut cont_suffix_len = 0;
-        let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
-        for part in [&b",Duration="[..], planned.as_bytes(), eol] {
-            if let Some(dst) = cont_suffix.get_mut(cont_suffix_len..cont_suffix_len + part.len()) {
-                dst.copy_from_slice(part);
-                cont_suffix_len += part.len();
-            }
-        }
+        let (cont_suffix, cont_suffix_len) = cont_suffix(style, &planned, crlf);
         Self {
             planned,
             cont_suffix,
@@ -71,7 +62,7 @@ impl BreakText {
 
 impl Default for BreakText {
     fn default() -> Self {
-        Self::new(0, false)
+        Self::new(0, CueStyle::Duration, false)
     }
 }
 
@@ -79,17 +70,30 @@ impl Default for BreakText {
 /// steady state reads it instead of formatting it again.
 #[derive(Debug, Default)]
 struct PlannedText {
-    /// `(planned_duration_ms, crlf)` of `text`; `None` before the first.
-    key: Option<(u64, bool)>,
+    /// What `text` was rendered from, as [`PlannedText::key`]; 0 before the first.
+    key: u128,
     text: BreakText,
 }
 
 impl PlannedText {
+    /// Everything a [`BreakText`] depends on in one number, so the steady state's check is one
+    /// compare per line: the planned duration, the style and the terminator, with a bit that
+    /// is always set so that no key is 0.
     #[inline]
-    fn get(&mut self, planned_duration_ms: u64, crlf: bool) -> &BreakText {
-        let key = Some((planned_duration_ms, crlf));
+    fn key(planned_duration_ms: u64, style: CueStyle, crlf: bool) -> u128 {
+        let style = match style {
+            CueStyle::Duration => 0,
+            CueStyle::Elemental => 1,
+            CueStyle::Slash => 2,
+        };
+        u128::from(planned_duration_ms) << 8 | 1 << 7 | style << 1 | u128::from(crlf)
+    }
+
+    #[inline]
+    fn get(&mut self, planned_duration_ms: u64, style: CueStyle, crlf: bool) -> &BreakText {
+        let key = Self::key(planned_duration_ms, style, crlf);
         if self.key != key {
-            self.text = BreakText::new(planned_duration_ms, crlf);
+            self.text = BreakText::new(planned_duration_ms, style, crlf);
             self.key = key;
         }
         &self.text
@@ -214,6 +218,10 @@ pub(super) fn render(job: &RenderJob<'_>, scratch: &mut RenderScratch, out: &mut
     };
     let dialect = opts.dialect;
     let enhanced = dialect == Dialect::Enhanced;
+    let style = opts.cue_style;
+    // The enhanced CUE-OUT-CONT carries the payload, except in the slash style.
+    let cont_payload = enhanced && style != CueStyle::Slash;
+    let prefix = cont_prefix(style);
     for (i, segment) in segments.iter().enumerate() {
         let insert_pdt = i == 0 && anchor.is_some();
         if !insert_pdt && !placements.iter().any(|p| p.touches(i)) {
@@ -227,7 +235,7 @@ pub(super) fn render(job: &RenderJob<'_>, scratch: &mut RenderScratch, out: &mut
             let b = &breaks[p.index];
             if dialect.writes_daterange() {
                 if p.out_seg == i {
-                    let text = planned.get(b.planned_duration_ms, crlf);
+                    let text = planned.get(b.planned_duration_ms, style, crlf);
                     out.extend_from_slice(daterange_out.daterange_out(b, p.start, text, crlf));
                 }
                 if let (Some(end), true) = (p.end, p.in_seg == Some(i)) {
@@ -238,20 +246,16 @@ pub(super) fn render(job: &RenderJob<'_>, scratch: &mut RenderScratch, out: &mut
                 if p.in_seg == Some(i) {
                     push_cue_in(out, crlf);
                 } else if p.covers(i) {
-                    let text = planned.get(b.planned_duration_ms, crlf);
+                    let text = planned.get(b.planned_duration_ms, style, crlf);
                     if i == p.out_seg && p.began_in_window {
-                        push_cue_out(out, b, &text.planned, enhanced, crlf);
+                        push_cue_out(out, b, &text.planned, style, enhanced, crlf);
                     } else {
                         let elapsed = segment.start.saturating_sub(p.start);
-                        if enhanced && !b.scte35_out.is_empty() {
+                        if cont_payload && !b.scte35_out.is_empty() {
                             push_cue_out_cont_scte35(out, b, elapsed, &text.planned, crlf);
                         } else {
-                            push_cue_out_cont(
-                                out,
-                                elapsed,
-                                &text.cont_suffix,
-                                text.cont_suffix_len,
-                            );
+                            let suffix = (&text.cont_suffix, text.cont_suffix_len);
+                            push_cue_out_cont(out, prefix, elapsed, suffix);
                         }
                     }
                 }

@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 
+use super::options::CueStyle;
 use super::time::{MICROS_PER_MILLI, SmallText, push_date, push_seconds_3, put_seconds_3};
 use super::timeline::Break;
 
@@ -103,13 +104,15 @@ pub(super) fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i
     push_eol(out, crlf);
 }
 
-/// `[#EXT-OATCLS-SCTE35:<base64>]` then `#EXT-X-CUE-OUT:DURATION=<planned>`, before the
-/// break's first segment.
+/// `[#EXT-OATCLS-SCTE35:<base64>]` then `#EXT-X-CUE-OUT:DURATION=<planned>` (or
+/// `#EXT-X-CUE-OUT:<planned>` in the elemental and slash styles), before the break's first
+/// segment.
 #[inline]
 pub(super) fn push_cue_out(
     out: &mut Vec<u8>,
     b: &Break,
     planned: &SmallText,
+    style: CueStyle,
     enhanced: bool,
     crlf: bool,
 ) {
@@ -118,13 +121,16 @@ pub(super) fn push_cue_out(
         push_base64(out, &b.scte35_out);
         push_eol(out, crlf);
     }
-    out.extend_from_slice(b"#EXT-X-CUE-OUT:DURATION=");
+    out.extend_from_slice(match style {
+        CueStyle::Duration => b"#EXT-X-CUE-OUT:DURATION=",
+        CueStyle::Elemental | CueStyle::Slash => b"#EXT-X-CUE-OUT:",
+    });
     out.extend_from_slice(planned.as_bytes());
     push_eol(out, crlf);
 }
 
 /// `#EXT-X-CUE-OUT-CONT:ElapsedTime=<elapsed>,Duration=<planned>,SCTE35=<base64>`, the
-/// enhanced form.
+/// enhanced form of the duration and elemental styles (AWS MediaPackage's `SCTE35_ENHANCED`).
 pub(super) fn push_cue_out_cont_scte35(
     out: &mut Vec<u8>,
     b: &Break,
@@ -141,27 +147,65 @@ pub(super) fn push_cue_out_cont_scte35(
     push_eol(out, crlf);
 }
 
-/// `#EXT-X-CUE-OUT-CONT:ElapsedTime=<elapsed>` followed by `suffix` (`,Duration=<planned><eol>`,
-/// at most 32 bytes), written on every segment of a break. Written in place: the output grows
-/// by a fixed 96 bytes (a few vector stores), the parts are stored into them, and the output is
-/// cut to length. Copies of the exact length would be a `memcpy` call each; assembling the line
-/// in a stack buffer first made the copy read bytes still in the store buffer, a
-/// store-forwarding stall per line.
+/// The start of a CUE-OUT-CONT line, padded to 32 bytes (the padding is overwritten), and
+/// its length: `#EXT-X-CUE-OUT-CONT:ElapsedTime=` in the duration and elemental styles,
+/// `#EXT-X-CUE-OUT-CONT:` in the slash style.
+pub(super) fn cont_prefix(style: CueStyle) -> (&'static [u8; 32], usize) {
+    match style {
+        CueStyle::Duration | CueStyle::Elemental => (b"#EXT-X-CUE-OUT-CONT:ElapsedTime=", 32),
+        CueStyle::Slash => (b"#EXT-X-CUE-OUT-CONT:............", 20),
+    }
+}
+
+/// The end of every CUE-OUT-CONT line of one break in one style, after the elapsed time:
+/// `,Duration=<planned><eol>` or `/<planned><eol>`, at most 10 + 17 + 2 bytes (`planned` has
+/// at most 13 whole digits).
+pub(super) fn cont_suffix(style: CueStyle, planned: &SmallText, crlf: bool) -> ([u8; 32], usize) {
+    let mut suffix = [0u8; 32];
+    let mut len = 0;
+    let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    let separator: &[u8] = match style {
+        CueStyle::Duration | CueStyle::Elemental => b",Duration=",
+        CueStyle::Slash => b"/",
+    };
+    for part in [separator, planned.as_bytes(), eol] {
+        if let Some(dst) = suffix.get_mut(len..len + part.len()) {
+            dst.copy_from_slice(part);
+            len += part.len();
+        }
+    }
+    (suffix, len)
+}
+
+/// A CUE-OUT-CONT line without payload: `prefix` (its first `prefix_len` bytes), the elapsed
+/// time, then `suffix` (its first `suffix_len` bytes), written on every segment of a break.
+/// Written in place: the output grows by a fixed 96 bytes (a few vector stores), the parts are
+/// stored into them whole (32, 24 and 32 bytes, each later one overwriting the padding of the
+/// one before), and the output is cut to length. Copies of the exact length would be a
+/// `memcpy` call each; assembling the line in a stack buffer first made the copy read bytes
+/// still in the store buffer, a store-forwarding stall per line.
 #[inline]
-pub(super) fn push_cue_out_cont(out: &mut Vec<u8>, elapsed: i64, suffix: &[u8; 32], len: usize) {
-    const PREFIX: &[u8; 32] = b"#EXT-X-CUE-OUT-CONT:ElapsedTime=";
+pub(super) fn push_cue_out_cont(
+    out: &mut Vec<u8>,
+    (prefix, prefix_len): (&[u8; 32], usize),
+    elapsed: i64,
+    (suffix, suffix_len): (&[u8; 32], usize),
+) {
     let start = out.len();
     out.extend_from_slice(&[0u8; 96]);
-    let mut written = 32;
+    let mut written = prefix_len.min(32);
     if let Some(line) = out.get_mut(start..start + 96) {
-        line[..32].copy_from_slice(PREFIX);
-        if let Ok(number) = <&mut [u8; 24]>::try_from(&mut line[32..56]) {
+        line[..32].copy_from_slice(prefix);
+        if let Some(number) = line
+            .get_mut(written..written + 24)
+            .and_then(|n| <&mut [u8; 24]>::try_from(n).ok())
+        {
             written += put_seconds_3(number, elapsed);
         }
-        // written <= 56, so the suffix fits.
+        // The prefix takes at most 32 bytes and the number at most 24, so the suffix fits.
         if let Some(dst) = line.get_mut(written..written + 32) {
             dst.copy_from_slice(suffix);
-            written += len.min(32);
+            written += suffix_len.min(32);
         }
     }
     out.truncate(start + written);

@@ -35,7 +35,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 
-use crate::hls::{Dialect, RewriteOptions};
+use crate::hls::{CueStyle, Dialect, RewriteOptions};
 
 mod api;
 mod auth;
@@ -67,6 +67,8 @@ pub struct ServerConfig {
     pub api_tokens: Vec<String>,
     /// Which marker tags the rewriter inserts.
     pub dialect: Dialect,
+    /// The syntax of the CUE family's tags.
+    pub cue_style: CueStyle,
     /// Longest break the API accepts, in milliseconds.
     pub max_break_ms: u64,
     /// Deadline for a non-blocking upstream request (playlist body, or segment response head),
@@ -86,6 +88,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./hlsplice-data"),
             api_tokens: Vec::new(),
             dialect: Dialect::default(),
+            cue_style: CueStyle::default(),
             max_break_ms: 600_000,
             upstream_timeout_ms: 10_000,
             strip_upstream_markers: false,
@@ -173,6 +176,7 @@ async fn run_with_store(
     }
     let rewrite_options = RewriteOptions {
         dialect: config.dialect,
+        cue_style: config.cue_style,
         strip_upstream_markers: config.strip_upstream_markers,
         ..RewriteOptions::default()
     };
