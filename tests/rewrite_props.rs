@@ -13,13 +13,15 @@ use common::playlists::{PdtMode, PlaylistSpec, at, base, mutated_playlist, playl
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Duration;
-use hlsplice::hls::{BreakRequest, CueStyle, Dialect, RewriteOptions, Timeline, rewrite};
+use chrono::{DateTime, Duration, Utc};
+use hlsplice::hls::{
+    AssetListTemplate, BreakRequest, CueStyle, Markers, RewriteOptions, Timeline, rewrite,
+};
 use proptest::prelude::*;
 
 const TOLERANCE_MS: i64 = 250;
 
-fn options(spec: &PlaylistSpec, dialect: Dialect) -> RewriteOptions {
+fn options(spec: &PlaylistSpec, dialect: Markers) -> RewriteOptions {
     RewriteOptions {
         dialect,
         pdt_anchor: (spec.pdt == PdtMode::None).then(|| at(spec.first_start_ms)),
@@ -79,12 +81,12 @@ fn cue_style() -> impl Strategy<Value = CueStyle> {
     ]
 }
 
-fn dialect() -> impl Strategy<Value = Dialect> {
+fn dialect() -> impl Strategy<Value = Markers> {
     prop_oneof![
-        Just(Dialect::Cue),
-        Just(Dialect::Daterange),
-        Just(Dialect::Both),
-        Just(Dialect::Enhanced),
+        Just(Markers::CUE),
+        Just(Markers::DATERANGE),
+        Just(Markers::BOTH),
+        Just(Markers::ENHANCED),
     ]
 }
 
@@ -115,12 +117,143 @@ fn tags_per_segment(output: &[u8]) -> Vec<Vec<String>> {
 fn daterange_attrs(line: &str) -> (String, BTreeMap<String, String>) {
     let list = line.strip_prefix("#EXT-X-DATERANGE:").unwrap();
     let mut attrs = BTreeMap::new();
-    // Our values carry no commas inside quotes.
-    for pair in list.split(',') {
-        let (k, v) = pair.split_once('=').unwrap();
-        attrs.insert(k.to_string(), v.to_string());
+    // Split on the commas outside quoted strings (X-SNAP="OUT,IN").
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in list.char_indices().chain([(list.len(), ',')]) {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                let (k, v) = list[start..i].split_once('=').unwrap();
+                attrs.insert(k.to_string(), v.to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
     }
     (attrs["ID"].clone(), attrs)
+}
+
+/// A date as the rewriter renders it (`"2026-11-21T08:00:04.000Z"`, quotes kept), in ms.
+fn date_ms(quoted: &str) -> i64 {
+    let t: DateTime<Utc> = quoted.trim_matches('"').parse().unwrap();
+    t.timestamp_millis()
+}
+
+/// A duration as the rewriter renders it (`8.000`), in ms.
+fn seconds_ms(text: &str) -> i64 {
+    let (whole, frac) = text.split_once('.').unwrap();
+    whole.parse::<i64>().unwrap() * 1000 + frac.parse::<i64>().unwrap()
+}
+
+const INTERSTITIAL_CLASS: &str = "\"com.apple.hls.interstitial\"";
+const ASSET_LIST: &str = "/hlsplice/assets/live/{break_id}.json";
+
+/// The attributes of an interstitial's opening and closing tags (the module docs of
+/// `hls::interstitial` say why).
+const OPENING: &[&str] = &[
+    "ID",
+    "CLASS",
+    "START-DATE",
+    "PLANNED-DURATION",
+    "X-ASSET-LIST",
+    "X-SNAP",
+    "X-RESTRICT",
+    "CUE",
+];
+const CLOSING: &[&str] = &[
+    "ID",
+    "CLASS",
+    "START-DATE",
+    "END-DATE",
+    "DURATION",
+    "X-PLAYOUT-LIMIT",
+];
+
+/// Checks one rendering's interstitial tags against its SCTE-35 ranges: before every segment,
+/// an interstitial opens (closes) exactly where the SCTE-35 range of the same break opens
+/// (closes); the opening tag has exactly the [`OPENING`] attributes and the closing tag the
+/// [`CLOSING`] ones, with the same ID, CLASS and START-DATE, X-PLAYOUT-LIMIT = DURATION =
+/// END-DATE - START-DATE, and the same END-DATE and DURATION as the SCTE-35 range; the asset
+/// list is the break's; an interstitial ID is never a SCTE-35 range's.
+fn check_interstitials(out: &str) -> Result<(), TestCaseError> {
+    let mut scte35_ids = BTreeSet::new();
+    let mut interstitial_ids = BTreeSet::new();
+    let mut block: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    let check_block =
+        |block: &mut Vec<(String, BTreeMap<String, String>)>| -> Result<(), TestCaseError> {
+            let scte35: BTreeMap<(String, bool), &BTreeMap<String, String>> = block
+                .iter()
+                .filter(|(_, a)| !a.contains_key("CLASS"))
+                .map(|(id, a)| ((id.clone(), a.contains_key("END-DATE")), a))
+                .collect();
+            let ads: BTreeMap<(String, bool), &BTreeMap<String, String>> = block
+                .iter()
+                .filter(|(_, a)| a.get("CLASS").map(String::as_str) == Some(INTERSTITIAL_CLASS))
+                .map(|(id, a)| {
+                    let plain = format!("\"{}", id.trim_start_matches("\"ad-"));
+                    ((plain, a.contains_key("END-DATE")), a)
+                })
+                .collect();
+            prop_assert_eq!(
+                scte35.keys().collect::<Vec<_>>(),
+                ads.keys().collect::<Vec<_>>(),
+                "interstitial tags not where the SCTE-35 ones are: {:?}",
+                block
+            );
+            for ((id, closing), ad) in &ads {
+                let names: Vec<&str> = ad.keys().map(String::as_str).collect();
+                let mut want: Vec<&str> = if *closing {
+                    CLOSING.to_vec()
+                } else {
+                    OPENING.to_vec()
+                };
+                want.sort_unstable();
+                prop_assert_eq!(&names, &want, "{} attributes", id);
+                let range = scte35[&(id.clone(), *closing)];
+                prop_assert_eq!(&ad["START-DATE"], &range["START-DATE"]);
+                if *closing {
+                    prop_assert_eq!(&ad["END-DATE"], &range["END-DATE"]);
+                    prop_assert_eq!(&ad["DURATION"], &range["DURATION"]);
+                    prop_assert_eq!(&ad["X-PLAYOUT-LIMIT"], &ad["DURATION"]);
+                    prop_assert_eq!(
+                        date_ms(&ad["END-DATE"]) - date_ms(&ad["START-DATE"]),
+                        seconds_ms(&ad["DURATION"])
+                    );
+                } else {
+                    prop_assert_eq!(&ad["PLANNED-DURATION"], &range["PLANNED-DURATION"]);
+                    prop_assert_eq!(ad["X-SNAP"].as_str(), "\"OUT,IN\"");
+                    prop_assert_eq!(ad["X-RESTRICT"].as_str(), "\"SKIP,JUMP\"");
+                    prop_assert_eq!(ad["CUE"].as_str(), "\"ONCE\"");
+                }
+            }
+            block.clear();
+            Ok(())
+        };
+    for line in out.lines() {
+        if let Some(_list) = line.strip_prefix("#EXT-X-DATERANGE:") {
+            let (id, attrs) = daterange_attrs(line);
+            if attrs.contains_key("CLASS") {
+                interstitial_ids.insert(id.clone());
+            } else {
+                scte35_ids.insert(id.clone());
+            }
+            block.push((id, attrs));
+        } else if !line.starts_with('#') && !line.trim().is_empty()
+            || line.starts_with("#EXTINF:")
+            || line.starts_with("#EXT-X-PART:")
+        {
+            check_block(&mut block)?;
+        }
+    }
+    check_block(&mut block)?;
+    prop_assert!(
+        scte35_ids.is_disjoint(&interstitial_ids),
+        "shared IDs: {:?} / {:?}",
+        scte35_ids,
+        interstitial_ids
+    );
+    Ok(())
 }
 
 proptest! {
@@ -142,7 +275,7 @@ proptest! {
         prop_assert!(second.decisions.is_empty());
         prop_assert_eq!(&again, &out);
 
-        if dialect == Dialect::Daterange {
+        if dialect == Markers::DATERANGE {
             return Ok(());
         }
         let per_segment = tags_per_segment(&out);
@@ -188,6 +321,7 @@ proptest! {
         early_in in prop::option::of((0usize..30, 1_000i64..20_000)),
         pdt in prop_oneof![Just(PdtMode::Every), Just(PdtMode::FirstOnly), Just(PdtMode::AfterExtinf)],
         ll in any::<bool>(),
+        interstitials in any::<bool>(),
     ) {
         // Video boundaries; the audio rendition's boundaries differ by less than 100 ms.
         let mut video_starts = vec![0i64];
@@ -206,6 +340,7 @@ proptest! {
         let mut timeline = timeline_of(&breaks);
         let mut published: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let mut seen_at: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut tag_lines: BTreeMap<(String, bool), String> = BTreeMap::new();
         let n = durations.len();
         for k in 0..n.saturating_sub(window) {
             if let Some((when, after)) = early_in
@@ -236,14 +371,30 @@ proptest! {
                     };
                     let (input, _) = spec.render();
                     let mut out = Vec::new();
-                    let outcome = rewrite(&input, &timeline, &options(&spec, Dialect::Both), &mut out).unwrap();
+                    let opts = if interstitials {
+                        RewriteOptions {
+                            interstitial_asset_list: Some(AssetListTemplate::new(ASSET_LIST).unwrap()),
+                            ..options(&spec, Markers::BOTH | Markers::INTERSTITIAL)
+                        }
+                    } else {
+                        options(&spec, Markers::BOTH)
+                    };
+                    let outcome = rewrite(&input, &timeline, &opts, &mut out).unwrap();
                     // The proxy stores decisions before publishing.
                     decided_any |= timeline.apply(&outcome.decisions);
                     prop_assert!(timeline.agrees_with(&outcome.decisions));
+                    let text = String::from_utf8_lossy(&out);
+                    if interstitials {
+                        check_interstitials(&text)?;
+                    }
                     let mut lines = BTreeSet::new();
-                    for line in String::from_utf8_lossy(&out).lines().filter(|l| l.starts_with("#EXT-X-DATERANGE:")) {
+                    for line in text.lines().filter(|l| l.starts_with("#EXT-X-DATERANGE:")) {
                         lines.insert(line.to_string());
                         let (id, attrs) = daterange_attrs(line);
+                        // Each tag of a range is published once and then repeated byte for byte.
+                        let kind = (id.clone(), attrs.contains_key("END-DATE"));
+                        let first = tag_lines.entry(kind).or_insert_with(|| line.to_string());
+                        prop_assert_eq!(first.as_str(), line, "refresh {}: a tag of {} changed", k, id);
                         let entry = published.entry(id.clone()).or_default();
                         for (name, value) in attrs {
                             if let Some(old) = entry.get(&name) {
@@ -272,6 +423,9 @@ proptest! {
             && (first.requested_start - base()).num_milliseconds() + TOLERANCE_MS < video_starts[n - 2]
         {
             prop_assert!(published.contains_key("\"splice-1\""), "break 1 never published: {:?}", published.keys());
+            if interstitials {
+                prop_assert!(published.contains_key("\"ad-splice-1\""), "break 1's interstitial never published: {:?}", published.keys());
+            }
         }
         for (id, refreshes) in seen_at {
             let contiguous = refreshes.windows(2).all(|w| w[1] == w[0] + 1);

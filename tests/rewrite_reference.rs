@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{
-    BreakRequest, CueStyle, Dialect, PlaylistKind, RewriteOptions, Timeline, rewrite,
+    BreakRequest, CueStyle, Markers, PlaylistKind, RewriteOptions, Timeline, rewrite,
 };
 
 fn corpus() -> Option<Vec<PathBuf>> {
@@ -74,10 +74,10 @@ fn reference_playlists_round_trip() {
         let input_parses = m3u8_rs::parse_playlist_res(&input).is_ok();
         let styles = [CueStyle::Duration, CueStyle::Elemental, CueStyle::Slash];
         for (dialect, cue_style) in [
-            Dialect::Both,
-            Dialect::Cue,
-            Dialect::Daterange,
-            Dialect::Enhanced,
+            Markers::BOTH,
+            Markers::CUE,
+            Markers::DATERANGE,
+            Markers::ENHANCED,
         ]
         .into_iter()
         .flat_map(|d| styles.map(|s| (d, s)))
@@ -148,7 +148,7 @@ fn elemental_enhanced_cues_are_mediapackages() {
         })
         .unwrap();
     let opts = RewriteOptions {
-        dialect: Dialect::Enhanced,
+        dialect: Markers::ENHANCED,
         cue_style: CueStyle::Elemental,
         strip_upstream_markers: true,
         ..RewriteOptions::default()

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{
-    BreakRequest, CueStyle, Decision, Dialect, PlaylistKind, RewriteError, RewriteOptions,
+    BreakRequest, CueStyle, Decision, Markers, PlaylistKind, RewriteError, RewriteOptions,
     RewriteOutcome, Timeline, rewrite,
 };
 
@@ -49,7 +49,7 @@ fn one_break(start_ms: i64, duration_ms: u64) -> Timeline {
     tl
 }
 
-fn run(input: &str, tl: &Timeline, dialect: Dialect) -> (String, RewriteOutcome) {
+fn run(input: &str, tl: &Timeline, dialect: Markers) -> (String, RewriteOutcome) {
     let opts = RewriteOptions {
         dialect,
         ..RewriteOptions::default()
@@ -85,7 +85,7 @@ const FOUR: [i64; 6] = [4000; 6];
 #[test]
 fn start_snaps_to_first_boundary_at_or_after_request() {
     let input = live(100, 0, &FOUR);
-    let (out, outcome) = run(&input, &one_break(4_300, 8_000), Dialect::Cue);
+    let (out, outcome) = run(&input, &one_break(4_300, 8_000), Markers::CUE);
     assert_eq!(
         outcome.decisions,
         vec![Decision {
@@ -99,10 +99,10 @@ fn start_snaps_to_first_boundary_at_or_after_request() {
         "{out}"
     );
     // A boundary less than the tolerance early counts as "at".
-    let (_, outcome) = run(&input, &one_break(4_200, 8_000), Dialect::Cue);
+    let (_, outcome) = run(&input, &one_break(4_200, 8_000), Markers::CUE);
     assert_eq!(outcome.decisions[0].start, Some(t(4_000)));
     // Exactly on a boundary.
-    let (_, outcome) = run(&input, &one_break(12_000, 8_000), Dialect::Cue);
+    let (_, outcome) = run(&input, &one_break(12_000, 8_000), Markers::CUE);
     assert_eq!(outcome.decisions[0].start, Some(t(12_000)));
 }
 
@@ -110,7 +110,7 @@ fn start_snaps_to_first_boundary_at_or_after_request() {
 fn end_is_decided_start_plus_planned_duration_snapped() {
     let input = live(100, 0, &FOUR);
     // 4 s + 9 s = 13 s -> snaps to 16 s.
-    let (out, outcome) = run(&input, &one_break(4_000, 9_000), Dialect::Cue);
+    let (out, outcome) = run(&input, &one_break(4_000, 9_000), Markers::CUE);
     assert_eq!(outcome.decisions[0].end, Some(t(16_000)));
     assert_eq!(line_after(&out, "#EXT-X-CUE-IN"), "#EXTINF:4.000,");
     assert!(
@@ -124,7 +124,7 @@ fn early_in_snaps_the_requested_end() {
     let input = live(100, 0, &FOUR);
     let mut tl = one_break(4_000, 60_000);
     tl.end_break(1, t(9_000)).unwrap();
-    let (out, outcome) = run(&input, &tl, Dialect::Daterange);
+    let (out, outcome) = run(&input, &tl, Markers::DATERANGE);
     assert_eq!(outcome.decisions[0].end, Some(t(12_000)));
     assert!(out.contains(&format!(
         "#EXT-X-DATERANGE:ID=\"splice-42\",START-DATE=\"{}\",END-DATE=\"{}\",DURATION=8.000,SCTE35-IN=0x",
@@ -148,7 +148,7 @@ fn decided_values_are_rendered_as_stored() {
         start: Some(t(4_040)),
         end: Some(t(12_040)),
     }]);
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert!(outcome.decisions.is_empty());
     assert!(
         out.contains(&format!(
@@ -187,7 +187,7 @@ fn tolerance_is_configurable() {
         input.as_bytes(),
         &tl,
         &RewriteOptions {
-            dialect: Dialect::Cue,
+            dialect: Markers::CUE,
             ..RewriteOptions::default()
         },
         &mut out,
@@ -198,7 +198,7 @@ fn tolerance_is_configurable() {
             .contains("#EXT-X-CUE-OUT:DURATION=8.000\n#EXTINF:4.000,\nseg102.ts")
     );
     let opts = RewriteOptions {
-        dialect: Dialect::Cue,
+        dialect: Markers::CUE,
         tolerance_ms: 400,
         ..RewriteOptions::default()
     };
@@ -212,7 +212,7 @@ fn tolerance_is_configurable() {
 #[test]
 fn requested_times_before_the_window_are_taken_as_decided() {
     let input = live(100, 10_000, &FOUR);
-    let (out, outcome) = run(&input, &one_break(1_234, 20_000), Dialect::Both);
+    let (out, outcome) = run(&input, &one_break(1_234, 20_000), Markers::BOTH);
     assert_eq!(outcome.decisions[0].start, Some(t(1_234)));
     // The end (21.234 s) is in the window: it snaps to 22 s.
     assert_eq!(outcome.decisions[0].end, Some(t(22_000)));
@@ -226,7 +226,7 @@ fn requested_times_before_the_window_are_taken_as_decided() {
         "#EXT-X-CUE-OUT-CONT:ElapsedTime=8.766,Duration=20.000"
     );
     // Both ends before the window: decided as requested, nothing written.
-    let (out, outcome) = run(&input, &one_break(-30_000, 5_000), Dialect::Both);
+    let (out, outcome) = run(&input, &one_break(-30_000, 5_000), Markers::BOTH);
     assert_eq!(
         outcome.decisions[0],
         Decision {
@@ -241,7 +241,7 @@ fn requested_times_before_the_window_are_taken_as_decided() {
 #[test]
 fn cue_dialect_exact_formats() {
     let input = live(100, 0, &[4000, 3003, 3003, 4000, 4000]);
-    let (out, _) = run(&input, &one_break(4_000, 10_010), Dialect::Cue);
+    let (out, _) = run(&input, &one_break(4_000, 10_010), Markers::CUE);
     assert_eq!(
         inserted(&input, &out),
         vec![
@@ -325,9 +325,9 @@ fn cue_styles_exact_formats() {
     for (style, enhanced, lines) in cases {
         let opts = RewriteOptions {
             dialect: if enhanced {
-                Dialect::Enhanced
+                Markers::ENHANCED
             } else {
-                Dialect::Cue
+                Markers::CUE
             },
             cue_style: style,
             ..RewriteOptions::default()
@@ -358,7 +358,7 @@ fn enhanced_dialect_carries_the_stored_payload() {
     let input = live(100, 0, &FOUR);
     let tl = one_break(4_000, 8_000);
     let b64 = hlsplice::scte35::to_base64(&tl.get(1).unwrap().scte35_out);
-    let (out, _) = run(&input, &tl, Dialect::Enhanced);
+    let (out, _) = run(&input, &tl, Markers::ENHANCED);
     assert_eq!(
         inserted(&input, &out),
         vec![
@@ -375,7 +375,7 @@ fn daterange_dialect_exact_formats_and_stored_scte35() {
     let input = live(100, 0, &FOUR);
     let tl = one_break(4_000, 8_000);
     let b = tl.get(1).unwrap();
-    let (out, _) = run(&input, &tl, Dialect::Daterange);
+    let (out, _) = run(&input, &tl, Markers::DATERANGE);
     assert_eq!(
         inserted(&input, &out),
         vec![
@@ -406,13 +406,13 @@ fn daterange_in_only_once_its_segment_exists() {
     let mut tl = one_break(4_000, 8_000);
     // Window ends exactly at the break's end: the end is decided only when its segment is listed.
     let input = live(100, 0, &[4000, 4000, 4000]);
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert_eq!(outcome.decisions[0].end, None);
     assert!(!out.contains("END-DATE"), "{out}");
     assert!(!out.contains("#EXT-X-CUE-IN"), "{out}");
     tl.apply(&outcome.decisions);
     let input = live(101, 4_000, &[4000, 4000, 4000]);
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert_eq!(outcome.decisions[0].end, Some(t(12_000)));
     assert!(
         out.contains("END-DATE=\"2026-11-21T08:00:12.000Z\""),
@@ -428,7 +428,7 @@ fn daterange_in_only_once_its_segment_exists() {
 fn published_attributes_never_change_after_an_early_in() {
     let mut tl = one_break(4_000, 30_000);
     let input = live(100, 0, &[4000, 4000, 4000]);
-    let (first, outcome) = run(&input, &tl, Dialect::Daterange);
+    let (first, outcome) = run(&input, &tl, Markers::DATERANGE);
     tl.apply(&outcome.decisions);
     let out_tag = first
         .lines()
@@ -437,7 +437,7 @@ fn published_attributes_never_change_after_an_early_in() {
         .to_string();
     tl.end_break(1, t(10_000)).unwrap();
     let input = live(101, 4_000, &[4000, 4000, 4000]);
-    let (second, _) = run(&input, &tl, Dialect::Daterange);
+    let (second, _) = run(&input, &tl, Markers::DATERANGE);
     let tags: Vec<&str> = second
         .lines()
         .filter(|l| l.starts_with("#EXT-X-DATERANGE"))
@@ -452,7 +452,7 @@ fn cancelled_break_never_appears() {
     let input = live(100, 0, &FOUR);
     let mut tl = one_break(4_000, 8_000);
     tl.cancel_break(1).unwrap();
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert_eq!(out, input);
     assert!(outcome.decisions.is_empty());
 }
@@ -467,7 +467,7 @@ fn range_lifetime_follows_its_dates() {
     }]);
     // The window starts inside the break: OUT repeated before the first segment, then the IN.
     let input = live(102, 8_000, &FOUR);
-    let (out, _) = run(&input, &tl, Dialect::Both);
+    let (out, _) = run(&input, &tl, Markers::BOTH);
     let lines = inserted(&input, &out);
     assert!(lines[0].contains("PLANNED-DURATION=8.000"), "{lines:?}");
     assert_eq!(
@@ -478,11 +478,11 @@ fn range_lifetime_follows_its_dates() {
     assert_eq!(lines[3], "#EXT-X-CUE-IN");
     // END-DATE is the first segment's start: the range still maps to a segment.
     let input = live(103, 12_000, &FOUR);
-    let (out, _) = run(&input, &tl, Dialect::Daterange);
+    let (out, _) = run(&input, &tl, Markers::DATERANGE);
     assert_eq!(inserted(&input, &out).len(), 2);
     // Once the end slid out, the range goes.
     let input = live(104, 16_000, &FOUR);
-    let (out, _) = run(&input, &tl, Dialect::Both);
+    let (out, _) = run(&input, &tl, Markers::BOTH);
     assert_eq!(out, input);
 }
 
@@ -497,7 +497,7 @@ fn breaks_queue_behind_the_previous_end() {
         planned_duration_ms: 1_000,
     })
     .unwrap();
-    let (out, outcome) = run(&input, &tl, Dialect::Cue);
+    let (out, outcome) = run(&input, &tl, Markers::CUE);
     assert_eq!(
         outcome.decisions[0],
         Decision {
@@ -549,9 +549,9 @@ c.ts
         planned_duration_ms: 1_000,
     })
     .unwrap();
-    let (first, outcome) = run(input, &tl, Dialect::Both);
+    let (first, outcome) = run(input, &tl, Markers::BOTH);
     tl.apply(&outcome.decisions);
-    let (second, again) = run(input, &tl, Dialect::Both);
+    let (second, again) = run(input, &tl, Markers::BOTH);
     assert!(again.decisions.is_empty(), "{:?}", again.decisions);
     assert_eq!(first, second);
 }
@@ -577,7 +577,7 @@ s11.m4s
 
 #[test]
 fn llhls_tags_go_before_the_first_part_including_the_in_progress_segment() {
-    let (out, outcome) = run(LL, &one_break(4_000, 4_000), Dialect::Cue);
+    let (out, outcome) = run(LL, &one_break(4_000, 4_000), Markers::CUE);
     assert!(
         out.contains(
             "s10.m4s\n#EXT-X-CUE-OUT:DURATION=4.000\n#EXT-X-PART:DURATION=2.000,URI=\"p11.0.m4s\""
@@ -595,7 +595,7 @@ fn llhls_tags_go_before_the_first_part_including_the_in_progress_segment() {
     assert!(!outcome.ended);
     assert_eq!(outcome.kind, PlaylistKind::Media);
     // A break starting at the in-progress segment.
-    let (out, _) = run(LL, &one_break(8_000, 4_000), Dialect::Cue);
+    let (out, _) = run(LL, &one_break(8_000, 4_000), Markers::CUE);
     assert!(
         out.contains(
             "s11.m4s\n#EXT-X-CUE-OUT:DURATION=4.000\n#EXT-X-PART:DURATION=2.000,URI=\"p12.0.m4s\""
@@ -628,7 +628,7 @@ fn can_skip_dateranges_is_withdrawn_wherever_it_stands() {
             "#EXTM3U\r\n{line}\r\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00Z\r\n#EXTINF:4,\r\ns.ts\r\n"
         );
         for tl in [Timeline::new(), one_break(0, 4_000)] {
-            for dialect in [Dialect::Cue, Dialect::Both] {
+            for dialect in [Markers::CUE, Markers::BOTH] {
                 let (out, _) = run(&input, &tl, dialect);
                 assert_eq!(out.lines().nth(1).unwrap().trim_end(), want);
                 assert!(out.contains(&format!("{want}\r\n")));
@@ -652,7 +652,7 @@ s14.ts
 s15.ts
 ";
     // Began in the skipped part (8 s): handled like a break that began before the window.
-    let (out, _) = run(input, &one_break(8_000, 12_000), Dialect::Both);
+    let (out, _) = run(input, &one_break(8_000, 12_000), Markers::BOTH);
     let lines = inserted(input, &out);
     assert!(
         lines[0].contains("START-DATE=\"2026-11-21T08:00:08.000Z\""),
@@ -665,7 +665,7 @@ s15.ts
     assert!(lines[2].contains("END-DATE=\"2026-11-21T08:00:20.000Z\""));
     assert_eq!(lines[3], "#EXT-X-CUE-IN");
     // Ended in the skipped part: the range is still part of the playlist, CUE tags are not.
-    let (out, _) = run(input, &one_break(4_000, 4_000), Dialect::Both);
+    let (out, _) = run(input, &one_break(4_000, 4_000), Markers::BOTH);
     let lines = inserted(input, &out);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines.iter().all(|l| l.starts_with("#EXT-X-DATERANGE")));
@@ -688,7 +688,7 @@ b.ts
 #EXTINF:4,
 c.ts
 ";
-    let (out, _) = run(input, &Timeline::new(), Dialect::Both);
+    let (out, _) = run(input, &Timeline::new(), Markers::BOTH);
     assert_eq!(out, input);
     let opts = RewriteOptions {
         strip_upstream_markers: true,
@@ -767,7 +767,7 @@ fn multi_rendition_yields_identical_daterange_sets() {
         let mut sets = Vec::new();
         for (durations, starts, is_video) in order {
             let input = live(k as u64, starts[k], &durations[k..k + 6]);
-            let (out, outcome) = run(&input, &tl, Dialect::Daterange);
+            let (out, outcome) = run(&input, &tl, Markers::DATERANGE);
             tl.apply(&outcome.decisions);
             let set: BTreeSet<String> = out
                 .lines()
@@ -788,7 +788,7 @@ fn multi_rendition_yields_identical_daterange_sets() {
             (&video_durations, &vs)
         };
         let input = live(k as u64, starts[k], &durations[k..k + 6]);
-        let (out, _) = run(&input, &tl, Dialect::Daterange);
+        let (out, _) = run(&input, &tl, Markers::DATERANGE);
         let set: BTreeSet<String> = out
             .lines()
             .filter(|l| l.starts_with("#EXT-X-DATERANGE"))
@@ -828,7 +828,7 @@ fn program_time_errors_only_matter_with_breaks() {
 #[test]
 fn outcome_reports_endlist_and_media_sequence() {
     let input = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00+00:00\n#EXTINF:9.5,\na.ts\n#EXT-X-ENDLIST\n";
-    let (_, outcome) = run(input, &Timeline::new(), Dialect::Both);
+    let (_, outcome) = run(input, &Timeline::new(), Markers::BOTH);
     assert!(outcome.ended);
     assert_eq!(outcome.media_sequence, 7);
     assert_eq!(outcome.target_duration, Some(10.0));

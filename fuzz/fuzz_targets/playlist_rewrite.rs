@@ -9,7 +9,7 @@
 #![no_main]
 
 use hlsplice::hls::{
-    BreakRequest, DateTime, Decision, Dialect, RewriteOptions, Timeline, Utc, rewrite,
+    BreakRequest, DateTime, Decision, Markers, RewriteOptions, Timeline, Utc, rewrite,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -68,10 +68,10 @@ fn check(data: &[u8]) {
     let anchor: DateTime<Utc> = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
     let opts = RewriteOptions {
         dialect: match flags & 3 {
-            0 => Dialect::Cue,
-            1 => Dialect::Daterange,
-            2 => Dialect::Both,
-            _ => Dialect::Enhanced,
+            0 => Markers::CUE,
+            1 => Markers::DATERANGE,
+            2 => Markers::BOTH,
+            _ => Markers::ENHANCED,
         },
         strip_upstream_markers: flags & 4 != 0,
         pdt_anchor: (flags & 8 != 0).then_some(anchor),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 
-use crate::hls::{CueStyle, Dialect};
+use crate::hls::{CueStyle, Markers};
 use crate::packager::{self, Packager, PackagerConfig, SystemClock};
 use crate::server::{self, ServerConfig};
 
@@ -21,7 +21,8 @@ pub struct Args {
     #[arg(long, env = "HLSPLICE_DEMO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Marker tags to insert: cue, daterange, both or enhanced.
+    /// Marker families to insert, comma-separated: cue, daterange, enhanced; both =
+    /// cue,daterange.
     #[arg(long, env = "HLSPLICE_DIALECT", default_value = "both")]
     pub dialect: String,
 
@@ -39,10 +40,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dialect: Dialect = args
+    let dialect: Markers = args
         .dialect
         .parse()
-        .map_err(|_| anyhow::anyhow!("--dialect must be cue, daterange, both or enhanced"))?;
+        .map_err(|e| anyhow::anyhow!("--dialect: {e}"))?;
+    if dialect.contains(Markers::INTERSTITIAL) {
+        anyhow::bail!("--dialect: the demo does not serve interstitial asset lists yet");
+    }
     let cue_style: CueStyle = args
         .cue_style
         .parse()
@@ -79,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn demo(
     args: &Args,
-    (dialect, cue_style): (Dialect, CueStyle),
+    (dialect, cue_style): (Markers, CueStyle),
     data_dir: PathBuf,
 ) -> anyhow::Result<()> {
     let packager_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -186,7 +190,7 @@ pub fn banner(
     proxy: SocketAddr,
     packager: SocketAddr,
     token: &str,
-    dialect: Dialect,
+    dialect: Markers,
     cue_style: CueStyle,
 ) -> String {
     let basic = base64::engine::general_purpose::STANDARD.encode(token);
@@ -194,7 +198,6 @@ pub fn banner(
     let ms = BREAK_MS;
     let secs = ms / 1000;
     let markers = markers(dialect, cue_style, ms);
-    let dialect = dialect.as_str();
     format!(
         r#"hlsplice demo: a live packager (internal, http://{packager}) looping an 8 s test clip,
 with the hlsplice origin proxy in front of it on {base}. API token: {token}
@@ -233,14 +236,11 @@ Ctrl-C stops the demo."#
 /// The marker lines the rewriter writes for a break of `ms` milliseconds in `dialect`, one per
 /// banner line (each starting with `#EXT`), with `...` where the text varies. Durations are the
 /// rewriter's three-decimal form; `0xFC30...` / `/DA...` are SCTE-35 sections in hex / base64.
-fn markers(dialect: Dialect, cue_style: CueStyle, ms: u64) -> String {
+fn markers(dialect: Markers, cue_style: CueStyle, ms: u64) -> String {
     let planned = seconds_3(ms);
-    let (daterange, cue, enhanced) = match dialect {
-        Dialect::Cue => (false, true, false),
-        Dialect::Daterange => (true, false, false),
-        Dialect::Both => (true, true, false),
-        Dialect::Enhanced => (false, true, true),
-    };
+    let daterange = dialect.contains(Markers::DATERANGE);
+    let cue = dialect.contains(Markers::CUE);
+    let enhanced = dialect.contains(Markers::ENHANCED);
     let mut out = String::from(
         "  - before the first segment published after your request, the same in both renditions:\n",
     );
@@ -338,10 +338,11 @@ mod tests {
             ));
         }
         let dialects = [
-            Dialect::Cue,
-            Dialect::Daterange,
-            Dialect::Both,
-            Dialect::Enhanced,
+            Markers::CUE,
+            Markers::DATERANGE,
+            Markers::BOTH,
+            Markers::ENHANCED,
+            Markers::ENHANCED | Markers::DATERANGE,
         ];
         let styles = [CueStyle::Duration, CueStyle::Elemental, CueStyle::Slash];
         for (dialect, cue_style) in dialects.into_iter().flat_map(|d| styles.map(|s| (d, s))) {
@@ -370,7 +371,7 @@ mod tests {
             for form in &forms {
                 assert!(
                     out.lines().any(|line| has_form(line, form)),
-                    "{dialect:?} {cue_style}: no line of the form {form}:\n{out}"
+                    "{dialect} {cue_style}: no line of the form {form}:\n{out}"
                 );
             }
             let inserted = out.lines().filter(|l| {
@@ -381,7 +382,7 @@ mod tests {
             for line in inserted {
                 assert!(
                     forms.iter().any(|form| has_form(line, form)),
-                    "{dialect:?} {cue_style}: the banner does not name {line}"
+                    "{dialect} {cue_style}: the banner does not name {line}"
                 );
             }
         }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::hls::{CueStyle, Dialect};
+use crate::hls::{CueStyle, Markers};
 use crate::server::{self, ServerConfig};
 
 const AFTER_HELP: &str = "\
@@ -62,8 +62,10 @@ pub struct Args {
     )]
     pub api_tokens: Vec<String>,
 
-    /// Marker tags to insert: cue (EXT-X-CUE-OUT/CONT/IN), daterange (EXT-X-DATERANGE with
-    /// SCTE35-OUT/IN), both, or enhanced [default: both].
+    /// Marker families to insert, comma-separated: cue (EXT-X-CUE-OUT/CONT/IN), daterange
+    /// (EXT-X-DATERANGE with SCTE35-OUT/IN), enhanced (cue with the SCTE-35 payload); both =
+    /// cue,daterange [default: both]. (The interstitial family needs the asset-list route,
+    /// which the proxy does not serve yet.)
     #[arg(long, env = "HLSPLICE_DIALECT", value_name = "DIALECT")]
     pub dialect: Option<String>,
 
@@ -129,11 +131,16 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
     )?;
     let dialect_text = args.dialect.or(file.dialect);
     let dialect = match dialect_text {
-        Some(text) => text.parse::<Dialect>().map_err(|_| {
-            anyhow::anyhow!("dialect {text:?}: expected cue, daterange, both or enhanced")
-        })?,
+        Some(text) => text
+            .parse::<Markers>()
+            .map_err(|e| anyhow::anyhow!("dialect: {e}"))?,
         None => defaults.dialect,
     };
+    if dialect.contains(Markers::INTERSTITIAL) {
+        anyhow::bail!(
+            "dialect {dialect}: the interstitial family needs an asset-list route, which `hlsplice serve` does not serve yet (use it with `hlsplice rewrite --asset-list`)"
+        );
+    }
     let cue_style = match args.cue_style.or(file.cue_style) {
         Some(text) => text
             .parse::<CueStyle>()

@@ -90,6 +90,7 @@
 //! `rewrite.rs` holds the entry points.
 
 mod attributes;
+mod interstitial;
 mod lines;
 mod options;
 mod outcome;
@@ -103,7 +104,8 @@ mod tags;
 mod time;
 mod timeline;
 
-pub use options::{CueStyle, Dialect, RewriteOptions, UnknownCueStyle, UnknownDialect};
+pub use interstitial::{AssetListTemplate, InvalidAssetListTemplate};
+pub use options::{CueStyle, Markers, RewriteOptions, UnknownCueStyle, UnknownDialect};
 pub use outcome::{PlaylistKind, RewriteError, RewriteOutcome};
 pub use rewrite::{RewriteScratch, rewrite, rewrite_with};
 pub use timeline::{Break, BreakRequest, BreakState, Decision, Timeline, TimelineError};

@@ -6,48 +6,132 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Which marker tags the rewriter writes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    /// `#EXT-X-CUE-OUT` / `#EXT-X-CUE-OUT-CONT` / `#EXT-X-CUE-IN`.
-    Cue,
-    /// `#EXT-X-DATERANGE` with `SCTE35-OUT` / `SCTE35-IN` (RFC 8216bis §4.4.5.1.1).
-    Daterange,
-    /// DATERANGE and CUE tags together.
-    #[default]
-    Both,
-    /// CUE tags with the SCTE-35 payload: `#EXT-OATCLS-SCTE35` and `,SCTE35=` on CUE-OUT-CONT.
-    Enhanced,
+use super::interstitial::AssetListTemplate;
+#[cfg(doc)]
+use super::outcome::RewriteError;
+
+/// Which marker families the rewriter writes: a set of `cue`, `daterange`, `enhanced` and
+/// `interstitial`, written as a comma-separated list (`cue,daterange,interstitial`) on the
+/// command line, in the TOML file and in the environment. `both` is the alias of
+/// `cue,daterange` (the default); `enhanced` is the CUE family with the SCTE-35 payload, so it
+/// implies `cue`. Names are case-insensitive; order and repeats do not matter.
+///
+/// | family | tags |
+/// |---|---|
+/// | `cue` | `#EXT-X-CUE-OUT` / `-CUE-OUT-CONT` / `-CUE-IN` in the [`CueStyle`] chosen |
+/// | `daterange` | `#EXT-X-DATERANGE` with `SCTE35-OUT` / `SCTE35-IN` (RFC 8216bis §4.4.5.1.1) |
+/// | `enhanced` | `cue`, plus `#EXT-OATCLS-SCTE35` and `,SCTE35=` on CUE-OUT-CONT |
+/// | `interstitial` | `#EXT-X-DATERANGE` with `CLASS="com.apple.hls.interstitial"` (Appendix D) |
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Markers(u8);
+
+const CUE_BIT: u8 = 1;
+const DATERANGE_BIT: u8 = 2;
+const ENHANCED_BIT: u8 = 4;
+const INTERSTITIAL_BIT: u8 = 8;
+
+impl Markers {
+    /// The CUE family.
+    pub const CUE: Self = Self(CUE_BIT);
+    /// SCTE-35 date ranges.
+    pub const DATERANGE: Self = Self(DATERANGE_BIT);
+    /// `cue,daterange`, the default.
+    pub const BOTH: Self = Self(CUE_BIT | DATERANGE_BIT);
+    /// The CUE family with SCTE-35 payloads (so it contains [`Markers::CUE`]).
+    pub const ENHANCED: Self = Self(CUE_BIT | ENHANCED_BIT);
+    /// HLS interstitials (needs [`RewriteOptions::interstitial_asset_list`]).
+    pub const INTERSTITIAL: Self = Self(INTERSTITIAL_BIT);
+
+    /// Both sets.
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether every family of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub(super) const fn writes_cue(self) -> bool {
+        self.0 & CUE_BIT != 0
+    }
+
+    pub(super) const fn writes_daterange(self) -> bool {
+        self.0 & DATERANGE_BIT != 0
+    }
+
+    pub(super) const fn enhanced(self) -> bool {
+        self.0 & ENHANCED_BIT != 0
+    }
+
+    pub(super) const fn writes_interstitial(self) -> bool {
+        self.0 & INTERSTITIAL_BIT != 0
+    }
 }
 
-impl Dialect {
-    pub(super) fn writes_daterange(self) -> bool {
-        matches!(self, Self::Daterange | Self::Both)
-    }
-
-    pub(super) fn writes_cue(self) -> bool {
-        !matches!(self, Self::Daterange)
-    }
-
-    /// The name used on the command line and in configuration files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cue => "cue",
-            Self::Daterange => "daterange",
-            Self::Both => "both",
-            Self::Enhanced => "enhanced",
-        }
+impl Default for Markers {
+    fn default() -> Self {
+        Self::BOTH
     }
 }
 
-impl fmt::Display for Dialect {
+impl std::ops::BitOr for Markers {
+    type Output = Self;
+
+    fn bitor(self, other: Self) -> Self {
+        self.union(other)
+    }
+}
+
+/// The families in their canonical text: `both` for exactly `cue,daterange` (as before sets
+/// existed), otherwise the names in the order cue, daterange, enhanced, interstitial, with
+/// `cue` left out when `enhanced` (which implies it) is there.
+impl fmt::Display for Markers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        if *self == Self::BOTH {
+            return f.write_str("both");
+        }
+        let names = [
+            (self.writes_cue() && !self.enhanced(), "cue"),
+            (self.writes_daterange(), "daterange"),
+            (self.enhanced(), "enhanced"),
+            (self.writes_interstitial(), "interstitial"),
+        ];
+        let mut first = true;
+        for (_, name) in names.iter().filter(|(on, _)| *on) {
+            if !first {
+                f.write_str(",")?;
+            }
+            f.write_str(name)?;
+            first = false;
+        }
+        Ok(())
     }
 }
 
-/// An unknown dialect name.
+impl fmt::Debug for Markers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Markers({self})")
+    }
+}
+
+impl From<Markers> for String {
+    fn from(markers: Markers) -> Self {
+        markers.to_string()
+    }
+}
+
+impl TryFrom<String> for Markers {
+    type Error = UnknownDialect;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+/// A dialect that is not a comma-separated list of known marker families.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownDialect(pub String);
 
@@ -55,7 +139,8 @@ impl fmt::Display for UnknownDialect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown dialect {:?} (expected cue, daterange, both or enhanced)",
+            "unknown dialect {:?} (expected a comma-separated list of cue, daterange, enhanced, \
+             interstitial; both = cue,daterange)",
             self.0
         )
     }
@@ -63,17 +148,22 @@ impl fmt::Display for UnknownDialect {
 
 impl std::error::Error for UnknownDialect {}
 
-impl FromStr for Dialect {
+impl FromStr for Markers {
     type Err = UnknownDialect;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "cue" => Ok(Self::Cue),
-            "daterange" => Ok(Self::Daterange),
-            "both" => Ok(Self::Both),
-            "enhanced" => Ok(Self::Enhanced),
-            _ => Err(UnknownDialect(s.to_owned())),
+        let mut markers = Self(0);
+        for name in s.split(',') {
+            markers = markers.union(match name.trim().to_ascii_lowercase().as_str() {
+                "cue" => Self::CUE,
+                "daterange" => Self::DATERANGE,
+                "both" => Self::BOTH,
+                "enhanced" => Self::ENHANCED,
+                "interstitial" => Self::INTERSTITIAL,
+                _ => return Err(UnknownDialect(s.to_owned())),
+            });
         }
+        Ok(markers)
     }
 }
 
@@ -147,10 +237,15 @@ impl FromStr for CueStyle {
 /// How to rewrite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RewriteOptions {
-    pub dialect: Dialect,
+    /// The marker families to write.
+    pub dialect: Markers,
     /// The syntax of `EXT-X-CUE-OUT` and `EXT-X-CUE-OUT-CONT` when the CUE family is written.
     #[serde(default)]
     pub cue_style: CueStyle,
+    /// The `X-ASSET-LIST` URI of each break's interstitial; required by the `interstitial`
+    /// family ([`RewriteError::NoAssetList`] without it).
+    #[serde(default)]
+    pub interstitial_asset_list: Option<AssetListTemplate>,
     /// Remove upstream ad-marker lines (CUE family, EXT-OATCLS-SCTE35, EXT-X-ASSET, SCTE-35
     /// DATERANGEs) instead of passing them through.
     pub strip_upstream_markers: bool,
@@ -163,8 +258,9 @@ pub struct RewriteOptions {
 impl Default for RewriteOptions {
     fn default() -> Self {
         Self {
-            dialect: Dialect::Both,
+            dialect: Markers::BOTH,
             cue_style: CueStyle::Duration,
+            interstitial_asset_list: None,
             strip_upstream_markers: false,
             pdt_anchor: None,
             tolerance_ms: 250,

@@ -47,6 +47,10 @@ pub enum RewriteError {
     /// No EXT-X-PROGRAM-DATE-TIME in the playlist and no `pdt_anchor`: DATERANGE needs program
     /// time (RFC 8216bis §4.4.5.1) and so does placing any break.
     NoProgramTime,
+    /// The `interstitial` family is on but no asset-list URI template was given
+    /// (`RewriteOptions::interstitial_asset_list`): an interstitial must name its assets
+    /// (draft-pantos-hls-rfc8216bis Appendix D).
+    NoAssetList,
 }
 
 impl fmt::Display for RewriteError {
@@ -56,6 +60,9 @@ impl fmt::Display for RewriteError {
             Self::InvalidTag { line, tag } => write!(f, "line {line}: invalid {tag} value"),
             Self::NoProgramTime => f.write_str(
                 "the playlist has no EXT-X-PROGRAM-DATE-TIME and no program-time anchor was given",
+            ),
+            Self::NoAssetList => f.write_str(
+                "the interstitial marker family needs an asset-list URI template (with {break_id})",
             ),
         }
     }

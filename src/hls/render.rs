@@ -7,7 +7,8 @@
 //! suffix, and the DATERANGE OUT lines rendered by earlier rewrites. Both are keyed by
 //! everything their text depends on, so any scratch may serve any playlist and timeline.
 
-use super::options::{CueStyle, Dialect, RewriteOptions};
+use super::interstitial::{push_interstitial_close, push_interstitial_open};
+use super::options::{CueStyle, RewriteOptions};
 use super::place::Placement;
 use super::scan::Segment;
 use super::tags::{
@@ -217,7 +218,11 @@ pub(super) fn render(job: &RenderJob<'_>, scratch: &mut RenderScratch, out: &mut
         cursor: 0,
     };
     let dialect = opts.dialect;
-    let enhanced = dialect == Dialect::Enhanced;
+    let enhanced = dialect.enhanced();
+    let asset_list = opts
+        .interstitial_asset_list
+        .as_ref()
+        .filter(|_| dialect.writes_interstitial());
     let style = opts.cue_style;
     // The enhanced CUE-OUT-CONT carries the payload, except in the slash style.
     let cont_payload = enhanced && style != CueStyle::Slash;
@@ -240,6 +245,15 @@ pub(super) fn render(job: &RenderJob<'_>, scratch: &mut RenderScratch, out: &mut
                 }
                 if let (Some(end), true) = (p.end, p.in_seg == Some(i)) {
                     push_daterange_in(out, b, p.start, end, crlf);
+                }
+            }
+            if let Some(asset_list) = asset_list {
+                if p.out_seg == i {
+                    let text = planned.get(b.planned_duration_ms, style, crlf);
+                    push_interstitial_open(out, b, p.start, &text.planned, asset_list, crlf);
+                }
+                if let (Some(end), true) = (p.end, p.in_seg == Some(i)) {
+                    push_interstitial_close(out, b, p.start, end, crlf);
                 }
             }
             if dialect.writes_cue() && p.cue {

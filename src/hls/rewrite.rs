@@ -108,6 +108,10 @@ fn rewrite_inner(
         return Ok(outcome);
     }
 
+    if opts.dialect.writes_interstitial() && opts.interstitial_asset_list.is_none() {
+        return Err(RewriteError::NoAssetList);
+    }
+
     let segments = &mut scratch.scan.segments;
     let anchor = if header.has_pdt {
         None

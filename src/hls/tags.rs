@@ -26,10 +26,16 @@ pub(super) fn push_eol(out: &mut Vec<u8>, crlf: bool) {
     }
 }
 
-/// A quoted-string may carry neither `"` nor line breaks (RFC 8216bis §4.2): they are left out.
+/// `text` inside a quoted-string, which may carry neither `"` nor line breaks (RFC 8216bis
+/// §4.2): they are left out.
+pub(super) fn push_unquoted(out: &mut Vec<u8>, text: &str) {
+    out.extend(text.bytes().filter(|b| !matches!(b, b'"' | b'\r' | b'\n')));
+}
+
+/// A quoted-string (see [`push_unquoted`]).
 fn push_quoted(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
-    out.extend(text.bytes().filter(|b| !matches!(b, b'"' | b'\r' | b'\n')));
+    push_unquoted(out, text);
     out.push(b'"');
 }
 
