@@ -24,6 +24,7 @@ const TOLERANCE_MS: i64 = 250;
 fn options(spec: &PlaylistSpec, dialect: Markers) -> RewriteOptions {
     RewriteOptions {
         dialect,
+        interstitial_asset_list: Some(AssetListTemplate::new(ASSET_LIST).unwrap()),
         pdt_anchor: (spec.pdt == PdtMode::None).then(|| at(spec.first_start_ms)),
         ..RewriteOptions::default()
     }
@@ -87,6 +88,9 @@ fn dialect() -> impl Strategy<Value = Markers> {
         Just(Markers::DATERANGE),
         Just(Markers::BOTH),
         Just(Markers::ENHANCED),
+        Just(Markers::INTERSTITIAL),
+        Just(Markers::BOTH | Markers::INTERSTITIAL),
+        Just(Markers::ENHANCED | Markers::DATERANGE | Markers::INTERSTITIAL),
     ]
 }
 
@@ -275,7 +279,7 @@ proptest! {
         prop_assert!(second.decisions.is_empty());
         prop_assert_eq!(&again, &out);
 
-        if dialect == Markers::DATERANGE {
+        if !dialect.contains(Markers::CUE) {
             return Ok(());
         }
         let per_segment = tags_per_segment(&out);
@@ -371,14 +375,12 @@ proptest! {
                     };
                     let (input, _) = spec.render();
                     let mut out = Vec::new();
-                    let opts = if interstitials {
-                        RewriteOptions {
-                            interstitial_asset_list: Some(AssetListTemplate::new(ASSET_LIST).unwrap()),
-                            ..options(&spec, Markers::BOTH | Markers::INTERSTITIAL)
-                        }
+                    let dialect = if interstitials {
+                        Markers::BOTH | Markers::INTERSTITIAL
                     } else {
-                        options(&spec, Markers::BOTH)
+                        Markers::BOTH
                     };
+                    let opts = options(&spec, dialect);
                     let outcome = rewrite(&input, &timeline, &opts, &mut out).unwrap();
                     // The proxy stores decisions before publishing.
                     decided_any |= timeline.apply(&outcome.decisions);
@@ -445,6 +447,7 @@ proptest! {
         let opts = RewriteOptions {
             dialect,
             cue_style,
+            interstitial_asset_list: Some(AssetListTemplate::new(ASSET_LIST).unwrap()),
             strip_upstream_markers: strip,
             pdt_anchor: anchor.then(base),
             ..RewriteOptions::default()

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{
-    BreakRequest, CueStyle, Markers, PlaylistKind, RewriteOptions, Timeline, rewrite,
+    AssetListTemplate, BreakRequest, CueStyle, Markers, PlaylistKind, RewriteOptions, Timeline,
+    rewrite,
 };
 
 fn corpus() -> Option<Vec<PathBuf>> {
@@ -78,6 +79,8 @@ fn reference_playlists_round_trip() {
             Markers::CUE,
             Markers::DATERANGE,
             Markers::ENHANCED,
+            Markers::INTERSTITIAL,
+            Markers::BOTH | Markers::ENHANCED | Markers::INTERSTITIAL,
         ]
         .into_iter()
         .flat_map(|d| styles.map(|s| (d, s)))
@@ -85,6 +88,9 @@ fn reference_playlists_round_trip() {
             let opts = RewriteOptions {
                 dialect,
                 cue_style,
+                interstitial_asset_list: Some(
+                    AssetListTemplate::new("/hlsplice/assets/{break_id}.json").unwrap(),
+                ),
                 ..base.clone()
             };
             let outcome = rewrite(&input, &timeline, &opts, &mut out)

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{
-    BreakRequest, CueStyle, Decision, Markers, PlaylistKind, RewriteError, RewriteOptions,
-    RewriteOutcome, Timeline, rewrite,
+    AssetListTemplate, BreakRequest, CueStyle, Decision, Markers, PlaylistKind, RewriteError,
+    RewriteOptions, RewriteOutcome, Timeline, rewrite,
 };
 
 fn t(ms: i64) -> DateTime<Utc> {
@@ -445,6 +445,110 @@ fn published_attributes_never_change_after_an_early_in() {
     assert_eq!(tags[0], out_tag);
     assert!(tags[1].contains("DURATION=8.000,SCTE35-IN="), "{second}");
     assert!(!tags[1].contains("PLANNED-DURATION"), "{second}");
+}
+
+fn interstitial_options(dialect: Markers) -> RewriteOptions {
+    RewriteOptions {
+        dialect: dialect | Markers::INTERSTITIAL,
+        interstitial_asset_list: Some(
+            AssetListTemplate::new("https://ads.example/hls/{break_id}/list.json?b={break_id}")
+                .unwrap(),
+        ),
+        ..RewriteOptions::default()
+    }
+}
+
+#[test]
+fn interstitial_family_exact_formats() {
+    let input = live(100, 0, &FOUR);
+    let tl = one_break(4_000, 8_000);
+    let mut out = Vec::new();
+    let outcome = rewrite(
+        input.as_bytes(),
+        &tl,
+        &interstitial_options(Markers::INTERSTITIAL),
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    common::assert_lossless(input.as_bytes(), out.as_bytes());
+    let opening = "#EXT-X-DATERANGE:ID=\"ad-splice-42\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2026-11-21T08:00:04.000Z\",PLANNED-DURATION=8.000,X-ASSET-LIST=\"https://ads.example/hls/1/list.json?b=1\",X-SNAP=\"OUT,IN\",X-RESTRICT=\"SKIP,JUMP\",CUE=\"ONCE\"";
+    let closing = "#EXT-X-DATERANGE:ID=\"ad-splice-42\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2026-11-21T08:00:04.000Z\",END-DATE=\"2026-11-21T08:00:12.000Z\",DURATION=8.000,X-PLAYOUT-LIMIT=8.000";
+    assert_eq!(inserted(&input, &out), vec![opening, closing]);
+    assert_eq!(outcome.decisions.len(), 1);
+    // Before the segments starting at 08:00:04 (the second) and 08:00:12 (the fourth).
+    let after = |tag: &str| {
+        let mut lines = out.lines().skip_while(|l| *l != tag);
+        lines.nth(2).unwrap_or_default().to_string()
+    };
+    assert_eq!(after(opening), "seg101.ts");
+    assert_eq!(after(closing), "seg103.ts");
+}
+
+/// An early IN adds the closing tag with the real duration as X-PLAYOUT-LIMIT; the opening tag
+/// published before it stays byte for byte.
+#[test]
+fn interstitial_early_in_only_adds_the_closing_tag() {
+    let mut tl = one_break(4_000, 30_000);
+    let opts = interstitial_options(Markers::DATERANGE);
+    let input = live(100, 0, &[4000, 4000, 4000]);
+    let mut out = Vec::new();
+    let outcome = rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
+    tl.apply(&outcome.decisions);
+    let first = String::from_utf8(out.clone()).unwrap();
+    let opening: Vec<&str> = first
+        .lines()
+        .filter(|l| l.contains("CLASS=\"com.apple.hls.interstitial\""))
+        .collect();
+    assert_eq!(opening.len(), 1, "{first}");
+    assert!(opening[0].contains(",PLANNED-DURATION=30.000,"), "{first}");
+    assert!(!opening[0].contains(",DURATION="), "{first}");
+    tl.end_break(1, t(10_000)).unwrap();
+    let input = live(101, 4_000, &[4000, 4000, 4000]);
+    let outcome = rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
+    tl.apply(&outcome.decisions);
+    let second = String::from_utf8(out).unwrap();
+    let tags: Vec<&str> = second
+        .lines()
+        .filter(|l| l.contains("CLASS=\"com.apple.hls.interstitial\""))
+        .collect();
+    assert_eq!(tags.len(), 2, "{second}");
+    assert_eq!(tags[0], opening[0]);
+    assert_eq!(
+        tags[1],
+        "#EXT-X-DATERANGE:ID=\"ad-splice-42\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2026-11-21T08:00:04.000Z\",END-DATE=\"2026-11-21T08:00:12.000Z\",DURATION=8.000,X-PLAYOUT-LIMIT=8.000"
+    );
+    // The SCTE-35 range of the same break keeps its own ID.
+    assert!(
+        second.contains("#EXT-X-DATERANGE:ID=\"splice-42\",START-DATE="),
+        "{second}"
+    );
+}
+
+#[test]
+fn interstitial_family_needs_an_asset_list() {
+    let input = live(100, 0, &FOUR);
+    for timeline in [Timeline::new(), one_break(4_000, 8_000)] {
+        let opts = RewriteOptions {
+            interstitial_asset_list: None,
+            ..interstitial_options(Markers::BOTH)
+        };
+        let mut out = Vec::new();
+        assert_eq!(
+            rewrite(input.as_bytes(), &timeline, &opts, &mut out),
+            Err(RewriteError::NoAssetList)
+        );
+        assert_eq!(out, input.as_bytes());
+    }
+    // A template without the interstitial family is simply unused.
+    let opts = RewriteOptions {
+        dialect: Markers::BOTH,
+        ..interstitial_options(Markers::BOTH)
+    };
+    let (plain, _) = run(&input, &one_break(4_000, 8_000), Markers::BOTH);
+    let mut out = Vec::new();
+    rewrite(input.as_bytes(), &one_break(4_000, 8_000), &opts, &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), plain);
 }
 
 #[test]

@@ -210,6 +210,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dialect_is_a_set_of_families_from_flag_or_file() {
+        let dir = std::env::temp_dir().join(format!("hlsplice-serve-set-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("serve.toml");
+        std::fs::write(
+            &file,
+            "upstream = \"http://10.0.0.1:9000\"\ndialect = \"daterange, enhanced\"\n",
+        )
+        .unwrap();
+        let resolve_with = |dialect: Option<&str>| {
+            resolve(Args {
+                config: Some(file.clone()),
+                dialect: dialect.map(str::to_owned),
+                ..Args::default()
+            })
+        };
+        assert_eq!(
+            resolve_with(None).unwrap().dialect,
+            Markers::DATERANGE | Markers::ENHANCED
+        );
+        for (text, want) in [
+            ("both", Markers::BOTH),
+            ("cue,daterange", Markers::BOTH),
+            ("cue", Markers::CUE),
+            ("enhanced", Markers::ENHANCED),
+        ] {
+            assert_eq!(resolve_with(Some(text)).unwrap().dialect, want, "{text}");
+        }
+        let err = resolve_with(Some("cue,scte")).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown dialect"), "{err:#}");
+        let err = resolve_with(Some("both,interstitial")).unwrap_err();
+        assert!(format!("{err:#}").contains("asset-list"), "{err:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn cue_style_from_flag_file_or_default() {
         let dir = std::env::temp_dir().join(format!("hlsplice-serve-cue-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -8,7 +8,7 @@
 //! listed segment while a break that began earlier still overlaps the playlist):
 //!
 //! ```text
-//! #EXT-X-DATERANGE:ID="ad-splice-7",CLASS="com.apple.hls.interstitial",START-DATE="2026-11-21T08:00:04.000Z",PLANNED-DURATION=30.000,X-ASSET-LIST="/hlsplice/assets/live/7.json",X-SNAP="OUT,IN",X-RESTRICT="SKIP,JUMP",CUE="ONCE"
+//! #EXT-X-DATERANGE:ID="ad-splice-7",CLASS="com.apple.hls.interstitial",START-DATE="2026-11-21T08:00:04.000Z",PLANNED-DURATION=30.000,X-ASSET-LIST="/hlsplice/assets/live/1.json",X-SNAP="OUT,IN",X-RESTRICT="SKIP,JUMP",CUE="ONCE"
 //! ```
 //!
 //! and, once the break's end is decided and its segment is listed (placed as the SCTE-35
@@ -23,7 +23,11 @@
 //! early IN could change, and the closing tag repeats ID, CLASS and START-DATE byte for byte and
 //! only adds END-DATE, DURATION and X-PLAYOUT-LIMIT. Players merge the two (hls.js `DateRange`,
 //! Shaka 5.2's `updateInterstitials_`, Media3 1.8's same-ID updates), and an added
-//! X-PLAYOUT-LIMIT cuts an ad short when the break ends early (Shaka 5.2, Media3 1.10, hls.js).
+//! X-PLAYOUT-LIMIT cuts an ad short when the break ends early (hls.js reads it from the merged
+//! range; Shaka 5.2; Media3 1.10).
+//!
+//! (The example's asset list comes from the template `/hlsplice/assets/live/{break_id}.json`
+//! for the stream's first break, whose SCTE-35 range is `splice-7`.)
 //!
 //! # Why these attributes
 //! - `ID="ad-<SCTE-35 DATERANGE ID>"`: never the ID of the break's SCTE-35 range. Players index
@@ -83,12 +87,21 @@ pub struct AssetListTemplate {
 #[non_exhaustive]
 pub enum InvalidAssetListTemplate {
     /// No `{break_id}`: every break would share one asset list.
-    NoBreakId { template: String },
+    NoBreakId {
+        /// The template refused.
+        template: String,
+    },
     /// A `"`, CR or LF, which a quoted-string cannot carry (RFC 8216bis §4.2).
-    NotQuotable { template: String },
+    NotQuotable {
+        /// The template refused.
+        template: String,
+    },
     /// A `{` or `}` that is not part of `{break_id}` (a misspelt placeholder; a URI carries
     /// braces percent-encoded, RFC 3986 §2).
-    StrayBrace { template: String },
+    StrayBrace {
+        /// The template refused.
+        template: String,
+    },
 }
 
 impl fmt::Display for InvalidAssetListTemplate {
@@ -214,7 +227,9 @@ fn push_head(out: &mut Vec<u8>, b: &Break, start: i64) {
     out.push(b'"');
 }
 
-/// The opening tag (see the module docs).
+/// The opening tag (see the module docs). Written once per break and rewrite: kept out of line
+/// so that the render loop stays small.
+#[inline(never)]
 pub(super) fn push_interstitial_open(
     out: &mut Vec<u8>,
     b: &Break,
@@ -232,7 +247,8 @@ pub(super) fn push_interstitial_open(
     push_eol(out, crlf);
 }
 
-/// The closing tag (see the module docs).
+/// The closing tag (see the module docs), out of line as the opening one.
+#[inline(never)]
 pub(super) fn push_interstitial_close(
     out: &mut Vec<u8>,
     b: &Break,

@@ -1,5 +1,8 @@
 //! Lossless HLS / LL-HLS media-playlist rewriter: inserts a stream's ad breaks as
-//! `EXT-X-CUE-OUT`/`-CONT`/`-IN` and `EXT-X-DATERANGE` SCTE-35 tags (draft-pantos-hls-rfc8216bis).
+//! `EXT-X-CUE-OUT`/`-CONT`/`-IN`, `EXT-X-DATERANGE` SCTE-35 tags and HLS Interstitials
+//! (draft-pantos-hls-rfc8216bis). Which of these, [`RewriteOptions::dialect`] says: a set of
+//! marker families ([`Markers`]: `cue`, `daterange`, `enhanced`, `interstitial`; `both` =
+//! `cue,daterange`, the default).
 //!
 //! # Lossless
 //! The output is the input with whole lines inserted. Every other byte stays where it was: line
@@ -59,11 +62,18 @@
 //!   SKIPPED-SEGMENTS × target duration earlier). Cancelled breaks never appear (a break can only
 //!   be cancelled before its start is decided). The SCTE-35 bytes are those stored in the
 //!   [`Break`].
+//! - Interstitials (Appendix D; the attribute set and why in [`interstitial`]): an opening
+//!   `#EXT-X-DATERANGE:ID="ad-<SCTE-35 range ID>",CLASS="com.apple.hls.interstitial",START-DATE="…",
+//!   PLANNED-DURATION=…,X-ASSET-LIST="…",X-SNAP="OUT,IN",X-RESTRICT="SKIP,JUMP",CUE="ONCE"` placed
+//!   as the DATERANGE OUT, and a closing tag that repeats ID, CLASS and START-DATE and adds
+//!   END-DATE, DURATION and X-PLAYOUT-LIMIT, placed as the DATERANGE IN. The asset-list URI comes
+//!   from [`RewriteOptions::interstitial_asset_list`] and the break's id alone; without it the
+//!   family gives [`RewriteError::NoAssetList`].
 //! - Breaks are decided in requested-start order, each no earlier than the decided end of the
 //!   one before (a break never begins inside the previous one; one whose predecessor has no
 //!   decided end yet waits).
 //! - Order before one segment: inserted PDT, then per break in start order its DATERANGE OUT,
-//!   DATERANGE IN, then its CUE tag.
+//!   DATERANGE IN, interstitial opening, interstitial closing, then its CUE tag.
 //! - LL-HLS: a segment's tags go before its first line, i.e. its first `EXT-X-PART` when it has
 //!   parts (§4.4.4.9), including the in-progress segment that has parts and no EXTINF yet.
 //! - Delta updates (`EXT-X-SKIP`): nothing is written for skipped segments; a break that began in
@@ -86,11 +96,12 @@
 //!   tags go), formatting nothing;
 //! - `render.rs`: the copy with the tags spliced in, the tag lines themselves in `tags.rs`.
 //!
-//! The public types live in `options.rs` (what to write) and `outcome.rs` (what came back);
-//! `rewrite.rs` holds the entry points.
+//! The public types live in `options.rs` (what to write), `interstitial.rs` (the asset-list
+//! template, with the interstitial tags) and `outcome.rs` (what came back); `rewrite.rs` holds the
+//! entry points.
 
 mod attributes;
-mod interstitial;
+pub mod interstitial;
 mod lines;
 mod options;
 mod outcome;

@@ -267,3 +267,95 @@ impl Default for RewriteOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_single_value_used_before_sets_parses_to_what_it_meant() {
+        assert_eq!("cue".parse(), Ok(Markers::CUE));
+        assert_eq!("daterange".parse(), Ok(Markers::DATERANGE));
+        assert_eq!("both".parse(), Ok(Markers::BOTH));
+        assert_eq!("enhanced".parse(), Ok(Markers::ENHANCED));
+        assert_eq!("BOTH".parse(), Ok(Markers::BOTH));
+        assert_eq!(Markers::default(), Markers::BOTH);
+        for name in ["cue", "daterange", "both", "enhanced"] {
+            assert_eq!(name.parse::<Markers>().unwrap().to_string(), name);
+        }
+    }
+
+    #[test]
+    fn sets_parse_in_any_order_and_print_canonically() {
+        let all = Markers::BOTH | Markers::ENHANCED | Markers::INTERSTITIAL;
+        assert_eq!("cue, daterange".parse(), Ok(Markers::BOTH));
+        assert_eq!("daterange,cue,cue".parse(), Ok(Markers::BOTH));
+        assert_eq!("cue,enhanced".parse(), Ok(Markers::ENHANCED));
+        assert_eq!(
+            "interstitial,enhanced,daterange".parse(),
+            Ok(Markers::DATERANGE | Markers::ENHANCED | Markers::INTERSTITIAL)
+        );
+        assert_eq!("both,enhanced,interstitial".parse(), Ok(all));
+        assert_eq!(all.to_string(), "daterange,enhanced,interstitial");
+        assert_eq!(
+            (Markers::BOTH | Markers::INTERSTITIAL).to_string(),
+            "cue,daterange,interstitial"
+        );
+        assert_eq!(Markers::INTERSTITIAL.to_string(), "interstitial");
+        for text in [
+            "cue",
+            "interstitial",
+            "cue,interstitial",
+            "daterange,enhanced",
+            "daterange,enhanced,interstitial",
+        ] {
+            let markers: Markers = text.parse().unwrap();
+            assert_eq!(markers.to_string(), text);
+            assert_eq!(markers.to_string().parse(), Ok(markers));
+        }
+        assert!(Markers::ENHANCED.contains(Markers::CUE));
+        assert!(!Markers::CUE.contains(Markers::ENHANCED));
+        assert!(all.writes_cue() && all.writes_daterange() && all.enhanced());
+        assert!(all.writes_interstitial());
+        assert!(!Markers::DATERANGE.writes_cue());
+    }
+
+    #[test]
+    fn unknown_or_empty_families_are_refused() {
+        for bad in [
+            "",
+            "cue,",
+            ",",
+            "scte",
+            "cue,scte",
+            "cue;daterange",
+            "both interstitial",
+        ] {
+            let err = bad.parse::<Markers>().unwrap_err();
+            assert_eq!(err, UnknownDialect(bad.to_owned()), "{bad:?}");
+            assert!(err.to_string().contains("unknown dialect"), "{err}");
+        }
+    }
+
+    #[test]
+    fn markers_and_options_serialize_as_text() {
+        let markers = Markers::BOTH | Markers::INTERSTITIAL;
+        let json = serde_json::to_string(&markers).unwrap();
+        assert_eq!(json, "\"cue,daterange,interstitial\"");
+        assert_eq!(serde_json::from_str::<Markers>(&json).unwrap(), markers);
+        assert_eq!(
+            serde_json::from_str::<Markers>("\"both\"").unwrap(),
+            Markers::BOTH
+        );
+        assert!(serde_json::from_str::<Markers>("\"dash\"").is_err());
+        let opts = RewriteOptions::default();
+        let json = serde_json::to_string(&opts).unwrap();
+        assert_eq!(serde_json::from_str::<RewriteOptions>(&json).unwrap(), opts);
+        // Options written before the CUE style and the asset list existed still read.
+        let old = r#"{"dialect":"enhanced","strip_upstream_markers":true,"pdt_anchor":null,"tolerance_ms":250}"#;
+        let read: RewriteOptions = serde_json::from_str(old).unwrap();
+        assert_eq!(read.dialect, Markers::ENHANCED);
+        assert_eq!(read.cue_style, CueStyle::Duration);
+        assert_eq!(read.interstitial_asset_list, None);
+    }
+}

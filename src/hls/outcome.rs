@@ -14,7 +14,9 @@ use super::timeline::Timeline;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlaylistKind {
+    /// A media playlist (segments): rewritten.
     Media,
+    /// A multivariant playlist (variant streams): passed through untouched.
     Multivariant,
 }
 
@@ -23,6 +25,7 @@ pub enum PlaylistKind {
 pub struct RewriteOutcome {
     /// New snapped values to store with [`Timeline::apply`] (empty: nothing new, no allocation).
     pub decisions: Vec<Decision>,
+    /// Media or multivariant.
     pub kind: PlaylistKind,
     /// Program time at the end of the newest full segment.
     pub live_edge: Option<DateTime<Utc>>,
@@ -43,7 +46,12 @@ pub enum RewriteError {
     /// The input does not start with `#EXTM3U` (RFC 8216bis §4.4.1.1).
     NotAPlaylist,
     /// A tag the rewriter needs has a value it cannot read.
-    InvalidTag { line: usize, tag: &'static str },
+    InvalidTag {
+        /// 1-based line number.
+        line: usize,
+        /// The tag's name.
+        tag: &'static str,
+    },
     /// No EXT-X-PROGRAM-DATE-TIME in the playlist and no `pdt_anchor`: DATERANGE needs program
     /// time (RFC 8216bis §4.4.5.1) and so does placing any break.
     NoProgramTime,

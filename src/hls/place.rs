@@ -151,8 +151,7 @@ fn end_target(b: &Break, start: i64) -> i64 {
 
 /// Applies the timeline rules to this playlist's boundaries: fills `scratch.placements` and
 /// appends what it newly decided to `decisions`.
-// Inlined into `rewrite_with`, its one caller (see `scan`).
-#[inline(always)]
+#[inline(never)]
 pub(super) fn place_breaks(
     segments: &[Segment],
     header: &Header,

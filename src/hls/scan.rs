@@ -340,6 +340,7 @@ impl<'a> Scan<'a, '_> {
     }
 
     /// A tag line read by the general path: `value_at` is where its value starts in the line.
+    #[inline(always)]
     fn tag(
         &mut self,
         tag: Tag,

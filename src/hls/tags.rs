@@ -94,6 +94,8 @@ pub(super) fn push_daterange_out(
 }
 
 /// The closing tag: same ID, the same START-DATE, plus END-DATE, DURATION and SCTE35-IN.
+/// Written once per break and rewrite: kept out of line so that the render loop stays small.
+#[inline(never)]
 pub(super) fn push_daterange_in(out: &mut Vec<u8>, b: &Break, start: i64, end: i64, crlf: bool) {
     out.extend_from_slice(b"#EXT-X-DATERANGE:ID=");
     push_quoted(out, &b.daterange_id);
