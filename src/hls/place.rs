@@ -151,6 +151,8 @@ fn end_target(b: &Break, start: i64) -> i64 {
 
 /// Applies the timeline rules to this playlist's boundaries: fills `scratch.placements` and
 /// appends what it newly decided to `decisions`.
+// Out of line: it runs once per rewrite, and inside `rewrite_with` it made LLVM stop inlining the
+// scan's and the render's hot helpers there (BENCHMARKS.md).
 #[inline(never)]
 pub(super) fn place_breaks(
     segments: &[Segment],

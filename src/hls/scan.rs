@@ -340,6 +340,8 @@ impl<'a> Scan<'a, '_> {
     }
 
     /// A tag line read by the general path: `value_at` is where its value starts in the line.
+    // Inlined into the scan loop, its one caller: as a call it made the scan keep its state in
+    // memory (LL-HLS playlists, with a tag line per part, 3 % more instructions).
     #[inline(always)]
     fn tag(
         &mut self,
@@ -426,8 +428,8 @@ fn first_line(input: &[u8]) -> Result<Line, RewriteError> {
 ///
 /// # Errors
 /// Not a playlist, or a tag the rules need with an unreadable value.
-// Inlined into `rewrite_with`, its one caller, as are the placement and the render: called as
-// functions, the three stages cost 2 to 7 % more instructions per rewrite (BENCHMARKS.md).
+// Inlined into `rewrite_with`, its one caller, as the render is: called as functions, the stages
+// cost 2 to 7 % more instructions per rewrite (BENCHMARKS.md).
 #[inline(always)]
 pub(super) fn scan(
     input: &[u8],
