@@ -210,7 +210,9 @@ pub(super) fn render(job: &RenderJob<'_>, scratch: &mut RenderScratch, out: &mut
         planned,
         daterange_out,
     } = scratch;
-    out.reserve(input.len() + 64 + placements.len() * 400);
+    // Room for a break's DATERANGE and interstitial pairs and a few CUE lines: a hint only, the
+    // caller's buffer keeps its capacity from one rewrite to the next.
+    out.reserve(input.len() + 64 + placements.len() * 1024);
     let mut copier = Copier {
         input,
         removals,
