@@ -17,7 +17,7 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hlsplice::hls::{BreakRequest, Dialect, RewriteOptions, Timeline, rewrite};
+use hlsplice::hls::{BreakRequest, Markers, RewriteOptions, Timeline, rewrite};
 
 fn t0() -> DateTime<Utc> {
     "2026-11-21T08:00:00Z".parse().unwrap()
@@ -176,7 +176,7 @@ fn bench_history(c: &mut Criterion) {
 fn bench(c: &mut Criterion) {
     let timeline = active_break();
     let opts = RewriteOptions {
-        dialect: Dialect::Both,
+        dialect: Markers::BOTH,
         ..RewriteOptions::default()
     };
     for (name, input) in [

@@ -179,3 +179,107 @@ fn bad_dialect_is_a_usage_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown dialect"));
 }
+
+#[test]
+fn cue_style_selects_the_cue_syntax() {
+    for (style, golden) in [
+        ("slash", "expected/slash_in_window.m3u8"),
+        ("elemental", "expected/elemental_in_window.m3u8"),
+        ("duration", "expected/both_in_window.m3u8"),
+    ] {
+        let out = bin()
+            .args([
+                "rewrite",
+                &playlist("live_pdt_z.m3u8"),
+                "--break",
+                "id=7,start=2026-11-21T08:00:03Z,duration=8",
+                "--cue-style",
+                style,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{style}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.stdout,
+            std::fs::read(playlist(golden)).unwrap(),
+            "{style}"
+        );
+    }
+    let out = bin()
+        .args([
+            "rewrite",
+            &playlist("live_pdt_z.m3u8"),
+            "--cue-style",
+            "dashes",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown cue style"));
+}
+
+#[test]
+fn dialect_takes_a_set_of_families_and_interstitials_need_an_asset_list() {
+    let file = playlist("live_pdt_z.m3u8");
+    let break_spec = "id=7,start=2026-11-21T08:00:03Z,duration=8";
+    for (dialect, golden) in [
+        (
+            "cue,daterange,interstitial",
+            "expected/interstitial_both_in_window.m3u8",
+        ),
+        ("interstitial", "expected/interstitial_in_window.m3u8"),
+        ("daterange,cue", "expected/both_in_window.m3u8"),
+    ] {
+        let out = bin()
+            .args([
+                "rewrite",
+                &file,
+                "--break",
+                break_spec,
+                "--dialect",
+                dialect,
+                "--asset-list",
+                "/hlsplice/assets/live/{break_id}.json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{dialect}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.stdout,
+            std::fs::read(playlist(golden)).unwrap(),
+            "{dialect}"
+        );
+    }
+    fails_with(
+        &[
+            "rewrite",
+            &file,
+            "--break",
+            break_spec,
+            "--dialect",
+            "both,interstitial",
+        ],
+        "needs --asset-list",
+    );
+    let out = bin()
+        .args([
+            "rewrite",
+            &file,
+            "--dialect",
+            "interstitial",
+            "--asset-list",
+            "/assets/list.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("{break_id}"));
+}

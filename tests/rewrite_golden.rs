@@ -8,13 +8,18 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use common::timeline_from_specs;
-use hlsplice::hls::{Decision, Dialect, PlaylistKind, RewriteOptions, rewrite};
+use hlsplice::hls::{
+    AssetListTemplate, CueStyle, Decision, Markers, PlaylistKind, RewriteOptions, rewrite,
+};
 
 struct Case {
     name: &'static str,
     input: &'static str,
     breaks: &'static [&'static str],
-    dialect: Dialect,
+    dialect: Markers,
+    cue_style: CueStyle,
+    /// The X-ASSET-LIST template of the interstitial family.
+    asset_list: Option<&'static str>,
     strip: bool,
     anchor: Option<&'static str>,
     /// Values decided by earlier refreshes: (break id, start, end).
@@ -28,7 +33,9 @@ const fn case(name: &'static str, input: &'static str, breaks: &'static [&'stati
         name,
         input,
         breaks,
-        dialect: Dialect::Both,
+        dialect: Markers::BOTH,
+        cue_style: CueStyle::Duration,
+        asset_list: None,
         strip: false,
         anchor: None,
         decided: &[],
@@ -38,20 +45,182 @@ const fn case(name: &'static str, input: &'static str, breaks: &'static [&'stati
 
 const B_IN_WINDOW: &str = "id=7,start=2026-11-21T08:00:03Z,duration=8";
 
+/// The interstitial family alone.
+const INTERSTITIAL: Markers = Markers::INTERSTITIAL;
+const ASSETS: Option<&str> = Some("/hlsplice/assets/live/{break_id}.json");
+
+/// `case` with the interstitial family added to `dialect`.
+const fn interstitial(
+    name: &'static str,
+    input: &'static str,
+    breaks: &'static [&'static str],
+    dialect: Markers,
+) -> Case {
+    Case {
+        dialect: dialect.union(INTERSTITIAL),
+        asset_list: ASSETS,
+        ..case(name, input, breaks)
+    }
+}
+
 fn cases() -> Vec<Case> {
     vec![
         case("both_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW]),
         Case {
-            dialect: Dialect::Cue,
+            dialect: Markers::CUE,
             ..case("cue_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
         },
         Case {
-            dialect: Dialect::Daterange,
+            dialect: Markers::DATERANGE,
             ..case("daterange_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
         },
         Case {
-            dialect: Dialect::Enhanced,
+            dialect: Markers::ENHANCED,
             ..case("enhanced_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            cue_style: CueStyle::Elemental,
+            ..case("elemental_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            dialect: Markers::ENHANCED,
+            cue_style: CueStyle::Elemental,
+            ..case(
+                "elemental_enhanced_in_window",
+                "live_pdt_z.m3u8",
+                &[B_IN_WINDOW],
+            )
+        },
+        Case {
+            cue_style: CueStyle::Slash,
+            ..case("slash_in_window", "live_pdt_z.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            dialect: Markers::ENHANCED,
+            cue_style: CueStyle::Slash,
+            ..case(
+                "slash_enhanced_in_window",
+                "live_pdt_z.m3u8",
+                &[B_IN_WINDOW],
+            )
+        },
+        Case {
+            dialect: Markers::ENHANCED,
+            ..case(
+                "enhanced_began_before_window",
+                "live_pdt_z.m3u8",
+                &["id=8,start=2026-11-21T07:59:50Z,duration=20"],
+            )
+        },
+        Case {
+            dialect: Markers::ENHANCED,
+            cue_style: CueStyle::Elemental,
+            ..case(
+                "elemental_enhanced_began_before_window",
+                "live_pdt_z.m3u8",
+                &["id=8,start=2026-11-21T07:59:50Z,duration=20"],
+            )
+        },
+        Case {
+            cue_style: CueStyle::Slash,
+            ..case(
+                "slash_began_before_window",
+                "live_pdt_z.m3u8",
+                &["id=8,start=2026-11-21T07:59:50Z,duration=20"],
+            )
+        },
+        Case {
+            cue_style: CueStyle::Slash,
+            ..case("slash_crlf", "live_crlf.m3u8", &[B_IN_WINDOW])
+        },
+        Case {
+            cue_style: CueStyle::Elemental,
+            ..case(
+                "elemental_llhls_in_progress_out",
+                "llhls_fmp4_map.m3u8",
+                &["id=21,start=2026-11-21T08:00:29Z,duration=30"],
+            )
+        },
+        interstitial(
+            "interstitial_in_window",
+            "live_pdt_z.m3u8",
+            &[B_IN_WINDOW],
+            INTERSTITIAL,
+        ),
+        interstitial(
+            "interstitial_both_in_window",
+            "live_pdt_z.m3u8",
+            &[B_IN_WINDOW],
+            Markers::BOTH,
+        ),
+        interstitial(
+            "interstitial_enhanced_daterange_in_window",
+            "live_pdt_z.m3u8",
+            &[B_IN_WINDOW],
+            Markers::ENHANCED.union(Markers::DATERANGE),
+        ),
+        interstitial(
+            "interstitial_early_in",
+            "live_pdt_z.m3u8",
+            &["id=10,start=2026-11-21T08:00:03Z,duration=60,end=2026-11-21T08:00:09Z"],
+            Markers::DATERANGE,
+        ),
+        interstitial(
+            "interstitial_end_not_yet_listed",
+            "live_pdt_z.m3u8",
+            &["id=9,start=2026-11-21T08:00:15Z,duration=30"],
+            Markers::BOTH,
+        ),
+        interstitial(
+            "interstitial_began_before_window",
+            "live_pdt_z.m3u8",
+            &["id=8,start=2026-11-21T07:59:50Z,duration=20"],
+            Markers::BOTH,
+        ),
+        interstitial(
+            "interstitial_ended_before_window",
+            "live_pdt_z.m3u8",
+            &["id=8,start=2026-11-21T07:59:00Z,duration=30"],
+            Markers::BOTH,
+        ),
+        interstitial(
+            "interstitial_back_to_back_repeated_event_id",
+            "live_pdt_z.m3u8",
+            &[
+                "id=12,start=2026-11-21T08:00:04Z,duration=8",
+                "id=12,start=2026-11-21T08:00:12Z,duration=4",
+            ],
+            INTERSTITIAL,
+        ),
+        interstitial(
+            "interstitial_crlf",
+            "live_crlf.m3u8",
+            &[B_IN_WINDOW],
+            Markers::BOTH,
+        ),
+        interstitial(
+            "interstitial_llhls_in_progress_out",
+            "llhls_fmp4_map.m3u8",
+            &["id=21,start=2026-11-21T08:00:29Z,duration=30"],
+            Markers::BOTH,
+        ),
+        interstitial(
+            "interstitial_delta_began_in_skipped",
+            "llhls_delta_skip_dateranges.m3u8",
+            &["id=30,start=2026-11-21T08:00:04Z,duration=20"],
+            Markers::DATERANGE,
+        ),
+        Case {
+            asset_list: None,
+            error: Some(
+                "the interstitial marker family needs an asset-list URI template (with {break_id})",
+            ),
+            ..interstitial(
+                "interstitial_no_asset_list",
+                "live_pdt_z.m3u8",
+                &[B_IN_WINDOW],
+                Markers::BOTH,
+            )
         },
         case(
             "began_before_window",
@@ -204,7 +373,7 @@ fn cases() -> Vec<Case> {
         ),
         Case {
             strip: true,
-            dialect: Dialect::Enhanced,
+            dialect: Markers::ENHANCED,
             ..case(
                 "upstream_enhanced_strip",
                 "upstream_enhanced.m3u8",
@@ -256,6 +425,8 @@ fn golden_files() {
         let _ = timeline.apply(&decided);
         let opts = RewriteOptions {
             dialect: c.dialect,
+            cue_style: c.cue_style,
+            interstitial_asset_list: c.asset_list.map(|t| AssetListTemplate::new(t).unwrap()),
             strip_upstream_markers: c.strip,
             pdt_anchor: c.anchor.map(t),
             ..RewriteOptions::default()

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{
-    BreakRequest, Decision, Dialect, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome,
-    Timeline, rewrite,
+    AssetListTemplate, BreakRequest, CueStyle, Decision, Markers, PlaylistKind, RewriteError,
+    RewriteOptions, RewriteOutcome, Timeline, rewrite,
 };
 
 fn t(ms: i64) -> DateTime<Utc> {
@@ -49,7 +49,7 @@ fn one_break(start_ms: i64, duration_ms: u64) -> Timeline {
     tl
 }
 
-fn run(input: &str, tl: &Timeline, dialect: Dialect) -> (String, RewriteOutcome) {
+fn run(input: &str, tl: &Timeline, dialect: Markers) -> (String, RewriteOutcome) {
     let opts = RewriteOptions {
         dialect,
         ..RewriteOptions::default()
@@ -85,7 +85,7 @@ const FOUR: [i64; 6] = [4000; 6];
 #[test]
 fn start_snaps_to_first_boundary_at_or_after_request() {
     let input = live(100, 0, &FOUR);
-    let (out, outcome) = run(&input, &one_break(4_300, 8_000), Dialect::Cue);
+    let (out, outcome) = run(&input, &one_break(4_300, 8_000), Markers::CUE);
     assert_eq!(
         outcome.decisions,
         vec![Decision {
@@ -99,10 +99,10 @@ fn start_snaps_to_first_boundary_at_or_after_request() {
         "{out}"
     );
     // A boundary less than the tolerance early counts as "at".
-    let (_, outcome) = run(&input, &one_break(4_200, 8_000), Dialect::Cue);
+    let (_, outcome) = run(&input, &one_break(4_200, 8_000), Markers::CUE);
     assert_eq!(outcome.decisions[0].start, Some(t(4_000)));
     // Exactly on a boundary.
-    let (_, outcome) = run(&input, &one_break(12_000, 8_000), Dialect::Cue);
+    let (_, outcome) = run(&input, &one_break(12_000, 8_000), Markers::CUE);
     assert_eq!(outcome.decisions[0].start, Some(t(12_000)));
 }
 
@@ -110,7 +110,7 @@ fn start_snaps_to_first_boundary_at_or_after_request() {
 fn end_is_decided_start_plus_planned_duration_snapped() {
     let input = live(100, 0, &FOUR);
     // 4 s + 9 s = 13 s -> snaps to 16 s.
-    let (out, outcome) = run(&input, &one_break(4_000, 9_000), Dialect::Cue);
+    let (out, outcome) = run(&input, &one_break(4_000, 9_000), Markers::CUE);
     assert_eq!(outcome.decisions[0].end, Some(t(16_000)));
     assert_eq!(line_after(&out, "#EXT-X-CUE-IN"), "#EXTINF:4.000,");
     assert!(
@@ -124,7 +124,7 @@ fn early_in_snaps_the_requested_end() {
     let input = live(100, 0, &FOUR);
     let mut tl = one_break(4_000, 60_000);
     tl.end_break(1, t(9_000)).unwrap();
-    let (out, outcome) = run(&input, &tl, Dialect::Daterange);
+    let (out, outcome) = run(&input, &tl, Markers::DATERANGE);
     assert_eq!(outcome.decisions[0].end, Some(t(12_000)));
     assert!(out.contains(&format!(
         "#EXT-X-DATERANGE:ID=\"splice-42\",START-DATE=\"{}\",END-DATE=\"{}\",DURATION=8.000,SCTE35-IN=0x",
@@ -148,7 +148,7 @@ fn decided_values_are_rendered_as_stored() {
         start: Some(t(4_040)),
         end: Some(t(12_040)),
     }]));
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert!(outcome.decisions.is_empty());
     assert!(
         out.contains(&format!(
@@ -187,7 +187,7 @@ fn tolerance_is_configurable() {
         input.as_bytes(),
         &tl,
         &RewriteOptions {
-            dialect: Dialect::Cue,
+            dialect: Markers::CUE,
             ..RewriteOptions::default()
         },
         &mut out,
@@ -198,7 +198,7 @@ fn tolerance_is_configurable() {
             .contains("#EXT-X-CUE-OUT:DURATION=8.000\n#EXTINF:4.000,\nseg102.ts")
     );
     let opts = RewriteOptions {
-        dialect: Dialect::Cue,
+        dialect: Markers::CUE,
         tolerance_ms: 400,
         ..RewriteOptions::default()
     };
@@ -212,7 +212,7 @@ fn tolerance_is_configurable() {
 #[test]
 fn requested_times_before_the_window_are_taken_as_decided() {
     let input = live(100, 10_000, &FOUR);
-    let (out, outcome) = run(&input, &one_break(1_234, 20_000), Dialect::Both);
+    let (out, outcome) = run(&input, &one_break(1_234, 20_000), Markers::BOTH);
     assert_eq!(outcome.decisions[0].start, Some(t(1_234)));
     // The end (21.234 s) is in the window: it snaps to 22 s.
     assert_eq!(outcome.decisions[0].end, Some(t(22_000)));
@@ -226,7 +226,7 @@ fn requested_times_before_the_window_are_taken_as_decided() {
         "#EXT-X-CUE-OUT-CONT:ElapsedTime=8.766,Duration=20.000"
     );
     // Both ends before the window: decided as requested, nothing written.
-    let (out, outcome) = run(&input, &one_break(-30_000, 5_000), Dialect::Both);
+    let (out, outcome) = run(&input, &one_break(-30_000, 5_000), Markers::BOTH);
     assert_eq!(
         outcome.decisions[0],
         Decision {
@@ -241,7 +241,7 @@ fn requested_times_before_the_window_are_taken_as_decided() {
 #[test]
 fn cue_dialect_exact_formats() {
     let input = live(100, 0, &[4000, 3003, 3003, 4000, 4000]);
-    let (out, _) = run(&input, &one_break(4_000, 10_010), Dialect::Cue);
+    let (out, _) = run(&input, &one_break(4_000, 10_010), Markers::CUE);
     assert_eq!(
         inserted(&input, &out),
         vec![
@@ -253,12 +253,112 @@ fn cue_dialect_exact_formats() {
     );
 }
 
+/// The three CUE styles on the same break, in both the plain and the enhanced family, with
+/// elapsed times past ten seconds and a long planned duration.
+#[test]
+fn cue_styles_exact_formats() {
+    let input = live(100, 0, &[4000, 3003, 9009, 4000, 4000]);
+    let tl = one_break(4_000, 1_234_567);
+    let b64 = hlsplice::scte35::to_base64(&tl.get(1).unwrap().scte35_out);
+    let cases = [
+        (
+            CueStyle::Duration,
+            false,
+            [
+                "#EXT-X-CUE-OUT:DURATION=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567",
+            ],
+        ),
+        (
+            CueStyle::Elemental,
+            false,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567",
+            ],
+        ),
+        (
+            CueStyle::Slash,
+            false,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:3.003/1234.567",
+                "#EXT-X-CUE-OUT-CONT:12.012/1234.567",
+                "#EXT-X-CUE-OUT-CONT:16.012/1234.567",
+            ],
+        ),
+        (
+            CueStyle::Duration,
+            true,
+            [
+                "#EXT-X-CUE-OUT:DURATION=1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567,SCTE35=",
+            ],
+        ),
+        (
+            CueStyle::Elemental,
+            true,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=3.003,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=12.012,Duration=1234.567,SCTE35=",
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime=16.012,Duration=1234.567,SCTE35=",
+            ],
+        ),
+        (
+            CueStyle::Slash,
+            true,
+            [
+                "#EXT-X-CUE-OUT:1234.567",
+                "#EXT-X-CUE-OUT-CONT:3.003/1234.567",
+                "#EXT-X-CUE-OUT-CONT:12.012/1234.567",
+                "#EXT-X-CUE-OUT-CONT:16.012/1234.567",
+            ],
+        ),
+    ];
+    for (style, enhanced, lines) in cases {
+        let opts = RewriteOptions {
+            dialect: if enhanced {
+                Markers::ENHANCED
+            } else {
+                Markers::CUE
+            },
+            cue_style: style,
+            ..RewriteOptions::default()
+        };
+        let mut out = Vec::new();
+        let _ = rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
+        common::assert_lossless(input.as_bytes(), &out);
+        let out = String::from_utf8(out).unwrap();
+        let mut want: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                if l.ends_with("SCTE35=") {
+                    format!("{l}{b64}")
+                } else {
+                    (*l).to_string()
+                }
+            })
+            .collect();
+        if enhanced {
+            want.insert(0, format!("#EXT-OATCLS-SCTE35:{b64}"));
+        }
+        assert_eq!(inserted(&input, &out), want, "{style} enhanced={enhanced}");
+    }
+}
+
 #[test]
 fn enhanced_dialect_carries_the_stored_payload() {
     let input = live(100, 0, &FOUR);
     let tl = one_break(4_000, 8_000);
     let b64 = hlsplice::scte35::to_base64(&tl.get(1).unwrap().scte35_out);
-    let (out, _) = run(&input, &tl, Dialect::Enhanced);
+    let (out, _) = run(&input, &tl, Markers::ENHANCED);
     assert_eq!(
         inserted(&input, &out),
         vec![
@@ -275,7 +375,7 @@ fn daterange_dialect_exact_formats_and_stored_scte35() {
     let input = live(100, 0, &FOUR);
     let tl = one_break(4_000, 8_000);
     let b = tl.get(1).unwrap();
-    let (out, _) = run(&input, &tl, Dialect::Daterange);
+    let (out, _) = run(&input, &tl, Markers::DATERANGE);
     assert_eq!(
         inserted(&input, &out),
         vec![
@@ -306,13 +406,13 @@ fn daterange_in_only_once_its_segment_exists() {
     let mut tl = one_break(4_000, 8_000);
     // Window ends exactly at the break's end: the end is decided only when its segment is listed.
     let input = live(100, 0, &[4000, 4000, 4000]);
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert_eq!(outcome.decisions[0].end, None);
     assert!(!out.contains("END-DATE"), "{out}");
     assert!(!out.contains("#EXT-X-CUE-IN"), "{out}");
     let _ = tl.apply(&outcome.decisions);
     let input = live(101, 4_000, &[4000, 4000, 4000]);
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert_eq!(outcome.decisions[0].end, Some(t(12_000)));
     assert!(
         out.contains("END-DATE=\"2026-11-21T08:00:12.000Z\""),
@@ -328,7 +428,7 @@ fn daterange_in_only_once_its_segment_exists() {
 fn published_attributes_never_change_after_an_early_in() {
     let mut tl = one_break(4_000, 30_000);
     let input = live(100, 0, &[4000, 4000, 4000]);
-    let (first, outcome) = run(&input, &tl, Dialect::Daterange);
+    let (first, outcome) = run(&input, &tl, Markers::DATERANGE);
     let _ = tl.apply(&outcome.decisions);
     let out_tag = first
         .lines()
@@ -337,7 +437,7 @@ fn published_attributes_never_change_after_an_early_in() {
         .to_string();
     tl.end_break(1, t(10_000)).unwrap();
     let input = live(101, 4_000, &[4000, 4000, 4000]);
-    let (second, _) = run(&input, &tl, Dialect::Daterange);
+    let (second, _) = run(&input, &tl, Markers::DATERANGE);
     let tags: Vec<&str> = second
         .lines()
         .filter(|l| l.starts_with("#EXT-X-DATERANGE"))
@@ -347,12 +447,116 @@ fn published_attributes_never_change_after_an_early_in() {
     assert!(!tags[1].contains("PLANNED-DURATION"), "{second}");
 }
 
+fn interstitial_options(dialect: Markers) -> RewriteOptions {
+    RewriteOptions {
+        dialect: dialect | Markers::INTERSTITIAL,
+        interstitial_asset_list: Some(
+            AssetListTemplate::new("https://ads.example/hls/{break_id}/list.json?b={break_id}")
+                .unwrap(),
+        ),
+        ..RewriteOptions::default()
+    }
+}
+
+#[test]
+fn interstitial_family_exact_formats() {
+    let input = live(100, 0, &FOUR);
+    let tl = one_break(4_000, 8_000);
+    let mut out = Vec::new();
+    let outcome = rewrite(
+        input.as_bytes(),
+        &tl,
+        &interstitial_options(Markers::INTERSTITIAL),
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    common::assert_lossless(input.as_bytes(), out.as_bytes());
+    let opening = "#EXT-X-DATERANGE:ID=\"ad-splice-42\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2026-11-21T08:00:04.000Z\",PLANNED-DURATION=8.000,X-ASSET-LIST=\"https://ads.example/hls/1/list.json?b=1\",X-SNAP=\"OUT,IN\",X-RESTRICT=\"SKIP,JUMP\",CUE=\"ONCE\"";
+    let closing = "#EXT-X-DATERANGE:ID=\"ad-splice-42\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2026-11-21T08:00:04.000Z\",END-DATE=\"2026-11-21T08:00:12.000Z\",DURATION=8.000,X-PLAYOUT-LIMIT=8.000";
+    assert_eq!(inserted(&input, &out), vec![opening, closing]);
+    assert_eq!(outcome.decisions.len(), 1);
+    // Before the segments starting at 08:00:04 (the second) and 08:00:12 (the fourth).
+    let after = |tag: &str| {
+        let mut lines = out.lines().skip_while(|l| *l != tag);
+        lines.nth(2).unwrap_or_default().to_string()
+    };
+    assert_eq!(after(opening), "seg101.ts");
+    assert_eq!(after(closing), "seg103.ts");
+}
+
+/// An early IN adds the closing tag with the real duration as X-PLAYOUT-LIMIT; the opening tag
+/// published before it stays byte for byte.
+#[test]
+fn interstitial_early_in_only_adds_the_closing_tag() {
+    let mut tl = one_break(4_000, 30_000);
+    let opts = interstitial_options(Markers::DATERANGE);
+    let input = live(100, 0, &[4000, 4000, 4000]);
+    let mut out = Vec::new();
+    let outcome = rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
+    let _ = tl.apply(&outcome.decisions);
+    let first = String::from_utf8(out.clone()).unwrap();
+    let opening: Vec<&str> = first
+        .lines()
+        .filter(|l| l.contains("CLASS=\"com.apple.hls.interstitial\""))
+        .collect();
+    assert_eq!(opening.len(), 1, "{first}");
+    assert!(opening[0].contains(",PLANNED-DURATION=30.000,"), "{first}");
+    assert!(!opening[0].contains(",DURATION="), "{first}");
+    tl.end_break(1, t(10_000)).unwrap();
+    let input = live(101, 4_000, &[4000, 4000, 4000]);
+    let outcome = rewrite(input.as_bytes(), &tl, &opts, &mut out).unwrap();
+    let _ = tl.apply(&outcome.decisions);
+    let second = String::from_utf8(out).unwrap();
+    let tags: Vec<&str> = second
+        .lines()
+        .filter(|l| l.contains("CLASS=\"com.apple.hls.interstitial\""))
+        .collect();
+    assert_eq!(tags.len(), 2, "{second}");
+    assert_eq!(tags[0], opening[0]);
+    assert_eq!(
+        tags[1],
+        "#EXT-X-DATERANGE:ID=\"ad-splice-42\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2026-11-21T08:00:04.000Z\",END-DATE=\"2026-11-21T08:00:12.000Z\",DURATION=8.000,X-PLAYOUT-LIMIT=8.000"
+    );
+    // The SCTE-35 range of the same break keeps its own ID.
+    assert!(
+        second.contains("#EXT-X-DATERANGE:ID=\"splice-42\",START-DATE="),
+        "{second}"
+    );
+}
+
+#[test]
+fn interstitial_family_needs_an_asset_list() {
+    let input = live(100, 0, &FOUR);
+    for timeline in [Timeline::new(), one_break(4_000, 8_000)] {
+        let opts = RewriteOptions {
+            interstitial_asset_list: None,
+            ..interstitial_options(Markers::BOTH)
+        };
+        let mut out = Vec::new();
+        assert_eq!(
+            rewrite(input.as_bytes(), &timeline, &opts, &mut out),
+            Err(RewriteError::NoAssetList)
+        );
+        assert_eq!(out, input.as_bytes());
+    }
+    // A template without the interstitial family is simply unused.
+    let opts = RewriteOptions {
+        dialect: Markers::BOTH,
+        ..interstitial_options(Markers::BOTH)
+    };
+    let (plain, _) = run(&input, &one_break(4_000, 8_000), Markers::BOTH);
+    let mut out = Vec::new();
+    let _ = rewrite(input.as_bytes(), &one_break(4_000, 8_000), &opts, &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), plain);
+}
+
 #[test]
 fn cancelled_break_never_appears() {
     let input = live(100, 0, &FOUR);
     let mut tl = one_break(4_000, 8_000);
     tl.cancel_break(1).unwrap();
-    let (out, outcome) = run(&input, &tl, Dialect::Both);
+    let (out, outcome) = run(&input, &tl, Markers::BOTH);
     assert_eq!(out, input);
     assert!(outcome.decisions.is_empty());
 }
@@ -367,7 +571,7 @@ fn range_lifetime_follows_its_dates() {
     }]));
     // The window starts inside the break: OUT repeated before the first segment, then the IN.
     let input = live(102, 8_000, &FOUR);
-    let (out, _) = run(&input, &tl, Dialect::Both);
+    let (out, _) = run(&input, &tl, Markers::BOTH);
     let lines = inserted(&input, &out);
     assert!(lines[0].contains("PLANNED-DURATION=8.000"), "{lines:?}");
     assert_eq!(
@@ -378,11 +582,11 @@ fn range_lifetime_follows_its_dates() {
     assert_eq!(lines[3], "#EXT-X-CUE-IN");
     // END-DATE is the first segment's start: the range still maps to a segment.
     let input = live(103, 12_000, &FOUR);
-    let (out, _) = run(&input, &tl, Dialect::Daterange);
+    let (out, _) = run(&input, &tl, Markers::DATERANGE);
     assert_eq!(inserted(&input, &out).len(), 2);
     // Once the end slid out, the range goes.
     let input = live(104, 16_000, &FOUR);
-    let (out, _) = run(&input, &tl, Dialect::Both);
+    let (out, _) = run(&input, &tl, Markers::BOTH);
     assert_eq!(out, input);
 }
 
@@ -397,7 +601,7 @@ fn breaks_queue_behind_the_previous_end() {
         planned_duration_ms: 1_000,
     })
     .unwrap();
-    let (out, outcome) = run(&input, &tl, Dialect::Cue);
+    let (out, outcome) = run(&input, &tl, Markers::CUE);
     assert_eq!(
         outcome.decisions[0],
         Decision {
@@ -449,9 +653,9 @@ c.ts
         planned_duration_ms: 1_000,
     })
     .unwrap();
-    let (first, outcome) = run(input, &tl, Dialect::Both);
+    let (first, outcome) = run(input, &tl, Markers::BOTH);
     let _ = tl.apply(&outcome.decisions);
-    let (second, again) = run(input, &tl, Dialect::Both);
+    let (second, again) = run(input, &tl, Markers::BOTH);
     assert!(again.decisions.is_empty(), "{:?}", again.decisions);
     assert_eq!(first, second);
 }
@@ -477,7 +681,7 @@ s11.m4s
 
 #[test]
 fn llhls_tags_go_before_the_first_part_including_the_in_progress_segment() {
-    let (out, outcome) = run(LL, &one_break(4_000, 4_000), Dialect::Cue);
+    let (out, outcome) = run(LL, &one_break(4_000, 4_000), Markers::CUE);
     assert!(
         out.contains(
             "s10.m4s\n#EXT-X-CUE-OUT:DURATION=4.000\n#EXT-X-PART:DURATION=2.000,URI=\"p11.0.m4s\""
@@ -495,7 +699,7 @@ fn llhls_tags_go_before_the_first_part_including_the_in_progress_segment() {
     assert!(!outcome.ended);
     assert_eq!(outcome.kind, PlaylistKind::Media);
     // A break starting at the in-progress segment.
-    let (out, _) = run(LL, &one_break(8_000, 4_000), Dialect::Cue);
+    let (out, _) = run(LL, &one_break(8_000, 4_000), Markers::CUE);
     assert!(
         out.contains(
             "s11.m4s\n#EXT-X-CUE-OUT:DURATION=4.000\n#EXT-X-PART:DURATION=2.000,URI=\"p12.0.m4s\""
@@ -528,7 +732,7 @@ fn can_skip_dateranges_is_withdrawn_wherever_it_stands() {
             "#EXTM3U\r\n{line}\r\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00Z\r\n#EXTINF:4,\r\ns.ts\r\n"
         );
         for tl in [Timeline::new(), one_break(0, 4_000)] {
-            for dialect in [Dialect::Cue, Dialect::Both] {
+            for dialect in [Markers::CUE, Markers::BOTH] {
                 let (out, _) = run(&input, &tl, dialect);
                 assert_eq!(out.lines().nth(1).unwrap().trim_end(), want);
                 assert!(out.contains(&format!("{want}\r\n")));
@@ -552,7 +756,7 @@ s14.ts
 s15.ts
 ";
     // Began in the skipped part (8 s): handled like a break that began before the window.
-    let (out, _) = run(input, &one_break(8_000, 12_000), Dialect::Both);
+    let (out, _) = run(input, &one_break(8_000, 12_000), Markers::BOTH);
     let lines = inserted(input, &out);
     assert!(
         lines[0].contains("START-DATE=\"2026-11-21T08:00:08.000Z\""),
@@ -565,7 +769,7 @@ s15.ts
     assert!(lines[2].contains("END-DATE=\"2026-11-21T08:00:20.000Z\""));
     assert_eq!(lines[3], "#EXT-X-CUE-IN");
     // Ended in the skipped part: the range is still part of the playlist, CUE tags are not.
-    let (out, _) = run(input, &one_break(4_000, 4_000), Dialect::Both);
+    let (out, _) = run(input, &one_break(4_000, 4_000), Markers::BOTH);
     let lines = inserted(input, &out);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines.iter().all(|l| l.starts_with("#EXT-X-DATERANGE")));
@@ -588,7 +792,7 @@ b.ts
 #EXTINF:4,
 c.ts
 ";
-    let (out, _) = run(input, &Timeline::new(), Dialect::Both);
+    let (out, _) = run(input, &Timeline::new(), Markers::BOTH);
     assert_eq!(out, input);
     let opts = RewriteOptions {
         strip_upstream_markers: true,
@@ -667,7 +871,7 @@ fn multi_rendition_yields_identical_daterange_sets() {
         let mut sets = Vec::new();
         for (durations, starts, is_video) in order {
             let input = live(k as u64, starts[k], &durations[k..k + 6]);
-            let (out, outcome) = run(&input, &tl, Dialect::Daterange);
+            let (out, outcome) = run(&input, &tl, Markers::DATERANGE);
             let _ = tl.apply(&outcome.decisions);
             let set: BTreeSet<String> = out
                 .lines()
@@ -688,7 +892,7 @@ fn multi_rendition_yields_identical_daterange_sets() {
             (&video_durations, &vs)
         };
         let input = live(k as u64, starts[k], &durations[k..k + 6]);
-        let (out, _) = run(&input, &tl, Dialect::Daterange);
+        let (out, _) = run(&input, &tl, Markers::DATERANGE);
         let set: BTreeSet<String> = out
             .lines()
             .filter(|l| l.starts_with("#EXT-X-DATERANGE"))
@@ -728,7 +932,7 @@ fn program_time_errors_only_matter_with_breaks() {
 #[test]
 fn outcome_reports_endlist_and_media_sequence() {
     let input = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00+00:00\n#EXTINF:9.5,\na.ts\n#EXT-X-ENDLIST\n";
-    let (_, outcome) = run(input, &Timeline::new(), Dialect::Both);
+    let (_, outcome) = run(input, &Timeline::new(), Markers::BOTH);
     assert!(outcome.ended);
     assert_eq!(outcome.media_sequence, 7);
     assert_eq!(outcome.target_duration, Some(10.0));
@@ -816,7 +1020,7 @@ fn one_scratch_serves_different_timelines_and_line_endings() {
 fn breaks_scheduled_ahead_of_the_window_change_nothing() {
     let input = live(100, 0, &[6000, 6000, 6000, 6000]);
     let mut base = one_break(1_000, 3_000);
-    let outcome = run(&input, &base, Dialect::Both).1;
+    let outcome = run(&input, &base, Markers::BOTH).1;
     assert_eq!(outcome.decisions.len(), 1, "start and end decided");
     let _ = base.apply(&outcome.decisions);
     let mut ahead = base.clone();
@@ -831,8 +1035,8 @@ fn breaks_scheduled_ahead_of_the_window_change_nothing() {
             })
             .unwrap();
     }
-    let (plain, plain_outcome) = run(&input, &base, Dialect::Both);
-    let (scheduled, scheduled_outcome) = run(&input, &ahead, Dialect::Both);
+    let (plain, plain_outcome) = run(&input, &base, Markers::BOTH);
+    let (scheduled, scheduled_outcome) = run(&input, &ahead, Markers::BOTH);
     assert_eq!(scheduled, plain);
     assert!(plain_outcome.decisions.is_empty());
     assert!(scheduled_outcome.decisions.is_empty());

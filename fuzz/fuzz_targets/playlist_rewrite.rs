@@ -3,13 +3,15 @@
 //! stripping) the output is the input with whole marker lines inserted (CAN-SKIP-DATERANGES
 //! withdrawn from EXT-X-SERVER-CONTROL being the one documented edit).
 //!
-//! Input layout: byte 0 = options (bits 0-1 dialect, bit 2 strip, bit 3 anchor), byte 1 = number
+//! Input layout: byte 0 = options (bits 0-1 dialect, bit 2 strip, bit 3 anchor, bits 4-5 CUE
+//! style, bit 6 the interstitial family added), byte 1 = number
 //! of breaks (mod 5), then 8 bytes per break, then the playlist bytes. Break times are relative
 //! to the playlist's live edge so that breaks land in the window.
 #![no_main]
 
 use hlsplice::hls::{
-    BreakRequest, DateTime, Decision, Dialect, RewriteOptions, Timeline, Utc, rewrite,
+    AssetListTemplate, BreakRequest, CueStyle, DateTime, Decision, Markers, RewriteOptions,
+    Timeline, Utc, rewrite,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -66,13 +68,24 @@ fn check(data: &[u8]) {
     };
     let input = &data[2 + count * 8..];
     let anchor: DateTime<Utc> = DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default();
+    let families = match flags & 3 {
+        0 => Markers::CUE,
+        1 => Markers::DATERANGE,
+        2 => Markers::BOTH,
+        _ => Markers::ENHANCED,
+    };
     let opts = RewriteOptions {
-        dialect: match flags & 3 {
-            0 => Dialect::Cue,
-            1 => Dialect::Daterange,
-            2 => Dialect::Both,
-            _ => Dialect::Enhanced,
+        dialect: if flags & 64 != 0 {
+            families | Markers::INTERSTITIAL
+        } else {
+            families
         },
+        cue_style: match (flags >> 4) & 3 {
+            0 => CueStyle::Duration,
+            1 => CueStyle::Elemental,
+            _ => CueStyle::Slash,
+        },
+        interstitial_asset_list: AssetListTemplate::new("/assets/{break_id}.json").ok(),
         strip_upstream_markers: flags & 4 != 0,
         pdt_anchor: (flags & 8 != 0).then_some(anchor),
         ..RewriteOptions::default()
@@ -113,7 +126,10 @@ fn check(data: &[u8]) {
     match rewrite(input, &timeline, &opts, &mut out) {
         Ok(outcome) => {
             if !opts.strip_upstream_markers {
-                assert!(lossless(input, &out), "output is not the input plus inserted lines");
+                assert!(
+                    lossless(input, &out),
+                    "output is not the input plus inserted lines"
+                );
             }
             // Feeding the decisions back renders the same bytes.
             let before = out.clone();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 
-use hlsplice::hls::Dialect;
+use hlsplice::hls::{CueStyle, Markers};
 use hlsplice::packager::{self, Packager, PackagerConfig, SystemClock};
 use hlsplice::server::{self, ServerConfig};
 
@@ -21,9 +21,14 @@ pub struct Args {
     #[arg(long, env = "HLSPLICE_DEMO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Marker tags to insert: cue, daterange, both or enhanced.
+    /// Marker families to insert, comma-separated: cue, daterange, enhanced; both =
+    /// cue,daterange.
     #[arg(long, env = "HLSPLICE_DIALECT", default_value = "both")]
     pub dialect: String,
+
+    /// Syntax of EXT-X-CUE-OUT / -CUE-OUT-CONT: duration, elemental or slash.
+    #[arg(long, env = "HLSPLICE_CUE_STYLE", default_value = "duration")]
+    pub cue_style: String,
 
     /// API token the demo accepts (Bearer, or Basic base64(token) for the OvenMediaEngine API).
     #[arg(long, env = "HLSPLICE_DEMO_TOKEN", default_value = "demo-token")]
@@ -35,10 +40,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dialect: Dialect = args
+    let dialect: Markers = args
         .dialect
         .parse()
-        .map_err(|_| anyhow::anyhow!("--dialect must be cue, daterange, both or enhanced"))?;
+        .map_err(|e| anyhow::anyhow!("--dialect: {e}"))?;
+    if dialect.contains(Markers::INTERSTITIAL) {
+        anyhow::bail!("--dialect: the demo does not serve interstitial asset lists yet");
+    }
+    let cue_style: CueStyle = args
+        .cue_style
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--cue-style: {e}"))?;
     if args.token.is_empty() {
         anyhow::bail!("--token must not be empty");
     }
@@ -62,14 +74,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(demo(&args, dialect, data_dir.clone()));
+    let result = runtime.block_on(demo(&args, (dialect, cue_style), data_dir.clone()));
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
     }
     result.map(|()| ExitCode::SUCCESS)
 }
 
-async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Result<()> {
+async fn demo(
+    args: &Args,
+    (dialect, cue_style): (Markers, CueStyle),
+    data_dir: PathBuf,
+) -> anyhow::Result<()> {
     let packager_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .context("cannot bind the internal packager on 127.0.0.1")?;
@@ -94,6 +110,7 @@ async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Resul
         data_dir,
         api_tokens: vec![args.token.clone()],
         dialect,
+        cue_style,
         ..ServerConfig::default()
     };
     let (stop_proxy, proxy_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -111,7 +128,7 @@ async fn demo(args: &Args, dialect: Dialect, data_dir: PathBuf) -> anyhow::Resul
     }
     println!(
         "{}",
-        banner(proxy_addr, packager_addr, &args.token, dialect)
+        banner(proxy_addr, packager_addr, &args.token, dialect, cue_style)
     );
 
     let outcome = tokio::select! {
@@ -169,13 +186,18 @@ fn seconds_3(ms: u64) -> String {
 }
 
 /// What the demo prints: URLs, ready-to-paste curl commands and what to look for.
-pub fn banner(proxy: SocketAddr, packager: SocketAddr, token: &str, dialect: Dialect) -> String {
+pub fn banner(
+    proxy: SocketAddr,
+    packager: SocketAddr,
+    token: &str,
+    dialect: Markers,
+    cue_style: CueStyle,
+) -> String {
     let basic = base64::engine::general_purpose::STANDARD.encode(token);
     let base = format!("http://{proxy}");
     let ms = BREAK_MS;
     let secs = ms / 1000;
-    let markers = markers(dialect, ms);
-    let dialect = dialect.as_str();
+    let markers = markers(dialect, cue_style, ms);
     format!(
         r#"hlsplice demo: a live packager (internal, http://{packager}) looping an 8 s test clip,
 with the hlsplice origin proxy in front of it on {base}. API token: {token}
@@ -201,8 +223,8 @@ Start a {secs} s ad break on ll/demo, OvenMediaEngine API (Basic base64(token)):
 End it early:
   curl -s -X POST '{base}/v1/vhosts/default/apps/ll/streams/demo:sendEvent' -H 'Authorization: Basic {basic}' -H 'Content-Type: application/json' -d '{{"eventFormat":"cue","events":[{{"cueType":"in"}}]}}'
 
-What to look for in video.m3u8 and audio.m3u8 after starting a break (dialect {dialect};
-"..." stands for what varies):
+What to look for in video.m3u8 and audio.m3u8 after starting a break (dialect {dialect},
+cue style {cue_style}; "..." stands for what varies):
 {markers}  - the tags never change once published, however often you reload;
   - the clip loops every 8 s: #EXT-X-DISCONTINUITY there is the loop, not the ad break.
   Decode a marker: hlsplice decode 0xFC30...
@@ -214,14 +236,11 @@ Ctrl-C stops the demo."#
 /// The marker lines the rewriter writes for a break of `ms` milliseconds in `dialect`, one per
 /// banner line (each starting with `#EXT`), with `...` where the text varies. Durations are the
 /// rewriter's three-decimal form; `0xFC30...` / `/DA...` are SCTE-35 sections in hex / base64.
-fn markers(dialect: Dialect, ms: u64) -> String {
+fn markers(dialect: Markers, cue_style: CueStyle, ms: u64) -> String {
     let planned = seconds_3(ms);
-    let (daterange, cue, enhanced) = match dialect {
-        Dialect::Cue => (false, true, false),
-        Dialect::Daterange => (true, false, false),
-        Dialect::Both => (true, true, false),
-        Dialect::Enhanced => (false, true, true),
-    };
+    let daterange = dialect.contains(Markers::DATERANGE);
+    let cue = dialect.contains(Markers::CUE);
+    let enhanced = dialect.contains(Markers::ENHANCED);
     let mut out = String::from(
         "  - before the first segment published after your request, the same in both renditions:\n",
     );
@@ -234,12 +253,27 @@ fn markers(dialect: Dialect, ms: u64) -> String {
         out.push_str("      #EXT-OATCLS-SCTE35:/DA...\n");
     }
     if cue {
-        out.push_str(&format!("      #EXT-X-CUE-OUT:DURATION={planned}\n"));
+        let (cue_out, cont) = match cue_style {
+            CueStyle::Duration | CueStyle::Elemental => {
+                let payload = if enhanced { ",SCTE35=/DA..." } else { "" };
+                let out = if cue_style == CueStyle::Duration {
+                    format!("#EXT-X-CUE-OUT:DURATION={planned}")
+                } else {
+                    format!("#EXT-X-CUE-OUT:{planned}")
+                };
+                (
+                    out,
+                    format!("#EXT-X-CUE-OUT-CONT:ElapsedTime=...,Duration={planned}{payload}"),
+                )
+            }
+            CueStyle::Slash => (
+                format!("#EXT-X-CUE-OUT:{planned}"),
+                format!("#EXT-X-CUE-OUT-CONT:.../{planned}"),
+            ),
+        };
+        out.push_str(&format!("      {cue_out}\n"));
         out.push_str("  - before each later segment inside the break:\n");
-        let payload = if enhanced { ",SCTE35=/DA..." } else { "" };
-        out.push_str(&format!(
-            "      #EXT-X-CUE-OUT-CONT:ElapsedTime=...,Duration={planned}{payload}\n"
-        ));
+        out.push_str(&format!("      {cont}\n"));
     }
     let secs = ms / 1000;
     out.push_str(&format!(
@@ -285,12 +319,15 @@ mod tests {
                 pdt.format("%Y-%m-%dT%H:%M:%S%.3fZ")
             ));
         }
-        for dialect in [
-            Dialect::Cue,
-            Dialect::Daterange,
-            Dialect::Both,
-            Dialect::Enhanced,
-        ] {
+        let dialects = [
+            Markers::CUE,
+            Markers::DATERANGE,
+            Markers::BOTH,
+            Markers::ENHANCED,
+            Markers::ENHANCED | Markers::DATERANGE,
+        ];
+        let styles = [CueStyle::Duration, CueStyle::Elemental, CueStyle::Slash];
+        for (dialect, cue_style) in dialects.into_iter().flat_map(|d| styles.map(|s| (d, s))) {
             let mut timeline = Timeline::new();
             timeline
                 .add_break(BreakRequest {
@@ -301,12 +338,13 @@ mod tests {
                 .expect("break");
             let options = RewriteOptions {
                 dialect,
+                cue_style,
                 ..RewriteOptions::default()
             };
             let mut out = Vec::new();
             let _ = rewrite(playlist.as_bytes(), &timeline, &options, &mut out).expect("rewrite");
             let out = String::from_utf8(out).expect("utf-8");
-            let listed = markers(dialect, BREAK_MS);
+            let listed = markers(dialect, cue_style, BREAK_MS);
             let forms: Vec<&str> = listed
                 .lines()
                 .map(str::trim)
@@ -315,7 +353,7 @@ mod tests {
             for form in &forms {
                 assert!(
                     out.lines().any(|line| has_form(line, form)),
-                    "{dialect:?}: no line of the form {form}:\n{out}"
+                    "{dialect} {cue_style}: no line of the form {form}:\n{out}"
                 );
             }
             let inserted = out.lines().filter(|l| {
@@ -326,7 +364,7 @@ mod tests {
             for line in inserted {
                 assert!(
                     forms.iter().any(|form| has_form(line, form)),
-                    "{dialect:?}: the banner does not name {line}"
+                    "{dialect} {cue_style}: the banner does not name {line}"
                 );
             }
         }

@@ -1,7 +1,8 @@
 //! `hlsplice rewrite`: inserts ad-break markers into a media playlist and prints the result.
 //!
-//! `hlsplice rewrite <PLAYLIST|-> [--break SPEC]... [--dialect cue|daterange|both|enhanced]
-//! [--strip-upstream-markers] [--pdt-anchor <RFC 3339>]`, where SPEC is
+//! `hlsplice rewrite <PLAYLIST|-> [--break SPEC]... [--dialect FAMILY[,FAMILY...]]
+//! [--cue-style duration|elemental|slash] [--asset-list TEMPLATE] [--strip-upstream-markers]
+//! [--pdt-anchor <RFC 3339>]`, where FAMILY is cue, daterange, enhanced, interstitial or both, where SPEC is
 //! `id=<event id>,start=<RFC 3339>,duration=<seconds>[,end=<RFC 3339>][,cancel]`.
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -10,7 +11,9 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 
-use hlsplice::hls::{BreakRequest, Dialect, RewriteOptions, Timeline, rewrite};
+use hlsplice::hls::{
+    AssetListTemplate, BreakRequest, CueStyle, Markers, RewriteOptions, Timeline, rewrite,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -19,9 +22,21 @@ pub struct Args {
     /// A break: `id=<event id>,start=<RFC 3339>,duration=<seconds>[,end=<RFC 3339>][,cancel]`.
     #[arg(long = "break", value_name = "SPEC")]
     pub breaks: Vec<String>,
-    /// Marker dialect: cue, daterange, both or enhanced.
+    /// Marker families, comma-separated: cue (EXT-X-CUE-OUT/CONT/IN), daterange (EXT-X-DATERANGE
+    /// with SCTE35-OUT/IN), enhanced (cue with the SCTE-35 payload), interstitial (HLS
+    /// Interstitials, needs --asset-list); both = cue,daterange.
     #[arg(long, default_value = "both", value_parser = parse_dialect)]
-    pub dialect: Dialect,
+    pub dialect: Markers,
+    /// Syntax of EXT-X-CUE-OUT / -CUE-OUT-CONT: duration (`CUE-OUT:DURATION=30.000`,
+    /// `CUE-OUT-CONT:ElapsedTime=10.000,Duration=30.000`), elemental (`CUE-OUT:30.000`, same
+    /// CONT; AWS MediaPackage's form) or slash (`CUE-OUT:30.000`, `CUE-OUT-CONT:10.000/30.000`;
+    /// what video.js reads).
+    #[arg(long, default_value = "duration", value_parser = parse_cue_style)]
+    pub cue_style: CueStyle,
+    /// X-ASSET-LIST URI of each break's interstitial, `{break_id}` standing for the break's id
+    /// (e.g. `/hlsplice/assets/live/{break_id}.json`); needed by the interstitial family.
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_asset_list)]
+    pub asset_list: Option<AssetListTemplate>,
     /// Remove ad markers already in the playlist instead of passing them through.
     #[arg(long)]
     pub strip_upstream_markers: bool,
@@ -30,7 +45,15 @@ pub struct Args {
     pub pdt_anchor: Option<DateTime<Utc>>,
 }
 
-fn parse_dialect(s: &str) -> Result<Dialect, String> {
+fn parse_asset_list(s: &str) -> Result<AssetListTemplate, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_dialect(s: &str) -> Result<Markers, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_cue_style(s: &str) -> Result<CueStyle, String> {
     s.parse().map_err(|e| format!("{e}"))
 }
 
@@ -132,6 +155,12 @@ pub fn timeline_from_specs(specs: &[String]) -> anyhow::Result<Timeline> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.dialect.contains(Markers::INTERSTITIAL) && args.asset_list.is_none() {
+        bail!(
+            "--dialect {}: the interstitial family needs --asset-list TEMPLATE",
+            args.dialect
+        );
+    }
     let timeline = timeline_from_specs(&args.breaks)?;
     let input = if args.playlist.as_os_str() == "-" {
         let mut buf = Vec::new();
@@ -145,6 +174,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let opts = RewriteOptions {
         dialect: args.dialect,
+        cue_style: args.cue_style,
+        interstitial_asset_list: args.asset_list,
         strip_upstream_markers: args.strip_upstream_markers,
         pdt_anchor: args.pdt_anchor,
         ..RewriteOptions::default()

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use hlsplice::hls::Dialect;
+use hlsplice::hls::{CueStyle, Markers};
 use hlsplice::server::{self, ServerConfig};
 
 const AFTER_HELP: &str = "\
@@ -21,6 +21,7 @@ TOML file given with --config, using the flag's name with underscores, e.g.:
     data_dir = \"/var/lib/hlsplice\"
     api_tokens = [\"change-me\"]
     dialect = \"both\"
+    cue_style = \"duration\"
     max_break_ms = 600000
     upstream_timeout_ms = 10000
     strip_upstream_markers = false
@@ -66,10 +67,19 @@ pub struct Args {
     )]
     pub api_tokens: Vec<String>,
 
-    /// Marker tags to insert: cue (EXT-X-CUE-OUT/CONT/IN), daterange (EXT-X-DATERANGE with
-    /// SCTE35-OUT/IN), both, or enhanced [default: both].
+    /// Marker families to insert, comma-separated: cue (EXT-X-CUE-OUT/CONT/IN), daterange
+    /// (EXT-X-DATERANGE with SCTE35-OUT/IN), enhanced (cue with the SCTE-35 payload); both =
+    /// cue,daterange [default: both]. (The interstitial family needs the asset-list route,
+    /// which the proxy does not serve yet.)
     #[arg(long, env = "HLSPLICE_DIALECT", value_name = "DIALECT")]
     pub dialect: Option<String>,
+
+    /// Syntax of EXT-X-CUE-OUT / -CUE-OUT-CONT: duration (CUE-OUT:DURATION=30.000,
+    /// CUE-OUT-CONT:ElapsedTime=10.000,Duration=30.000), elemental (CUE-OUT:30.000, same CONT;
+    /// AWS MediaPackage's form) or slash (CUE-OUT:30.000, CUE-OUT-CONT:10.000/30.000; what
+    /// video.js reads) [default: duration].
+    #[arg(long, env = "HLSPLICE_CUE_STYLE", value_name = "STYLE")]
+    pub cue_style: Option<String>,
 
     /// Longest break the API accepts, in milliseconds [default: 600000].
     #[arg(long, env = "HLSPLICE_MAX_BREAK_MS", value_name = "MS")]
@@ -124,6 +134,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     api_tokens: Option<Vec<String>>,
     dialect: Option<String>,
+    cue_style: Option<String>,
     max_break_ms: Option<u64>,
     upstream_timeout_ms: Option<u64>,
     strip_upstream_markers: Option<bool>,
@@ -156,10 +167,21 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
     )?;
     let dialect_text = args.dialect.or(file.dialect);
     let dialect = match dialect_text {
-        Some(text) => text.parse::<Dialect>().map_err(|_| {
-            anyhow::anyhow!("dialect {text:?}: expected cue, daterange, both or enhanced")
-        })?,
+        Some(text) => text
+            .parse::<Markers>()
+            .map_err(|e| anyhow::anyhow!("dialect: {e}"))?,
         None => defaults.dialect,
+    };
+    if dialect.contains(Markers::INTERSTITIAL) {
+        anyhow::bail!(
+            "dialect {dialect}: the interstitial family needs an asset-list route, which `hlsplice serve` does not serve yet (use it with `hlsplice rewrite --asset-list`)"
+        );
+    }
+    let cue_style = match args.cue_style.or(file.cue_style) {
+        Some(text) => text
+            .parse::<CueStyle>()
+            .map_err(|e| anyhow::anyhow!("cue_style: {e}"))?,
+        None => defaults.cue_style,
     };
     let api_tokens = if args.api_tokens.is_empty() {
         file.api_tokens.unwrap_or_default()
@@ -210,6 +232,7 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         data_dir: args.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
         api_tokens,
         dialect,
+        cue_style,
         max_break_ms,
         upstream_timeout_ms: args
             .upstream_timeout_ms
@@ -258,6 +281,81 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dialect_is_a_set_of_families_from_flag_or_file() {
+        let dir = std::env::temp_dir().join(format!("hlsplice-serve-set-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("serve.toml");
+        std::fs::write(
+            &file,
+            "upstream = \"http://10.0.0.1:9000\"\ndialect = \"daterange, enhanced\"\n",
+        )
+        .unwrap();
+        let resolve_with = |dialect: Option<&str>| {
+            resolve(Args {
+                config: Some(file.clone()),
+                dialect: dialect.map(str::to_owned),
+                ..Args::default()
+            })
+        };
+        assert_eq!(
+            resolve_with(None).unwrap().dialect,
+            Markers::DATERANGE | Markers::ENHANCED
+        );
+        for (text, want) in [
+            ("both", Markers::BOTH),
+            ("cue,daterange", Markers::BOTH),
+            ("cue", Markers::CUE),
+            ("enhanced", Markers::ENHANCED),
+        ] {
+            assert_eq!(resolve_with(Some(text)).unwrap().dialect, want, "{text}");
+        }
+        let err = resolve_with(Some("cue,scte")).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown dialect"), "{err:#}");
+        let err = resolve_with(Some("both,interstitial")).unwrap_err();
+        assert!(format!("{err:#}").contains("asset-list"), "{err:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn cue_style_from_flag_file_or_default() {
+        let dir = std::env::temp_dir().join(format!("hlsplice-serve-cue-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("serve.toml");
+        std::fs::write(
+            &file,
+            "upstream = \"http://10.0.0.1:9000\"\ncue_style = \"slash\"\n",
+        )
+        .unwrap();
+        let from_file = resolve(Args {
+            config: Some(file.clone()),
+            ..Args::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.cue_style, CueStyle::Slash);
+        let from_flag = resolve(Args {
+            config: Some(file.clone()),
+            cue_style: Some("elemental".into()),
+            ..Args::default()
+        })
+        .unwrap();
+        assert_eq!(from_flag.cue_style, CueStyle::Elemental);
+        let default = resolve(Args {
+            upstream: Some("http://10.0.0.1:9000".into()),
+            ..Args::default()
+        })
+        .unwrap();
+        assert_eq!(default.cue_style, CueStyle::Duration);
+        let err = resolve(Args {
+            upstream: Some("http://10.0.0.1:9000".into()),
+            cue_style: Some("dashes".into()),
+            ..Args::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("dashes"), "{err:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn flags_override_file_override_defaults() {

@@ -1,5 +1,8 @@
 //! Lossless HLS / LL-HLS media-playlist rewriter: inserts a stream's ad breaks as
-//! `EXT-X-CUE-OUT`/`-CONT`/`-IN` and `EXT-X-DATERANGE` SCTE-35 tags (draft-pantos-hls-rfc8216bis).
+//! `EXT-X-CUE-OUT`/`-CONT`/`-IN`, `EXT-X-DATERANGE` SCTE-35 tags and HLS Interstitials
+//! (draft-pantos-hls-rfc8216bis). Which of these, [`RewriteOptions::dialect`] says: a set of
+//! marker families ([`Markers`]: `cue`, `daterange`, `enhanced`, `interstitial`; `both` =
+//! `cue,daterange`, the default).
 //!
 //! # Lossless
 //! The output is the input with whole lines inserted. Every other byte stays where it was: line
@@ -25,7 +28,7 @@
 //! every other rendition render the same tags; `RewriteOutcome` is `#[must_use]` for that reason.
 //!
 //! ```
-//! use hlsplice::hls::{rewrite, BreakRequest, DateTime, Dialect, RewriteOptions, Timeline, Utc};
+//! use hlsplice::hls::{rewrite, BreakRequest, DateTime, Markers, RewriteOptions, Timeline, Utc};
 //!
 //! let playlist = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:100\n\
 //!     #EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:00:00.000Z\n\
@@ -39,7 +42,7 @@
 //!     .add_break(BreakRequest { event_id: Some(7), start, planned_duration_ms: 8_000 })?
 //!     .id;
 //!
-//! let options = RewriteOptions { dialect: Dialect::Both, ..RewriteOptions::default() };
+//! let options = RewriteOptions { dialect: Markers::BOTH, ..RewriteOptions::default() };
 //! let mut out = Vec::new();
 //! let outcome = rewrite(playlist.as_bytes(), &timeline, &options, &mut out)?;
 //! // Decided once, stored before publishing: START-DATE never changes after this.
@@ -100,8 +103,11 @@
 //! - CUE: `#EXT-X-CUE-OUT:DURATION=<planned>` before the break's first segment,
 //!   `#EXT-X-CUE-OUT-CONT:ElapsedTime=<e>,Duration=<planned>` before every later segment in the
 //!   break (also the first listed one when the break began earlier), `#EXT-X-CUE-IN` before the
-//!   first segment at or after the decided end. Enhanced adds `#EXT-OATCLS-SCTE35:<base64>`
-//!   before the CUE-OUT and `,SCTE35=<base64>` to every CUE-OUT-CONT.
+//!   first segment at or after the decided end. [`RewriteOptions::cue_style`] picks the syntax
+//!   of the first two ([`CueStyle`]: `DURATION=` as above, `elemental` `#EXT-X-CUE-OUT:<planned>`
+//!   with the same CONT, `slash` `#EXT-X-CUE-OUT:<planned>` and `#EXT-X-CUE-OUT-CONT:<e>/<planned>`).
+//!   Enhanced adds `#EXT-OATCLS-SCTE35:<base64>` before the CUE-OUT and, except in the slash
+//!   style (which has no place for it), `,SCTE35=<base64>` to every CUE-OUT-CONT.
 //! - DATERANGE (§4.4.5.1.1):
 //!   `#EXT-X-DATERANGE:ID="…",START-DATE="…",PLANNED-DURATION=…,SCTE35-OUT=0x…` before the break's
 //!   first segment, or before the playlist's first segment when it began earlier; once the decided
@@ -111,35 +117,68 @@
 //!   SKIPPED-SEGMENTS × target duration earlier). Cancelled breaks never appear (a break can only
 //!   be cancelled before its start is decided). The SCTE-35 bytes are those stored in the
 //!   [`Break`].
+//! - Interstitials (Appendix D; the attribute set and why in [`interstitial`]): an opening
+//!   `#EXT-X-DATERANGE:ID="ad-<SCTE-35 range ID>",CLASS="com.apple.hls.interstitial",START-DATE="…",
+//!   PLANNED-DURATION=…,X-ASSET-LIST="…",X-SNAP="OUT,IN",X-RESTRICT="SKIP,JUMP",CUE="ONCE"` placed
+//!   as the DATERANGE OUT, and a closing tag that repeats ID, CLASS and START-DATE and adds
+//!   END-DATE, DURATION and X-PLAYOUT-LIMIT, placed as the DATERANGE IN. The asset-list URI comes
+//!   from [`RewriteOptions::interstitial_asset_list`] and the break's id alone; without it the
+//!   family gives [`RewriteError::NoAssetList`].
 //! - Breaks are decided in requested-start order, each no earlier than the decided end of the
 //!   one before (a break never begins inside the previous one; one whose predecessor has no
 //!   decided end yet waits).
 //! - Order before one segment: inserted PDT, then per break in start order its DATERANGE OUT,
-//!   DATERANGE IN, then its CUE tag.
+//!   DATERANGE IN, interstitial opening, interstitial closing, then its CUE tag.
 //! - LL-HLS: a segment's tags go before its first line, i.e. its first `EXT-X-PART` when it has
 //!   parts (§4.4.4.9), including the in-progress segment that has parts and no EXTINF yet.
 //! - Delta updates (`EXT-X-SKIP`): nothing is written for skipped segments; a break that began in
 //!   the skipped part is handled like one that began before the first segment.
 //!
 //! # Cost
-//! One `memchr` line scan that records segment offsets and times in reusable per-thread scratch
-//! memory, then one copy of the input into the caller's buffer with the new lines spliced in. No
-//! allocation per line; a steady-state call allocates only when it returns decisions.
+//! One line scan that records segment offsets and times in reusable per-thread scratch memory,
+//! then one copy of the input into the caller's buffer with the new lines spliced in. No
+//! allocation per line; a steady-state call allocates only when it returns decisions. Figures,
+//! with the m3u8-rs round trip and a memcpy measured in the same run, are in BENCHMARKS.md.
+//!
+//! # Inside
+//! A rewrite runs three stages over one [`RewriteScratch`]:
+//! - `scan.rs`: the playlist scan (segments, their first line and program time, header values,
+//!   ranges to remove), with fast paths for the lines every segment has; `lines.rs` splits
+//!   lines, `attributes.rs` reads attribute lists, `time.rs` reads and renders dates and
+//!   durations. `scan_reference.rs` (tests only) is the same rule written plainly, line by line;
+//!   property tests hold the fast scan to it on generated, decorated and mutated playlists;
+//! - `place.rs`: the timeline rules on the segment boundaries (decisions and where each break's
+//!   tags go), formatting nothing;
+//! - `render.rs`: the copy with the tags spliced in, the tag lines themselves in `tags.rs`.
+//!
+//! The public types live in `options.rs` (what to write), `interstitial.rs` (the asset-list
+//! template, with the interstitial tags) and `outcome.rs` (what came back); `rewrite.rs` holds the
+//! entry points.
 
+mod attributes;
+pub mod interstitial;
+mod lines;
+mod options;
+mod outcome;
+mod place;
+mod render;
 mod rewrite;
 mod scan;
+#[cfg(test)]
+mod scan_reference;
 mod schedule;
+mod tags;
 mod time;
 mod timeline;
 
-pub use rewrite::{
-    Dialect, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome, RewriteScratch,
-    UnknownDialect, rewrite, rewrite_with,
-};
+pub use interstitial::{AssetListTemplate, InvalidAssetListTemplate};
+pub use options::{CueStyle, Markers, RewriteOptions, UnknownCueStyle, UnknownDialect};
+pub use outcome::{PlaylistKind, RewriteError, RewriteOutcome};
+pub use rewrite::{RewriteScratch, rewrite, rewrite_with};
 pub use schedule::{BreakTarget, Ended, RuleError, ScheduleRequest, Scheduled, Start, asap_end};
 pub use timeline::{
     Break, BreakRequest, BreakState, Decision, MAX_LIVE_BREAKS, MAX_PLANNED_MS, Timeline,
-    TimelineChanges, TimelineError, TimelineMeta, TimelineSnapshot,
+    TimelineChanges, TimelineError, TimelineMeta, TimelineSnapshot, latest_time,
 };
 
 /// The date type of the API, re-exported so callers (and the fuzz crate) need not name chrono.

@@ -59,7 +59,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 
-use crate::hls::{Dialect, RewriteOptions};
+use crate::hls::{CueStyle, Markers, RewriteOptions};
 
 mod api;
 mod auth;
@@ -93,8 +93,10 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Tokens accepted on API routes. None configured: every API request gets 401.
     pub api_tokens: Vec<String>,
-    /// Which marker tags the rewriter inserts.
-    pub dialect: Dialect,
+    /// Which marker families the rewriter inserts.
+    pub dialect: Markers,
+    /// The syntax of the CUE family's tags.
+    pub cue_style: CueStyle,
     /// Longest break the API accepts, in milliseconds.
     pub max_break_ms: u64,
     /// Deadline for a non-blocking upstream request (playlist body, or segment response head),
@@ -124,7 +126,8 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./hlsplice-data"),
             api_tokens: Vec::new(),
-            dialect: Dialect::default(),
+            dialect: Markers::default(),
+            cue_style: CueStyle::default(),
             max_break_ms: 600_000,
             upstream_timeout_ms: 10_000,
             strip_upstream_markers: false,
@@ -273,6 +276,7 @@ async fn run_with_store(
     }
     let rewrite_options = RewriteOptions {
         dialect: config.dialect,
+        cue_style: config.cue_style,
         strip_upstream_markers: config.strip_upstream_markers,
         ..RewriteOptions::default()
     };

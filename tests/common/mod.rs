@@ -2,6 +2,8 @@
 //! input with whole lines inserted", and timelines written as break specs.
 #![allow(dead_code)]
 
+pub mod playlists;
+
 use chrono::{DateTime, Utc};
 use hlsplice::hls::{BreakRequest, Timeline};
 

@@ -421,7 +421,10 @@ fn prune_keeps_what_may_still_appear() {
 #[test]
 fn times_a_playlist_cannot_carry_are_refused() {
     let mut tl = Timeline::new();
-    for (start, ms) in [("9999-12-31T23:59:59Z", 8_000), ("-0001-12-31T00:00:00Z", 1_000)] {
+    for (start, ms) in [
+        ("9999-12-31T23:59:59Z", 8_000),
+        ("-0001-12-31T00:00:00Z", 1_000),
+    ] {
         let start: DateTime<Utc> = start.parse().unwrap();
         assert_eq!(
             tl.add_break(BreakRequest {
