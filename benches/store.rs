@@ -52,6 +52,7 @@ impl Stream {
             revision: self.row.revision + 1,
             meta: changes.meta,
             media_paths: self.row.media_paths.clone(),
+            primary: None,
         };
         store
             .commit(

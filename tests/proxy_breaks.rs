@@ -1159,12 +1159,9 @@ enum EventApi {
     OmeScte35,
 }
 
-/// OUT, then IN at once (the clock does not move in between), through `api` on stream
-/// `app/demo`. Returns the break as listed afterwards.
-async fn out_then_in(h: &Harness, app: &str, api: EventApi) -> Value {
-    let stream = format!("{app}/demo");
-    let send = format!("/v1/vhosts/default/apps/{app}/streams/demo:sendEvent");
-    let (out, r#in) = match api {
+/// The OUT and IN request bodies of an OvenMediaEngine-style `api` (`None` for the native API).
+fn ome_bodies(api: EventApi) -> (Option<&'static str>, Option<&'static str>) {
+    match api {
         EventApi::Native => (None, None),
         EventApi::OmeCue => (
             Some(r#"{"eventFormat":"cue","events":[{"cueType":"out","duration":30000}]}"#),
@@ -1178,8 +1175,14 @@ async fn out_then_in(h: &Harness, app: &str, api: EventApi) -> Value {
                 r#"{"eventFormat":"scte35","events":[{"spliceCommand":"spliceInsert","id":77,"type":"in"}]}"#,
             ),
         ),
-    };
-    let id = match out {
+    }
+}
+
+/// An OUT at "now" through `api` on stream `app/demo`; the new break's id.
+async fn send_out(h: &Harness, app: &str, api: EventApi) -> u64 {
+    let stream = format!("{app}/demo");
+    let send = format!("/v1/vhosts/default/apps/{app}/streams/demo:sendEvent");
+    match ome_bodies(api).0 {
         None => {
             let (status, created) = h
                 .create_break(&stream, json!({"duration_ms": 30000, "start": "now"}))
@@ -1194,8 +1197,14 @@ async fn out_then_in(h: &Harness, app: &str, api: EventApi) -> Value {
                 .as_u64()
                 .unwrap()
         }
-    };
-    match r#in {
+    }
+}
+
+/// An IN through `api` for break `id` of stream `app/demo`; the break as listed afterwards.
+async fn send_in(h: &Harness, app: &str, api: EventApi, id: u64) -> Value {
+    let stream = format!("{app}/demo");
+    let send = format!("/v1/vhosts/default/apps/{app}/streams/demo:sendEvent");
+    match ome_bodies(api).1 {
         None => {
             let (status, ended) = h
                 .api(
@@ -1204,47 +1213,65 @@ async fn out_then_in(h: &Harness, app: &str, api: EventApi) -> Value {
                     None,
                 )
                 .await;
-            assert!(
-                status.is_success(),
-                "{api:?}: IN right after the OUT: {status} {ended}"
-            );
+            assert!(status.is_success(), "{api:?}: IN: {status} {ended}");
         }
         Some(body) => {
             let (status, answer, _) = ome(h, &send, body).await;
-            assert_eq!(
-                status,
-                StatusCode::OK,
-                "{api:?}: IN right after the OUT: {answer}"
-            );
+            assert_eq!(status, StatusCode::OK, "{api:?}: IN: {answer}");
         }
     }
     let listed = h.breaks(&stream).await;
     listed.iter().find(|b| b["id"] == id).unwrap().clone()
 }
 
-/// LL-HLS: the OUT is decided on the segment being built, whose start is the live edge, so an
-/// IN sent right after it has no later "now" to go to: it goes on the next segment boundary
-/// (the first after the OUT's segment) instead of being refused with 409.
+/// OUT, then IN at once (the clock does not move in between), through `api` on stream
+/// `app/demo`. Returns the break as listed afterwards.
+async fn out_then_in(h: &Harness, app: &str, api: EventApi) -> Value {
+    let id = send_out(h, app, api).await;
+    send_in(h, app, api, id).await
+}
+
+/// LL-HLS (RFC 8216bis §4.4.4.9): a break never starts on a segment whose parts were already
+/// published. An OUT sent while a segment is being built waits for the next segment; an IN at
+/// once cancels it (nothing was published). Once the OUT is decided on the next segment, an IN
+/// at that same clock has no later "now" to go to: it goes on the next boundary (the first after
+/// the OUT's segment) instead of being refused with 409.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn early_in_right_after_the_out_ll_hls() {
     let h = Harness::start("asap-in-ll", PackagerConfig::default()).await;
     let mut ids = DaterangeIds::default();
     for api in [EventApi::Native, EventApi::OmeCue, EventApi::OmeScte35] {
-        // One part of the next segment is out: the OUT is decided on that segment.
-        let before = h.playlist(LL_VIDEO).await;
-        let newest = msn_of(&last_segment(&before));
+        // One part of the next segment is out: that segment is published in part.
         h.advance_ms(250);
         let building = h.playlist(LL_VIDEO).await;
         ids.check(&building);
-
         let b = out_then_in(&h, "ll", api).await;
-        assert_eq!(b["state"], "active", "{api:?}: {b}");
-        let start = date(&b["decided_start"]);
-        assert_eq!(
-            start,
-            date(&b["requested_start"]),
-            "{api:?}: the OUT is on the segment being built: {b}"
+        assert_eq!(b["state"], "cancelled", "{api:?}: {b}");
+
+        // Again, and this time the OUT is decided before the IN comes.
+        let before = h.playlist(LL_VIDEO).await;
+        ids.check(&before);
+        let newest = msn_of(&last_segment(&before));
+        let id = send_out(&h, "ll", api).await;
+        let mut decided = None;
+        for _ in 0..8 {
+            let listed = h.breaks("ll/demo").await;
+            let b = listed.iter().find(|b| b["id"] == id).unwrap().clone();
+            if b["state"] == "active" {
+                decided = Some(b);
+                break;
+            }
+            assert_eq!(b["state"], "scheduled", "{api:?}: {b}");
+            h.advance_ms(250);
+            ids.check(&h.playlist(LL_VIDEO).await);
+        }
+        let decided = decided.unwrap_or_else(|| panic!("{api:?}: the OUT was never decided"));
+        let start = date(&decided["decided_start"]);
+        assert!(
+            start > date(&decided["requested_start"]),
+            "{api:?}: not on the segment being built when the OUT came: {decided}"
         );
+        let b = send_in(&h, "ll", api, id).await;
         assert_eq!(
             date(&b["requested_end"]),
             start + chrono::Duration::milliseconds(1),
@@ -1265,7 +1292,11 @@ async fn early_in_right_after_the_out_ll_hls() {
                     .any(|t| t.contains(daterange_id) && t.contains("SCTE35-OUT="))
             })
             .map(|(uri, _)| msn_of(&uri));
-        assert_eq!(out_seg, Some(newest + 1), "{api:?}:\n{after}");
+        assert_eq!(
+            out_seg,
+            Some(newest + 2),
+            "{api:?}: the OUT on the first segment none of whose parts was published:\n{after}"
+        );
         let in_seg = segments(&after)
             .into_iter()
             .find(|(_, tags)| {
@@ -1275,7 +1306,7 @@ async fn early_in_right_after_the_out_ll_hls() {
             .map(|(uri, _)| msn_of(&uri));
         assert_eq!(
             in_seg,
-            Some(newest + 2),
+            Some(newest + 3),
             "{api:?}: SCTE35-IN on the first boundary after the OUT's segment:\n{after}"
         );
         let cue_in = segments(&after)
@@ -1283,7 +1314,7 @@ async fn early_in_right_after_the_out_ll_hls() {
             .filter(|(_, tags)| tags.iter().any(|t| t.starts_with("#EXT-X-CUE-IN")))
             .map(|(uri, _)| msn_of(&uri))
             .next_back();
-        assert_eq!(cue_in, Some(newest + 2), "{api:?}:\n{after}");
+        assert_eq!(cue_in, Some(newest + 3), "{api:?}:\n{after}");
         let ended = h.breaks("ll/demo").await;
         let ended = ended.iter().find(|e| e["id"] == b["id"]).unwrap();
         assert_eq!(ended["state"], "ended", "{api:?}: {ended}");

@@ -158,6 +158,7 @@
 mod attributes;
 pub mod interstitial;
 mod lines;
+pub mod multivariant;
 mod options;
 mod outcome;
 mod place;
@@ -174,7 +175,9 @@ mod timeline;
 pub use interstitial::{AssetListTemplate, InvalidAssetListTemplate};
 pub use options::{CueStyle, Markers, RewriteOptions, UnknownCueStyle, UnknownDialect};
 pub use outcome::{PlaylistKind, RewriteError, RewriteOutcome};
-pub use rewrite::{RewriteScratch, rewrite, rewrite_with};
+pub use rewrite::{
+    Publication, RewriteScratch, rewrite, rewrite_published, rewrite_with, rewrite_with_publication,
+};
 pub use schedule::{BreakTarget, Ended, RuleError, ScheduleRequest, Scheduled, Start, asap_end};
 pub use timeline::{
     Break, BreakRequest, BreakState, Decision, MAX_LIVE_BREAKS, MAX_PLANNED_MS, Timeline,

@@ -38,6 +38,18 @@ pub struct RewriteOutcome {
     /// skipped segment counted as one target duration): no range that ended before it is
     /// written (RFC 8216bis §6.2.1).
     pub window_start: Option<DateTime<Utc>>,
+    /// Start of the newest segment this playlist lists, wholly or in part (the segment in
+    /// progress, whose parts are listed, counts). A caller that serves the playlist keeps the
+    /// latest of these over every rendition and passes it as
+    /// [`Publication::published_until`](super::Publication::published_until). A part only
+    /// announced by `EXT-X-PRELOAD-HINT` is not listed: a break may still start at its segment,
+    /// with the tags before the part's line when it is first listed.
+    pub published_until: Option<DateTime<Utc>>,
+    /// A break's start or end was due in this playlist, but this rendering was not allowed to
+    /// decide it ([`Publication::decides`](super::Publication::decides) false): the break was
+    /// rendered as if its time had not come. The caller should let the deciding rendition
+    /// decide, then render again.
+    pub undecided: bool,
     /// EXT-X-TARGETDURATION in seconds.
     pub target_duration: Option<f64>,
     /// EXT-X-PART-INF PART-TARGET in seconds (LL-HLS).

@@ -4,6 +4,7 @@
 //! Nothing here formats text.
 
 use super::options::RewriteOptions;
+use super::rewrite::Publication;
 use super::scan::{Header, Segment};
 use super::time::{MICROS_PER_MILLI, from_micros, round_to_millis, to_micros};
 use super::timeline::{Break, Decision, Timeline};
@@ -57,6 +58,9 @@ struct Window<'a> {
     /// Earliest time a range may still map to: the first segment, or in a delta update the
     /// skipped segments before it.
     range_window_start: i64,
+    /// A decided start or end is a boundary strictly after this (µs): everything up to it was
+    /// already given to some client ([`Publication::published_until`]).
+    published_until: Option<i64>,
 }
 
 impl Window<'_> {
@@ -73,15 +77,24 @@ impl Window<'_> {
         t < self.t0.saturating_sub(self.tolerance)
     }
 
+    /// Whether a boundary at `t` comes after everything already published.
+    #[inline]
+    fn unpublished(&self, t: i64) -> bool {
+        self.published_until.is_none_or(|until| t > until)
+    }
+
     /// The snapped start for a target: itself before the window, else the first boundary at
     /// or after it, where "at" allows the tolerance so that whichever rendition decides first,
-    /// the others find their matching segment. `None` while that boundary is not listed.
+    /// the others find their matching segment, and after everything already published. `None`
+    /// while that boundary is not listed.
     fn snap_start(&self, target: i64) -> Option<i64> {
-        if self.before_first(target) {
+        if self.before_first(target) && self.unpublished(target) {
             return Some(target);
         }
-        self.first_at_or_after(0, target.saturating_sub(self.tolerance))
-            .map(|i| self.segments[i].start)
+        self.segments
+            .iter()
+            .find(|s| s.start >= target.saturating_sub(self.tolerance) && self.unpublished(s.start))
+            .map(|s| s.start)
     }
 
     /// The snapped end for a target: as [`Window::snap_start`], and more than the tolerance
@@ -95,6 +108,7 @@ impl Window<'_> {
             .find(|s| {
                 s.start >= target.saturating_sub(self.tolerance)
                     && s.start > start.saturating_add(self.tolerance)
+                    && self.unpublished(s.start)
             })
             .map(|s| s.start)
     }
@@ -148,7 +162,8 @@ fn end_target(b: &Break, start: i64) -> i64 {
 }
 
 /// Applies the timeline rules to this playlist's boundaries: fills `scratch.placements` and
-/// appends what it newly decided to `decisions`.
+/// appends what it newly decided to `decisions`. Returns whether a decision was due that
+/// `publication` did not allow this rendering to make.
 // Out of line: it runs once per rewrite, and inside `rewrite_with` it made LLVM stop inlining the
 // scan's and the render's hot helpers there (BENCHMARKS.md).
 #[inline(never)]
@@ -157,14 +172,16 @@ pub(super) fn place_breaks(
     header: &Header,
     timeline: &Timeline,
     opts: &RewriteOptions,
+    publication: Publication,
     scratch: &mut PlaceScratch,
     decisions: &mut Vec<Decision>,
-) {
+) -> bool {
     let PlaceScratch { placements } = scratch;
     placements.clear();
     let Some(first) = segments.first() else {
-        return;
+        return false;
     };
+    let mut undecided = false;
     let tolerance = ms_to_micros(opts.tolerance_ms);
     // In a delta update the skipped segments are still part of the playlist (§6.2.5.1): their
     // ranges stay. Their times are unknown, but each lasts at most the target duration.
@@ -177,6 +194,9 @@ pub(super) fn place_breaks(
         t0: first.start,
         tolerance,
         range_window_start: first.start.saturating_sub(skipped_span),
+        published_until: publication
+            .published_until
+            .map(|t| round_to_millis(to_micros(t))),
     };
 
     // Breaks are decided in requested-start order, each no earlier than the decided end of the
@@ -220,6 +240,13 @@ pub(super) fn place_breaks(
                     floor = None;
                     continue;
                 };
+                if !publication.decides {
+                    // Due, but not ours to decide: not shown until the deciding rendition
+                    // decides it; the breaks after it wait too.
+                    undecided = true;
+                    floor = None;
+                    continue;
+                }
                 decision.start = Some(from_micros(s));
                 s
             }
@@ -228,8 +255,14 @@ pub(super) fn place_breaks(
             Some(t) => Some(to_micros(t)),
             None => {
                 let snapped = window.snap_end(end_target(b, start), start);
-                decision.end = snapped.map(from_micros);
-                snapped
+                if snapped.is_some() && !publication.decides {
+                    // The break runs on here until its end is decided.
+                    undecided = true;
+                    None
+                } else {
+                    decision.end = snapped.map(from_micros);
+                    snapped
+                }
             }
         };
         if decision.start.is_some() || decision.end.is_some() {
@@ -239,4 +272,5 @@ pub(super) fn place_breaks(
         placements.extend(window.place(index, start, end));
     }
     placements.sort_unstable_by_key(|p| (p.start, p.index));
+    undecided
 }

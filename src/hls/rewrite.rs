@@ -3,6 +3,8 @@
 
 use std::cell::RefCell;
 
+use chrono::{DateTime, Utc};
+
 use super::options::RewriteOptions;
 use super::outcome::{PlaylistKind, RewriteError, RewriteOutcome};
 use super::place::{PlaceScratch, place_breaks};
@@ -10,6 +12,35 @@ use super::render::{RenderJob, RenderScratch, render};
 use super::scan::{ScanScratch, resolve_times, scan};
 use super::time::{DateCache, round_to_millis, to_micros};
 use super::timeline::Timeline;
+
+/// What the caller of a rewrite knows about publication, for a caller that serves several
+/// renditions of a stream to many clients (the proxy):
+/// - only one rendition should decide when a break starts and ends (the primary one, whose
+///   boundaries the SCTE-35 times then follow exactly); the others render what was decided;
+/// - a decided start or end must be a boundary after everything any client was already given,
+///   in any rendition, so no tag is ever inserted before content that was published.
+///
+/// [`rewrite`] and [`rewrite_with`] use [`Publication::default`]: decide, nothing published
+/// yet — right for a caller that rewrites one playlist for itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Publication {
+    /// Whether this rendering may decide breaks' starts and ends. When false, a break whose time
+    /// has come but is not decided is rendered as if it had not (not shown; or, for an end,
+    /// still running) and [`RewriteOutcome::undecided`] is set.
+    pub decides: bool,
+    /// The latest [`RewriteOutcome::published_until`] of every rendering served so far, in any
+    /// rendition: a decided start or end is a segment boundary strictly after it.
+    pub published_until: Option<DateTime<Utc>>,
+}
+
+impl Default for Publication {
+    fn default() -> Self {
+        Publication {
+            decides: true,
+            published_until: None,
+        }
+    }
+}
 
 /// Reusable working memory of [`rewrite_with`]. [`rewrite`] keeps one per thread, so a
 /// steady-state rewrite allocates nothing but the (usually empty) decision list. Besides buffers
@@ -42,6 +73,20 @@ pub fn rewrite(
     opts: &RewriteOptions,
     out: &mut Vec<u8>,
 ) -> Result<RewriteOutcome, RewriteError> {
+    rewrite_published(input, timeline, opts, Publication::default(), out)
+}
+
+/// [`rewrite`] for a caller that serves several renditions to clients (see [`Publication`]).
+///
+/// # Errors
+/// As [`rewrite`].
+pub fn rewrite_published(
+    input: &[u8],
+    timeline: &Timeline,
+    opts: &RewriteOptions,
+    publication: Publication,
+    out: &mut Vec<u8>,
+) -> Result<RewriteOutcome, RewriteError> {
     SCRATCH.with(|cell| {
         let mut fresh;
         let mut kept;
@@ -56,7 +101,7 @@ pub fn rewrite(
                 &mut fresh
             }
         };
-        rewrite_with(scratch, input, timeline, opts, out)
+        rewrite_with_publication(scratch, input, timeline, opts, publication, out)
     })
 }
 
@@ -71,8 +116,23 @@ pub fn rewrite_with(
     opts: &RewriteOptions,
     out: &mut Vec<u8>,
 ) -> Result<RewriteOutcome, RewriteError> {
+    rewrite_with_publication(scratch, input, timeline, opts, Publication::default(), out)
+}
+
+/// [`rewrite_with`] with what the caller knows about publication (see [`Publication`]).
+///
+/// # Errors
+/// As [`rewrite`].
+pub fn rewrite_with_publication(
+    scratch: &mut RewriteScratch,
+    input: &[u8],
+    timeline: &Timeline,
+    opts: &RewriteOptions,
+    publication: Publication,
+    out: &mut Vec<u8>,
+) -> Result<RewriteOutcome, RewriteError> {
     out.clear();
-    let result = rewrite_inner(scratch, input, timeline, opts, out);
+    let result = rewrite_inner(scratch, input, timeline, opts, publication, out);
     if result.is_err() {
         out.clear();
         out.extend_from_slice(input);
@@ -88,6 +148,7 @@ fn rewrite_inner(
     input: &[u8],
     timeline: &Timeline,
     opts: &RewriteOptions,
+    publication: Publication,
     out: &mut Vec<u8>,
 ) -> Result<RewriteOutcome, RewriteError> {
     let header = scan(input, opts.strip_upstream_markers, &mut scratch.scan)?;
@@ -96,6 +157,8 @@ fn rewrite_inner(
         kind: PlaylistKind::Media,
         live_edge: None,
         window_start: None,
+        published_until: None,
+        undecided: false,
         target_duration: header.target_duration_us.map(|us| us as f64 / 1e6),
         part_target: header.part_target_us.map(|us| us as f64 / 1e6),
         media_sequence: header.media_sequence,
@@ -138,11 +201,17 @@ fn rewrite_inner(
                 .saturating_mul(i64::try_from(header.skipped_segments).unwrap_or(i64::MAX));
             scratch.dates.date(first.start.saturating_sub(skipped))
         });
-        place_breaks(
+        outcome.published_until = segments
+            .iter()
+            .map(|s| s.start)
+            .max()
+            .map(|newest| scratch.dates.date(newest));
+        outcome.undecided = place_breaks(
             segments,
             &header,
             timeline,
             opts,
+            publication,
             &mut scratch.place,
             &mut outcome.decisions,
         );

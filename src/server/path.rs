@@ -74,6 +74,35 @@ pub fn stream_key_of(path: &str) -> &str {
     }
 }
 
+/// The path a URI found in the playlist at `base` (a path) refers to (RFC 3986 §5.2, for
+/// references without scheme or authority), without its query or fragment, `.` and `..`
+/// segments resolved; `None` for an absolute URL (another origin, which the proxy does not
+/// fetch from) or a reference that climbs above the root.
+pub fn resolve_reference(base: &str, uri: &str) -> Option<String> {
+    let uri = uri.trim();
+    let uri = uri.split(['?', '#']).next().unwrap_or("");
+    if uri.is_empty() || uri.contains("://") || uri.starts_with("//") {
+        return None;
+    }
+    let joined = if uri.starts_with('/') {
+        uri.to_owned()
+    } else {
+        let dir = base.rfind('/').map_or("", |slash| &base[..slash]);
+        format!("{dir}/{uri}")
+    };
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in joined.split('/').skip(1) {
+        match segment {
+            "." | "" => {}
+            ".." => {
+                segments.pop()?;
+            }
+            other => segments.push(other),
+        }
+    }
+    Some(format!("/{}", segments.join("/")))
+}
+
 /// Decodes a stream name taken from an API path: `%2F` (any case) becomes `/`; any other
 /// percent sign is refused, so the result is validated in its final form.
 ///
@@ -196,6 +225,27 @@ mod tests {
         assert!(decode_stream_name("%2F%2F").is_err());
         assert!(decode_stream_name("/live").is_err());
         assert!(decode_stream_name("a//b").is_err());
+    }
+
+    #[test]
+    fn references_resolve_against_the_playlist() {
+        let base = "/live/demo/master.m3u8";
+        for (uri, want) in [
+            ("video.m3u8", Some("/live/demo/video.m3u8")),
+            ("./hd/video.m3u8?token=1", Some("/live/demo/hd/video.m3u8")),
+            ("../other/x.m3u8", Some("/live/other/x.m3u8")),
+            ("/abs/x.m3u8#frag", Some("/abs/x.m3u8")),
+            ("../../../x.m3u8", None),
+            ("https://cdn.example/x.m3u8", None),
+            ("//cdn.example/x.m3u8", None),
+            ("", None),
+        ] {
+            assert_eq!(resolve_reference(base, uri).as_deref(), want, "{uri}");
+        }
+        assert_eq!(
+            resolve_reference("/master.m3u8", "video.m3u8").as_deref(),
+            Some("/video.m3u8")
+        );
     }
 
     #[test]

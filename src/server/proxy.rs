@@ -24,7 +24,7 @@ use super::error::Failure;
 use super::metrics::Metrics;
 use super::path::{stream_key_of, validate_path, validate_query};
 use super::renders::{Payload, Rendered};
-use super::stream::{RenderError, Rendering, Stream};
+use super::stream::{RenderError, RenderOutcome, RenderRequest, Rendering, Stream};
 use super::upstream::{Fetched, UpstreamError, strip_hop_by_hop};
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -137,29 +137,66 @@ async fn fetch_and_render(
             .await
             .map_err(|e| Failure::Unavailable(format!("break store failed: {e}")))?,
     };
-    let rendering = stream
-        .render(
-            app.streams.store(),
-            app.streams.budget(),
-            path,
-            target,
-            &fetched.body,
-            &app.rewrite_options,
-        )
-        .await;
+    let render = |primary_tried| {
+        let stream = Arc::clone(&stream);
+        let fetched = Arc::clone(&fetched);
+        async move {
+            let req = RenderRequest {
+                path,
+                target,
+                upstream: &fetched.body,
+                opts: &app.rewrite_options,
+                primary_tried,
+            };
+            stream
+                .render(app.streams.store(), app.streams.budget(), &req)
+                .await
+        }
+    };
+    let mut rendering = render(false).await;
+    if let Ok(RenderOutcome::NeedsPrimary) = rendering {
+        // A break's start or end is due and only the primary rendition decides it: have the
+        // primary fetched (shared with its players' requests) and rendered, then render this
+        // rendition with what it decided. If that fails, this one is served without the break
+        // (nothing undecided is ever published).
+        if let Some(primary) = stream.primary_path()
+            && primary != *path
+        {
+            let deadline = app.upstream_timeout();
+            let decided = Box::pin(fetch_and_render(
+                app,
+                &primary,
+                &primary,
+                Some(Arc::clone(&stream)),
+                deadline,
+                false,
+            ))
+            .await;
+            if let Err(e) = decided {
+                tracing::warn!(stream = %stream.key, primary = %primary, error = %e.message(), "the primary rendition could not be rendered to decide a break");
+            }
+        }
+        rendering = render(true).await;
+    }
     if rendering.is_err() && is_new {
         app.streams.forget_unused(key);
     }
     let Rendering {
         rendered,
         cache_hit,
-    } = rendering.map_err(|e| match e {
-        RenderError::NotAPlaylist(e) => {
-            Failure::BadGateway(format!("upstream playlist rejected: {e}"))
+    } = match rendering {
+        Ok(RenderOutcome::Ready(rendering)) => rendering,
+        Ok(RenderOutcome::NeedsPrimary) => {
+            return Err(Failure::Unavailable(
+                "the break could not be decided".to_owned(),
+            ));
         }
-        // A player retries a 503; the rendering that decided something was not kept.
-        RenderError::Store(e) => Failure::Unavailable(format!("break store failed: {e}")),
-    })?;
+        Err(RenderError::NotAPlaylist(e)) => {
+            return Err(Failure::BadGateway(format!(
+                "upstream playlist rejected: {e}"
+            )));
+        }
+    };
     app.streams.enforce_budget();
     if cache_hit {
         app.metrics.cache_hits.fetch_add(1, Ordering::Relaxed);

@@ -31,15 +31,19 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::sync::OwnedMutexGuard;
 
-use super::path::{stream_key_of, validate_path};
+use super::path::{resolve_reference, stream_key_of, validate_path};
 use super::renders::{PathRenders, RenderBudget, Rendered};
 use super::store::{BreakStore, Commit, LoadedStream, StoreError, StreamRow};
-use crate::hls::{self, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome, Timeline};
+use crate::hls::{
+    self, PlaylistKind, Publication, RewriteError, RewriteOptions, RewriteOutcome, Timeline,
+};
 
 /// How long a change waits for other changes of the same stream to be committed.
 const DURABLE_WAIT: Duration = Duration::from_secs(10);
 /// Most media playlist paths kept per stream record (the newest first seen).
 pub const MAX_MEDIA_PATHS: usize = 16;
+/// Most media playlists an API call refreshes the live edge from.
+pub const MAX_REFRESH_PATHS: usize = 8;
 /// Most renditions whose playlist window is remembered (for knowing which ended breaks can no
 /// longer appear); the oldest seen is forgotten first.
 const MAX_WINDOWS: usize = 64;
@@ -49,8 +53,6 @@ const MAX_WINDOWS: usize = 64;
 pub enum RenderError {
     /// The upstream answer is not a playlist.
     NotAPlaylist(RewriteError),
-    /// A decision could not be committed; nothing of it was kept.
-    Store(StoreError),
 }
 
 /// One stream (all renditions in one playlist directory).
@@ -70,6 +72,7 @@ pub struct Draft {
     /// The timeline to change.
     pub timeline: Timeline,
     media_paths: Vec<String>,
+    primary: Option<String>,
 }
 
 impl Draft {
@@ -94,6 +97,14 @@ pub(crate) struct StreamState {
     pub timeline: Timeline,
     /// Media playlist paths as committed, oldest first.
     media_paths: Vec<String>,
+    /// The primary rendition's path as committed.
+    stored_primary: Option<String>,
+    /// The primary rendition's path, as the newest multivariant playlist (or the store) says:
+    /// only it decides when breaks start and end.
+    primary: Option<String>,
+    /// The start of the newest segment any client was served, wholly or in part, in any
+    /// rendition ([`hls::Publication::published_until`]).
+    published_until: Option<DateTime<Utc>>,
     /// The stored revision the next commit is made from.
     revision: u64,
     pub live_edge: Option<DateTime<Utc>>,
@@ -125,19 +136,23 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Stream {
     /// A stream as loaded from the store, or a new one (`None`).
     pub fn new(key: String, loaded: Option<LoadedStream>, epoch: u64) -> Self {
-        let (timeline, media_paths, revision) = match loaded {
+        let (timeline, media_paths, primary, revision) = match loaded {
             Some(LoadedStream { row, breaks }) => (
                 Timeline::restore(row.meta, breaks),
                 valid_media_paths(&key, row.media_paths),
+                valid_primary(&key, row.primary),
                 row.revision,
             ),
-            None => (Timeline::new(), Vec::new(), 0),
+            None => (Timeline::new(), Vec::new(), None, 0),
         };
         Stream {
             key,
             state: Mutex::new(StreamState {
                 timeline,
                 media_paths,
+                stored_primary: primary.clone(),
+                primary,
+                published_until: None,
                 revision,
                 live_edge: None,
                 target_duration: None,
@@ -184,165 +199,267 @@ impl Stream {
         self.state().live_edge
     }
 
-    /// Paths of the media playlists of this stream (the renditions an API call refreshes the
-    /// live edge from): those the proxy has rendered since it started, and those its store
-    /// record holds from before.
+    /// The primary rendition's path, when a multivariant playlist (or the store) named it.
+    pub fn primary_path(&self) -> Option<String> {
+        self.state().primary.clone()
+    }
+
+    /// Paths of the media playlists an API call refreshes the live edge from: the primary
+    /// rendition first, then those rendered most recently, then those the store record holds
+    /// from before a restart; at most [`MAX_REFRESH_PATHS`], so an API call never fans out to
+    /// every path a client ever made the proxy fetch.
     pub fn media_paths(&self) -> Vec<String> {
         let state = self.state();
-        let mut paths: Vec<String> = state
-            .renders
-            .iter()
-            .filter(|(_, renders)| renders.media())
-            .map(|(path, _)| path.clone())
-            .collect();
-        for path in &state.media_paths {
-            if !state.renders.contains_key(path) {
-                paths.push(path.clone());
+        let mut paths: Vec<String> = Vec::with_capacity(MAX_REFRESH_PATHS);
+        let mut add = |path: &str| {
+            if paths.len() < MAX_REFRESH_PATHS && !paths.iter().any(|p| p == path) {
+                paths.push(path.to_owned());
             }
+        };
+        if let Some(primary) = &state.primary {
+            add(primary);
+        }
+        // The windows are noted per media rendering, newest last.
+        for (path, _) in state.windows.iter().rev() {
+            if state.renders.get(&**path).is_some_and(PathRenders::media) {
+                add(path);
+            }
+        }
+        for path in state.media_paths.iter().rev() {
+            add(path);
         }
         paths
     }
 
-    /// Renders `upstream` (the body of `path`, fetched as `target`: the path plus the query
-    /// forwarded upstream) with this stream's timeline, or returns the rendering already made
-    /// for the same target, bytes and timeline version. A rendering that decides a break's
-    /// start or end is returned only once that decision is committed.
+    /// Renders `req.upstream` (the body of `req.path`, fetched as `req.target`) with this
+    /// stream's timeline, or returns the rendering already made for the same target, bytes and
+    /// timeline version.
+    ///
+    /// Only the primary rendition (see [`crate::hls::multivariant`]) decides when breaks start
+    /// and end, at a boundary after everything already served ([`Publication`]); without a
+    /// known primary, any rendition decides. A rendering that decides something is returned
+    /// only once that decision is committed; when the commit fails, the playlist is served
+    /// without the undecided break (it was never published, so nothing changes for anyone
+    /// later) and the decision is made again on a later request. A rendition that is not the
+    /// primary and finds a decision due answers [`RenderOutcome::NeedsPrimary`] the first time
+    /// (`req.primary_tried` false), so that the caller has the primary rendered and then asks
+    /// again.
     ///
     /// # Errors
-    /// [`RenderError::NotAPlaylist`] when the upstream body is not a playlist;
-    /// [`RenderError::Store`] when a decision could not be committed (then nothing of it is
-    /// kept in memory).
+    /// [`RenderError::NotAPlaylist`] when the upstream body is not a playlist.
     pub async fn render(
         self: &Arc<Self>,
         store: &Arc<dyn BreakStore>,
         budget: &Arc<RenderBudget>,
-        path: &str,
-        target: &str,
-        upstream: &Bytes,
-        opts: &RewriteOptions,
-    ) -> Result<Rendering, RenderError> {
+        req: &RenderRequest<'_>,
+    ) -> Result<RenderOutcome, RenderError> {
         let epoch = budget.epoch();
         self.touch(epoch);
         let mut out = Vec::new();
-        let step = self
-            .state()
-            .render_step(path, target, upstream, opts, budget, &mut out)?;
-        let (rendering, new_path) = match step {
+        let step = self.state().render_step(req, budget, &mut out)?;
+        let (rendering, remember) = match step {
             Step::Done {
                 rendering,
-                new_path,
-            } => (rendering, new_path),
-            Step::Decided(_) => {
-                self.render_decided(store, budget, path, target, upstream, opts, out)
-                    .await?
-            }
+                remember,
+            } => (rendering, remember),
+            Step::NeedsPrimary => return Ok(RenderOutcome::NeedsPrimary),
+            Step::Decided(_) => self.render_decided(store, budget, req, out).await?,
         };
-        if new_path {
+        if remember != Remember::Nothing {
             let stream = Arc::clone(self);
             let store = Arc::clone(store);
-            let path = path.to_owned();
-            tokio::spawn(async move { stream.remember_media_path(&store, &path).await });
+            let path = req.path.to_owned();
+            tokio::spawn(async move { stream.remember(&store, &path, remember).await });
         }
-        Ok(rendering)
+        Ok(RenderOutcome::Ready(rendering))
     }
 
-    /// The rendering decided something new: commits it before anyone sees it. Also whether
-    /// `path` is a media playlist path the record does not hold yet.
-    #[allow(clippy::too_many_arguments)]
+    /// The rendering decided something new: commits it before anyone sees it. On a failed
+    /// commit, the rendering without what it would have decided.
     async fn render_decided(
         self: &Arc<Self>,
         store: &Arc<dyn BreakStore>,
         budget: &Arc<RenderBudget>,
-        path: &str,
-        target: &str,
-        upstream: &Bytes,
-        opts: &RewriteOptions,
+        req: &RenderRequest<'_>,
         mut out: Vec<u8>,
-    ) -> Result<(Rendering, bool), RenderError> {
-        let writer = self.writer().await.map_err(RenderError::Store)?;
+    ) -> Result<(Rendering, Remember), RenderError> {
+        let writer = match self.writer().await {
+            Ok(writer) => writer,
+            Err(e) => {
+                return self
+                    .render_undecided(req, budget, &e)
+                    .map(|r| (r, Remember::Nothing));
+            }
+        };
         let (draft, rendered, observed) = {
             let mut state = self.state();
             // Rendered again: a change committed while this request waited (e.g. another
             // rendition deciding the same start) may already hold these decisions.
-            let mut outcome =
-                match state.render_step(path, target, upstream, opts, budget, &mut out)? {
-                    Step::Done {
-                        rendering,
-                        new_path,
-                    } => return Ok((rendering, new_path)),
-                    Step::Decided(outcome) => outcome,
-                };
+            let mut outcome = match state.render_step(req, budget, &mut out)? {
+                Step::Done {
+                    rendering,
+                    remember,
+                } => return Ok((rendering, remember)),
+                Step::NeedsPrimary => {
+                    return self
+                        .render_undecided_locked(&mut state, req, budget)
+                        .map(|r| (r, Remember::Nothing));
+                }
+                Step::Decided(outcome) => outcome,
+            };
             let mut draft = state.draft();
             let changed = draft.timeline.apply(&outcome.decisions);
+            let publication = state.publication(req.path, true);
             if !draft.timeline.agrees_with(&outcome.decisions) {
                 // A value was already stored (first decision wins): render with the stored
                 // values, so nothing but the stored value is ever served.
-                outcome = rewrite_or_pass(upstream, &draft.timeline, opts, &mut out, path)?;
+                outcome = rewrite_or_pass(
+                    req.upstream,
+                    &draft.timeline,
+                    req.opts,
+                    publication,
+                    &mut out,
+                    req.path,
+                )?;
             }
             let (rendered, observed) = rendering_of(
-                upstream,
+                req.upstream,
                 draft.timeline.version(),
                 &outcome,
                 std::mem::take(&mut out),
                 budget,
             );
             if !changed {
-                let (rendered, new_path) =
-                    state.install(path, target, rendered, observed, budget.epoch());
+                let (rendered, remember) = state.install(
+                    req.path,
+                    req.target,
+                    rendered,
+                    observed,
+                    budget.epoch(),
+                    true,
+                );
                 return Ok((
                     Rendering {
                         rendered,
                         cache_hit: false,
                     },
-                    new_path,
+                    remember,
                 ));
             }
             if observed.media {
                 // Committed with the decision, so it needs no commit of its own.
-                draft.add_media_path(path);
+                draft.add_media_path(req.path);
             }
             (draft, rendered, observed)
         };
-        let (path, target) = (path.to_owned(), target.to_owned());
+        let (path, target) = (req.path.to_owned(), req.target.to_owned());
         let epoch = budget.epoch();
-        let (rendered, new_path) = self
+        let committed = self
             .commit(store, writer, draft, move |state| {
-                state.install(&path, &target, rendered, observed, epoch)
+                state.install(&path, &target, rendered, observed, epoch, true)
             })
-            .await
-            .map_err(RenderError::Store)?;
-        Ok((
-            Rendering {
-                rendered,
-                cache_hit: false,
-            },
-            new_path,
-        ))
+            .await;
+        match committed {
+            Ok((rendered, remember)) => Ok((
+                Rendering {
+                    rendered,
+                    cache_hit: false,
+                },
+                remember,
+            )),
+            Err(e) => self
+                .render_undecided(req, budget, &e)
+                .map(|r| (r, Remember::Nothing)),
+        }
     }
 
-    /// Commits `path` into this stream's media playlist paths unless the record holds it
-    /// already. A failure is logged, not answered: the paths only help refresh the live edge
-    /// after a restart.
-    async fn remember_media_path(self: &Arc<Self>, store: &Arc<dyn BreakStore>, path: &str) {
+    /// The playlist rendered without deciding anything (after a decision could not be
+    /// committed): what was decided before, nothing new. Served, so what it lists counts as
+    /// published, but not cached: the next request tries to decide again.
+    fn render_undecided(
+        &self,
+        req: &RenderRequest<'_>,
+        budget: &Arc<RenderBudget>,
+        why: &StoreError,
+    ) -> Result<Rendering, RenderError> {
+        tracing::warn!(stream = %self.key, path = req.path, error = %why, "decision not committed; serving the playlist without it");
+        let mut state = self.state();
+        self.render_undecided_locked(&mut state, req, budget)
+    }
+
+    fn render_undecided_locked(
+        &self,
+        state: &mut StreamState,
+        req: &RenderRequest<'_>,
+        budget: &Arc<RenderBudget>,
+    ) -> Result<Rendering, RenderError> {
+        let mut out = Vec::with_capacity(req.upstream.len() + 1024);
+        let publication = Publication {
+            decides: false,
+            ..state.publication(req.path, false)
+        };
+        let outcome = rewrite_or_pass(
+            req.upstream,
+            &state.timeline,
+            req.opts,
+            publication,
+            &mut out,
+            req.path,
+        )?;
+        let (rendered, observed) = rendering_of(
+            req.upstream,
+            state.timeline.version(),
+            &outcome,
+            out,
+            budget,
+        );
+        let (rendered, _) = state.install(
+            req.path,
+            req.target,
+            rendered,
+            observed,
+            budget.epoch(),
+            false,
+        );
+        Ok(Rendering {
+            rendered,
+            cache_hit: false,
+        })
+    }
+
+    /// Commits what a rendering found out that the record does not hold yet (a new media
+    /// playlist path, a new primary rendition). A failure is logged, not answered: these only
+    /// help after a restart.
+    async fn remember(self: &Arc<Self>, store: &Arc<dyn BreakStore>, path: &str, what: Remember) {
         let writer = match self.writer().await {
             Ok(writer) => writer,
             Err(e) => {
-                tracing::warn!(stream = %self.key, path, error = %e, "media playlist path not saved");
+                tracing::warn!(stream = %self.key, path, error = %e, "playlist path not saved");
                 return;
             }
         };
         let draft = {
             let state = self.state();
             let mut draft = state.draft();
-            if !draft.add_media_path(path) {
+            let changed = match what {
+                Remember::Nothing => false,
+                Remember::MediaPath => draft.add_media_path(path),
+                Remember::Primary => {
+                    let primary = state.primary.clone();
+                    let changed = draft.primary != primary;
+                    draft.primary = primary;
+                    changed
+                }
+            };
+            if !changed {
                 return;
             }
             draft
         };
         match self.commit(store, writer, draft, |_| ()).await {
-            Ok(()) => tracing::debug!(stream = %self.key, path, "media playlist path saved"),
+            Ok(()) => tracing::debug!(stream = %self.key, path, "playlist path saved"),
             Err(e) => {
-                tracing::warn!(stream = %self.key, path, error = %e, "media playlist path not saved");
+                tracing::warn!(stream = %self.key, path, error = %e, "playlist path not saved");
             }
         }
     }
@@ -387,6 +504,7 @@ impl Stream {
             revision: expected_revision + 1,
             meta: changes.meta,
             media_paths: draft.media_paths.clone(),
+            primary: draft.primary.clone(),
         };
         let stream = Arc::clone(self);
         let store = Arc::clone(store);
@@ -409,6 +527,7 @@ impl Stream {
                         state.timeline.prune(horizon);
                     }
                     state.media_paths = draft.media_paths;
+                    state.stored_primary = draft.primary;
                     state.revision = row.revision;
                     Ok(then(&mut state))
                 }
@@ -479,24 +598,70 @@ impl Stream {
     }
 }
 
+/// A playlist to render.
+pub struct RenderRequest<'a> {
+    /// The playlist's path (which rendition).
+    pub path: &'a str,
+    /// The upstream request it was fetched as: the path plus the query forwarded upstream
+    /// (renderings are cached per target).
+    pub target: &'a str,
+    /// The upstream's bytes.
+    pub upstream: &'a Bytes,
+    /// How to rewrite.
+    pub opts: &'a RewriteOptions,
+    /// The primary rendition was already asked to decide for this request: serve what can be
+    /// served without it.
+    pub primary_tried: bool,
+}
+
+/// What [`Stream::render`] produced.
+pub enum RenderOutcome {
+    /// The rendering to serve.
+    Ready(Rendering),
+    /// A decision is due that only the primary rendition makes: render the primary, then ask
+    /// again with `primary_tried`.
+    NeedsPrimary,
+}
+
+impl RenderOutcome {
+    /// Whether it was served from the cache (tests).
+    #[cfg(test)]
+    pub fn cache_hit(&self) -> bool {
+        matches!(self, RenderOutcome::Ready(r) if r.cache_hit)
+    }
+}
+
+/// What a rendering found that the stream record should hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Remember {
+    Nothing,
+    /// A media playlist path the record does not hold.
+    MediaPath,
+    /// The primary rendition changed (a multivariant playlist named another one).
+    Primary,
+}
+
 /// What [`StreamState::render_step`] got to.
 enum Step {
     /// Served from the cache, or rendered without deciding anything new (and cached);
-    /// `new_path` when it is the first rendering of a media playlist path the record lacks.
+    /// `remember` says what the record lacks.
     Done {
         rendering: Rendering,
-        new_path: bool,
+        remember: Remember,
     },
     /// The rendering decided new start/end values; it is served only after they are committed.
     Decided(RewriteOutcome),
+    /// A decision is due that this rendition may not make.
+    NeedsPrimary,
 }
 
-/// What a media rendering observed about the stream (kept only once the rendering is served).
+/// What a rendering observed about the stream (kept only once the rendering is served).
 #[derive(Clone, Copy)]
 pub(crate) struct Observed {
     media: bool,
     live_edge: Option<DateTime<Utc>>,
     window_start: Option<DateTime<Utc>>,
+    published_until: Option<DateTime<Utc>>,
     target_duration: Option<f64>,
     part_target: Option<f64>,
 }
@@ -509,10 +674,11 @@ fn rewrite_or_pass(
     upstream: &Bytes,
     timeline: &Timeline,
     opts: &RewriteOptions,
+    publication: Publication,
     out: &mut Vec<u8>,
     path: &str,
 ) -> Result<RewriteOutcome, RenderError> {
-    match hls::rewrite(upstream, timeline, opts, out) {
+    match hls::rewrite_published(upstream, timeline, opts, publication, out) {
         Ok(outcome) => Ok(outcome),
         Err(e @ RewriteError::NotAPlaylist) => Err(RenderError::NotAPlaylist(e)),
         Err(e) => {
@@ -522,6 +688,8 @@ fn rewrite_or_pass(
                 kind: PlaylistKind::Media,
                 live_edge: None,
                 window_start: None,
+                published_until: None,
+                undecided: false,
                 target_duration: None,
                 part_target: None,
                 media_sequence: 0,
@@ -557,6 +725,7 @@ fn rendering_of(
         media,
         live_edge: outcome.live_edge,
         window_start: outcome.window_start,
+        published_until: outcome.published_until,
         target_duration: outcome.target_duration,
         part_target: outcome.part_target,
     };
@@ -568,6 +737,7 @@ impl StreamState {
         Draft {
             timeline: self.timeline.clone(),
             media_paths: self.media_paths.clone(),
+            primary: self.stored_primary.clone(),
         }
     }
 
@@ -583,18 +753,27 @@ impl StreamState {
     fn reload(&mut self, key: &str, loaded: LoadedStream) {
         self.timeline = Timeline::restore(loaded.row.meta, loaded.breaks);
         self.media_paths = valid_media_paths(key, loaded.row.media_paths);
+        self.stored_primary = valid_primary(key, loaded.row.primary);
+        if self.primary.is_none() {
+            self.primary.clone_from(&self.stored_primary);
+        }
         self.revision = loaded.row.revision;
     }
 
-    /// The cached rendering of `target` (a request for `path`) for these bytes and this
-    /// timeline version, or a new one made (and cached) now — unless it decides something
-    /// new, which must be committed first.
+    /// What a rendering of `path` may decide, and what was already published.
+    fn publication(&self, path: &str, may_decide: bool) -> Publication {
+        Publication {
+            decides: may_decide && self.primary.as_deref().is_none_or(|p| p == path),
+            published_until: self.published_until,
+        }
+    }
+
+    /// The cached rendering of `req.target` for these bytes and this timeline version, or a new
+    /// one made (and cached) now — unless it decides something new, which must be committed
+    /// first, or a decision is due that only the primary rendition makes.
     fn render_step(
         &mut self,
-        path: &str,
-        target: &str,
-        upstream: &Bytes,
-        opts: &RewriteOptions,
+        req: &RenderRequest<'_>,
         budget: &Arc<RenderBudget>,
         out: &mut Vec<u8>,
     ) -> Result<Step, RenderError> {
@@ -602,39 +781,73 @@ impl StreamState {
         let epoch = budget.epoch();
         if let Some(existing) = self
             .renders
-            .get_mut(path)
-            .and_then(|renders| renders.get(target, epoch))
-            && existing.is_of(upstream, version)
+            .get_mut(req.path)
+            .and_then(|renders| renders.get(req.target, epoch))
+            && existing.is_of(req.upstream, version)
         {
             return Ok(Step::Done {
                 rendering: Rendering {
                     rendered: Arc::clone(existing),
                     cache_hit: true,
                 },
-                new_path: false,
+                remember: Remember::Nothing,
             });
         }
-        out.reserve(upstream.len() + 1024);
-        let outcome = rewrite_or_pass(upstream, &self.timeline, opts, out, path)?;
+        out.reserve(req.upstream.len() + 1024);
+        let publication = self.publication(req.path, true);
+        let outcome = rewrite_or_pass(
+            req.upstream,
+            &self.timeline,
+            req.opts,
+            publication,
+            out,
+            req.path,
+        )?;
         if !outcome.decisions.is_empty() {
             return Ok(Step::Decided(outcome));
         }
+        if outcome.undecided && !req.primary_tried {
+            // Not installed: what it lists must not count as published before the primary
+            // had its chance to decide.
+            return Ok(Step::NeedsPrimary);
+        }
+        let mut remember = Remember::Nothing;
+        if outcome.kind == PlaylistKind::Multivariant
+            && let Some(primary) = primary_of(req.path, req.upstream)
+            && self.primary.as_deref() != Some(primary.as_str())
+        {
+            tracing::debug!(path = req.path, primary, "primary rendition");
+            self.primary = Some(primary);
+            remember = Remember::Primary;
+        }
         let (rendered, observed) =
-            rendering_of(upstream, version, &outcome, std::mem::take(out), budget);
-        let (rendered, new_path) = self.install(path, target, rendered, observed, epoch);
+            rendering_of(req.upstream, version, &outcome, std::mem::take(out), budget);
+        // A rendering that left a due decision open is served but not cached: the next request
+        // tries again.
+        let (rendered, installed) = self.install(
+            req.path,
+            req.target,
+            rendered,
+            observed,
+            epoch,
+            !outcome.undecided,
+        );
+        if remember == Remember::Nothing {
+            remember = installed;
+        }
         Ok(Step::Done {
             rendering: Rendering {
                 rendered,
                 cache_hit: false,
             },
-            new_path,
+            remember,
         })
     }
 
-    /// Keeps what a served rendering observed and caches it for `target` (a request for
-    /// `path`). Also whether this is the first rendering of a media playlist path the record
-    /// does not hold (only then is the list searched: later renderings of a path cost nothing
-    /// here).
+    /// Keeps what a served rendering observed (live edge, window, what is now published) and,
+    /// when `cache`, caches it for `target` (a request for `path`). Also whether this is the
+    /// first rendering of a media playlist path the record does not hold (only then is the list
+    /// searched: later renderings of a path cost nothing here).
     fn install(
         &mut self,
         path: &str,
@@ -642,12 +855,18 @@ impl StreamState {
         rendered: Rendered,
         observed: Observed,
         epoch: u64,
-    ) -> (Arc<Rendered>, bool) {
+        cache: bool,
+    ) -> (Arc<Rendered>, Remember) {
         if observed.media {
             if let Some(edge) = observed.live_edge
                 && self.live_edge.is_none_or(|known| edge > known)
             {
                 self.live_edge = Some(edge);
+            }
+            if let Some(until) = observed.published_until
+                && self.published_until.is_none_or(|known| until > known)
+            {
+                self.published_until = Some(until);
             }
             if observed.target_duration.is_some() {
                 self.target_duration = observed.target_duration;
@@ -660,19 +879,26 @@ impl StreamState {
             }
         }
         let rendered = Arc::new(rendered);
-        let new_path = match self.renders.get_mut(path) {
+        if !cache {
+            return (rendered, Remember::Nothing);
+        }
+        let remember = match self.renders.get_mut(path) {
             Some(renders) => {
                 renders.put(target, Arc::clone(&rendered), epoch);
-                false
+                Remember::Nothing
             }
             None => {
                 let mut renders = PathRenders::default();
                 renders.put(target, Arc::clone(&rendered), epoch);
                 self.renders.insert(path.to_owned(), renders);
-                observed.media && !self.media_paths.iter().any(|known| known == path)
+                if observed.media && !self.media_paths.iter().any(|known| known == path) {
+                    Remember::MediaPath
+                } else {
+                    Remember::Nothing
+                }
             }
         };
-        (rendered, new_path)
+        (rendered, remember)
     }
 
     fn note_window(&mut self, path: &str, start: DateTime<Utc>) {
@@ -685,6 +911,24 @@ impl StreamState {
         }
         self.windows.push((path.into(), start));
     }
+}
+
+/// The path of the primary rendition a multivariant playlist at `path` names, when it is a
+/// playlist of the same stream the proxy may fetch.
+fn primary_of(path: &str, multivariant: &[u8]) -> Option<String> {
+    let uri = hls::multivariant::primary_rendition(multivariant)?;
+    let resolved = resolve_reference(path, uri)?;
+    valid_primary(stream_key_of(path), Some(resolved))
+}
+
+/// A stored primary path, if it is a playlist path of stream `key`.
+fn valid_primary(key: &str, stored: Option<String>) -> Option<String> {
+    let path = stored?;
+    (validate_path(&path).is_ok()
+        && path.ends_with(".m3u8")
+        && !path.contains(['?', '#'])
+        && stream_key_of(&path) == key)
+        .then_some(path)
 }
 
 /// The stored media playlist paths of stream `key` that a request for them would be allowed

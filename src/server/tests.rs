@@ -118,7 +118,7 @@ impl Drop for Setup {
 const VIDEO: &str = "/live/demo/video.m3u8";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_commit_is_5xx_and_leaves_no_break_or_decision_behind() {
+async fn a_failed_commit_changes_nothing_and_playlists_keep_being_served() {
     let s = setup("failing-store").await;
     let (status, _) = s.call(Method::GET, VIDEO, None).await;
     assert_eq!(status, StatusCode::OK, "the live edge is known");
@@ -180,25 +180,43 @@ async fn failed_commit_is_5xx_and_leaves_no_break_or_decision_behind() {
     assert_eq!(s.breaks().await.len(), 1);
 
     // Rendering: the first segment after the request decides the start; that commit fails →
-    // the playlist answers 503 with a short text, and nothing was decided.
+    // the playlist is served all the same, without the undecided break (a store problem is not
+    // a playlist outage), and nothing was decided.
     s.clock.advance(Duration::from_millis(1000));
     s.failing.fail_next(1);
     let (status, body) = s.call(Method::GET, VIDEO, None).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, StatusCode::OK);
+    let served = String::from_utf8_lossy(&body).into_owned();
     assert!(
-        text.starts_with("unavailable: break store failed"),
-        "{text}"
+        !served.contains("CUE-OUT") && !served.contains("DATERANGE"),
+        "{served}"
     );
     let breaks = s.breaks().await;
     assert!(breaks[0]["decided_start"].is_null(), "{breaks:?}");
     assert_eq!(breaks[0]["state"], "scheduled");
+    let newest = served.lines().last().unwrap().to_owned();
 
-    // The next request decides, commits and serves it.
+    // The segment it listed was published without the OUT, so the break cannot start there:
+    // the next request decides nothing until a new segment comes.
+    let (status, again) = s.call(Method::GET, VIDEO, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!String::from_utf8_lossy(&again).contains("CUE-OUT"));
+
+    // The next segment decides it, committed once and served.
+    s.clock.advance(Duration::from_millis(1000));
     let commits = s.failing.commits.load(std::sync::atomic::Ordering::SeqCst);
     let (status, body) = s.call(Method::GET, VIDEO, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(String::from_utf8_lossy(&body).contains("#EXT-X-CUE-OUT:"));
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let after_out = text
+        .split("#EXT-X-CUE-OUT:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no OUT: {text}"));
+    let out_segment = after_out.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert_ne!(
+        out_segment, newest,
+        "not on the segment already published: {text}"
+    );
     let breaks = s.breaks().await;
     assert_eq!(breaks[0]["state"], "active", "{breaks:?}");
     assert_eq!(

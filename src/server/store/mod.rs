@@ -46,6 +46,10 @@ pub struct StreamRow {
     /// restart, before any player came back).
     #[serde(default)]
     pub media_paths: Vec<String>,
+    /// Path of the primary rendition, whose boundaries decide breaks (from the newest
+    /// multivariant playlist seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
 }
 
 /// A stream as loaded: its row and the breaks that can still appear in a playlist.

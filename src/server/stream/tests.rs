@@ -67,14 +67,17 @@ impl Fixture {
             .render(
                 &self.store,
                 &self.budget,
-                path,
-                target,
-                &body,
-                &RewriteOptions::default(),
+                &RenderRequest {
+                    path,
+                    target,
+                    upstream: &body,
+                    opts: &RewriteOptions::default(),
+                    primary_tried: false,
+                },
             )
             .await
             .unwrap()
-            .cache_hit
+            .cache_hit()
     }
 
     fn commits(&self) -> u32 {
@@ -130,11 +133,23 @@ async fn a_known_media_path_costs_no_commit() {
         multivariant,
     )
     .await;
+    // The multivariant playlist names the primary rendition: committed once, in the background.
+    f.commits_reach(2).await;
+    assert_eq!(stream.primary_path().as_deref(), Some("/live/a/video.m3u8"));
+    let multivariant =
+        Bytes::from_static(b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nvideo.m3u8\n\n");
+    f.render(
+        &stream,
+        "/live/a/master.m3u8",
+        "/live/a/master.m3u8",
+        multivariant,
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(
         f.commits(),
-        1,
-        "a known path, new bytes of it and a multivariant playlist commit nothing"
+        2,
+        "a known path, new bytes of it and the same primary again commit nothing"
     );
     f.render(
         &stream,
@@ -143,7 +158,7 @@ async fn a_known_media_path_costs_no_commit() {
         media_playlist(1),
     )
     .await;
-    f.commits_reach(2).await;
+    f.commits_reach(3).await;
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
@@ -245,6 +260,7 @@ fn stored_media_paths_are_validated_and_bounded() {
     let mut draft = Draft {
         timeline: Timeline::new(),
         media_paths: kept,
+        primary: None,
     };
     assert!(!draft.add_media_path("/live/a/r19.m3u8"));
     assert!(draft.add_media_path("/live/a/new.m3u8"));

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::*;
 use crate::hls::{BreakRequest, Decision, RewriteOptions};
 use crate::server::store::RedbStore;
+use crate::server::stream::RenderRequest;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     use std::sync::atomic::AtomicU32;
@@ -48,14 +49,17 @@ async fn render(streams: &Streams, key: &str, body: Bytes) -> bool {
         .render(
             streams.store(),
             streams.budget(),
-            &path,
-            &path,
-            &body,
-            &RewriteOptions::default(),
+            &RenderRequest {
+                path: &path,
+                target: &path,
+                upstream: &body,
+                opts: &RewriteOptions::default(),
+                primary_tried: false,
+            },
         )
         .await
         .unwrap()
-        .cache_hit;
+        .cache_hit();
     streams.enforce_budget();
     hit
 }
