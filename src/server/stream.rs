@@ -16,14 +16,20 @@
 //!
 //! A commit names the stored revision it was made from, and the store refuses it when another
 //! writer came first (see [`BreakStore::commit`]). The stream then reloads itself from the
-//! store, so it can never overwrite what it did not see.
+//! store, so it can never overwrite what it did not see. A rendering whose decision lost that
+//! race is rendered again from what was reloaded (at most [`CONFLICT_RETRIES`] times), so it
+//! serves the decision that was stored — in a replica fleet, another replica's.
+//!
+//! A replica hears of other replicas' commits (see `fleet`) and marks the stream stale
+//! ([`Stream::mark_stale`]); a stale stream catches up from the store before its next
+//! rendering, and a reload drops its cached renderings.
 //!
 //! The media playlist paths (at most [`MAX_MEDIA_PATHS`], the newest first seen kept) let the
 //! API refresh the live edge from upstream right after a restart, before any player asked. A
 //! new path is committed in the background the first time it is rendered: a player's request
 //! never waits for that write, and a failure is only logged.
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -40,6 +46,10 @@ use crate::hls::{self, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcom
 const DURABLE_WAIT: Duration = Duration::from_secs(10);
 /// Most media playlist paths kept per stream record (the newest first seen).
 pub const MAX_MEDIA_PATHS: usize = 16;
+/// How many times a rendering whose decision lost a compare-and-set to another writer is
+/// rendered again from the reloaded timeline. One is enough unless the stream keeps changing
+/// under it; past this the request answers the conflict as a store failure.
+pub const CONFLICT_RETRIES: u32 = 3;
 /// Most renditions whose playlist window is remembered (for knowing which ended breaks can no
 /// longer appear); the oldest seen is forgotten first.
 const MAX_WINDOWS: usize = 64;
@@ -63,6 +73,9 @@ pub struct Stream {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// The render budget's epoch when the stream was last used (idle streams leave memory).
     last_used: AtomicU64,
+    /// Another writer committed a revision newer than the one held: catch up before the next
+    /// rendering.
+    stale: AtomicBool,
 }
 
 /// The durable part of a stream, copied to make a change (see [`Stream::commit`]).
@@ -148,7 +161,67 @@ impl Stream {
             }),
             writer: Arc::new(tokio::sync::Mutex::new(())),
             last_used: AtomicU64::new(epoch),
+            stale: AtomicBool::new(false),
         }
+    }
+
+    /// The stored revision memory holds.
+    pub fn revision(&self) -> u64 {
+        self.state().revision
+    }
+
+    /// Notes that the store holds `revision` (heard from another writer). Whether it is newer
+    /// than what memory holds (the stream is then stale until it catches up).
+    pub fn mark_stale(&self, revision: u64) -> bool {
+        let newer = revision > self.state().revision;
+        if newer {
+            self.stale.store(true, Ordering::SeqCst);
+        }
+        newer
+    }
+
+    /// Whether another writer committed a revision memory does not hold yet.
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::SeqCst)
+    }
+
+    /// Reloads the durable part from the store if the store holds a newer revision, dropping
+    /// the cached renderings. Whether it reloaded.
+    ///
+    /// # Errors
+    /// The store's error (memory is left as it was, still marked stale).
+    pub async fn catch_up(
+        self: &Arc<Self>,
+        store: &Arc<dyn BreakStore>,
+    ) -> Result<bool, StoreError> {
+        let writer = self.writer().await?;
+        let stream = Arc::clone(self);
+        let store = Arc::clone(store);
+        tokio::task::spawn_blocking(move || {
+            let _writer = writer;
+            // Cleared first: a change heard while loading marks the stream again.
+            let was_stale = stream.stale.swap(false, Ordering::SeqCst);
+            let loaded = match store.load(&stream.key) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    if was_stale {
+                        stream.stale.store(true, Ordering::SeqCst);
+                    }
+                    return Err(e);
+                }
+            };
+            let mut state = stream.state();
+            match loaded {
+                Some(loaded) if loaded.row.revision > state.revision => {
+                    tracing::debug!(stream = %stream.key, from = state.revision, to = loaded.row.revision, "caught up with the store");
+                    state.reload(&stream.key, loaded);
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
     /// Locks the in-memory state (never across `.await`).
@@ -223,18 +296,37 @@ impl Stream {
     ) -> Result<Rendering, RenderError> {
         let epoch = budget.epoch();
         self.touch(epoch);
-        let mut out = Vec::new();
-        let step = self
-            .state()
-            .render_step(path, target, upstream, opts, budget, &mut out)?;
-        let (rendering, new_path) = match step {
-            Step::Done {
-                rendering,
-                new_path,
-            } => (rendering, new_path),
-            Step::Decided(_) => {
-                self.render_decided(store, budget, path, target, upstream, opts, out)
-                    .await?
+        if self.is_stale()
+            && let Err(e) = self.catch_up(store).await
+        {
+            tracing::warn!(stream = %self.key, error = %e, "could not catch up with the store; rendering what is held");
+        }
+        let mut conflicts = 0;
+        let (rendering, new_path) = loop {
+            let mut out = Vec::new();
+            let step = self
+                .state()
+                .render_step(path, target, upstream, opts, budget, &mut out)?;
+            match step {
+                Step::Done {
+                    rendering,
+                    new_path,
+                } => break (rendering, new_path),
+                Step::Decided(_) => {
+                    match self
+                        .render_decided(store, budget, path, target, upstream, opts, out)
+                        .await
+                    {
+                        // Another writer decided first and the stream reloaded what it
+                        // stored: render again, so that the stored decision is served.
+                        Err(RenderError::Store(StoreError::Conflict { .. }))
+                            if conflicts < CONFLICT_RETRIES =>
+                        {
+                            conflicts += 1;
+                        }
+                        done => break done?,
+                    }
+                }
             }
         };
         if new_path {
@@ -324,27 +416,39 @@ impl Stream {
     /// already. A failure is logged, not answered: the paths only help refresh the live edge
     /// after a restart.
     async fn remember_media_path(self: &Arc<Self>, store: &Arc<dyn BreakStore>, path: &str) {
-        let writer = match self.writer().await {
-            Ok(writer) => writer,
-            Err(e) => {
-                tracing::warn!(stream = %self.key, path, error = %e, "media playlist path not saved");
-                return;
+        for _ in 0..=CONFLICT_RETRIES {
+            match self.try_remember_media_path(store, path).await {
+                // Another writer committed first (a replica adding its own paths): try
+                // again on top of what was reloaded.
+                Err(StoreError::Conflict { .. }) => {}
+                Ok(()) => {
+                    tracing::debug!(stream = %self.key, path, "media playlist path saved");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(stream = %self.key, path, error = %e, "media playlist path not saved");
+                    return;
+                }
             }
-        };
+        }
+        tracing::warn!(stream = %self.key, path, "media playlist path not saved: the stream kept changing");
+    }
+
+    async fn try_remember_media_path(
+        self: &Arc<Self>,
+        store: &Arc<dyn BreakStore>,
+        path: &str,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer().await?;
         let draft = {
             let state = self.state();
             let mut draft = state.draft();
             if !draft.add_media_path(path) {
-                return;
+                return Ok(());
             }
             draft
         };
-        match self.commit(store, writer, draft, |_| ()).await {
-            Ok(()) => tracing::debug!(stream = %self.key, path, "media playlist path saved"),
-            Err(e) => {
-                tracing::warn!(stream = %self.key, path, error = %e, "media playlist path not saved");
-            }
-        }
+        self.commit(store, writer, draft, |_| ()).await
     }
 
     /// Waits for this stream's writer lock (see [`Stream::commit`]).
@@ -579,11 +683,17 @@ impl StreamState {
             && self.renders.is_empty()
     }
 
-    /// Replaces the durable part with what the store holds (after a conflict).
+    /// Replaces the durable part with what the store holds (after a conflict, or a change
+    /// another writer committed). The cached renderings go: they were made from the timeline
+    /// replaced, and a restored timeline counts its versions anew.
     fn reload(&mut self, key: &str, loaded: LoadedStream) {
         self.timeline = Timeline::restore(loaded.row.meta, loaded.breaks);
+        if let Some(horizon) = self.pruned_before {
+            self.timeline.prune(horizon);
+        }
         self.media_paths = valid_media_paths(key, loaded.row.media_paths);
         self.revision = loaded.row.revision;
+        self.renders.clear();
     }
 
     /// The cached rendering of `target` (a request for `path`) for these bytes and this

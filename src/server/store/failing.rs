@@ -78,4 +78,12 @@ impl BreakStore for FailingStore {
     fn health(&self) -> StoreHealth {
         self.inner.health()
     }
+
+    fn revision(&self, stream: &str) -> Result<u64, StoreError> {
+        self.inner.revision(stream)
+    }
+
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
 }
