@@ -131,12 +131,21 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Streams {
-    /// The stream, caught up with the store if another writer changed it.
+    /// The stream, caught up with the store if another writer changed it. With a store other
+    /// servers write too, the stored revision is read first (one small read per API call), so
+    /// an API call never starts from a state older than what the fleet acknowledged, even
+    /// when a change notification has not arrived yet.
     async fn known(&self, key: &str) -> Result<Arc<Stream>, BreakError> {
         let stream = self
             .find(key)
             .await?
             .ok_or_else(|| BreakError::UnknownStream(key.to_owned()))?;
+        if self.store().shared() {
+            let store = Arc::clone(self.store());
+            let owned = key.to_owned();
+            let stored = blocking(move || store.revision(&owned)).await?;
+            stream.mark_stale(stored);
+        }
         if stream.is_stale() {
             stream.catch_up(self.store()).await?;
         }

@@ -592,3 +592,168 @@ fn a_newer_schema_is_refused() {
     assert!(err.to_string().contains("newer hlsplice"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every key of a stream carries its hash tag (one Redis Cluster slot per stream); the only
+/// other key is the stream index. A commit publishes its change on the database's channel.
+#[test]
+fn redis_keys_are_hash_tagged_and_commits_are_published() {
+    let Some(server) = RedisServer::start(Persistence::None) else {
+        return;
+    };
+    let store = RedisStore::open(&server.url()).unwrap();
+    assert_eq!(store.channel(), "hlsplice:changes:0");
+    let mut listener = server.connection().unwrap();
+    listener
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut pubsub = listener.as_pubsub();
+    pubsub.subscribe(store.channel()).unwrap();
+
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    let id = add(&mut tl, "2026-11-21T08:00:00Z", Some("k"));
+    decide(
+        &mut tl,
+        id,
+        "2026-11-21T08:00:00Z",
+        Some("2026-11-21T08:00:10Z"),
+    );
+    add(&mut tl, "2026-11-21T09:00:00Z", None);
+    commit(&store, "live/{x}a", &mut row, &mut tl);
+    let message = pubsub.get_message().unwrap();
+    let payload: String = message.get_payload().unwrap();
+    assert_eq!(
+        Change::parse(&payload),
+        Some(Change {
+            stream: "live/{x}a".to_owned(),
+            revision: 1
+        })
+    );
+    drop(pubsub);
+
+    let mut con = server.connection().unwrap();
+    let mut keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    keys.sort();
+    let tagged: Vec<String> = [
+        "breaks",
+        "ends",
+        "ids",
+        "live",
+        "live_ends",
+        "request_times",
+        "requests",
+        "row",
+    ]
+    .iter()
+    .map(|name| format!("hlsplice:{{live/{{x}}a}}:{name}"))
+    .collect();
+    let mut expected = tagged;
+    expected.push("hlsplice:streams".to_owned());
+    expected.sort();
+    assert_eq!(keys, expected);
+    // A refused commit publishes nothing and writes nothing.
+    let stale = StreamRow {
+        revision: 1,
+        ..StreamRow::default()
+    };
+    assert!(matches!(
+        store.commit(
+            "live/{x}a",
+            &Commit {
+                expected_revision: 0,
+                row: &stale,
+                breaks: &[],
+            }
+        ),
+        Err(StoreError::Conflict { stored: 1, .. })
+    ));
+    assert_eq!(store.load("live/{x}a").unwrap().unwrap().row, row);
+    assert_eq!(Change::parse("x live/a"), None);
+    assert_eq!(Change::parse("12"), None);
+    assert_eq!(
+        Change::parse("12 live/a b"),
+        Some(Change {
+            stream: "live/a b".to_owned(),
+            revision: 12
+        })
+    );
+}
+
+/// Redis going away fails operations at once as `Unreachable` (health says since when), and
+/// the store reconnects by itself once Redis is back, within the reconnect backoff.
+#[test]
+fn redis_unreachable_then_back_recovers_by_itself() {
+    let Some(mut server) = RedisServer::start(Persistence::None) else {
+        return;
+    };
+    let store = RedisStore::open(&server.url()).unwrap();
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    add(&mut tl, "2026-11-21T08:00:00Z", None);
+    commit(&store, "live/a", &mut row, &mut tl);
+    assert_eq!(store.health(), StoreHealth::Ok);
+
+    server.kill();
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        let failed = store.load("live/a");
+        assert!(
+            matches!(failed, Err(StoreError::Unreachable(_))),
+            "{failed:?}"
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "failing fast, not waiting for timeouts"
+    );
+    let StoreHealth::Failing { why, .. } = store.health() else {
+        panic!("{:?}", store.health());
+    };
+    assert!(why.contains("127.0.0.1"), "{why}");
+    let refused = store.commit(
+        "live/a",
+        &Commit {
+            expected_revision: 1,
+            row: &StreamRow {
+                revision: 2,
+                ..row.clone()
+            },
+            breaks: &[],
+        },
+    );
+    assert!(
+        matches!(refused, Err(StoreError::Unreachable(_))),
+        "{refused:?}"
+    );
+
+    server.restart();
+    let back = std::time::Instant::now();
+    loop {
+        match store.load("live/a") {
+            Ok(loaded) => {
+                // Nothing persisted (no AOF here): the restarted server is empty.
+                assert_eq!(loaded, None);
+                break;
+            }
+            Err(StoreError::Unreachable(_)) => {
+                assert!(
+                    back.elapsed() < super::redis::RECONNECT_BACKOFF_MAX * 3,
+                    "not reconnected within the backoff"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(store.health(), StoreHealth::Ok);
+}
+
+#[test]
+fn a_redis_url_that_cannot_be_read_is_refused() {
+    let err = RedisStore::open("http://127.0.0.1:6379").unwrap_err();
+    assert!(err.to_string().contains("invalid Redis URL"), "{err}");
+    let store = RedisStore::open("redis://:secret@127.0.0.1:1/3").unwrap();
+    assert_eq!(store.channel(), "hlsplice:changes:3");
+    assert!(!store.address().contains("secret"), "{}", store.address());
+    assert!(format!("{store:?}").contains("127.0.0.1:1/3"));
+}
