@@ -176,6 +176,16 @@ impl App {
     }
 }
 
+/// Aborts a background task of [`run`] when dropped, so that a server whose future is dropped
+/// (a test killing a replica) leaves nothing of it running.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The store [`run`] opened.
 #[derive(Clone)]
 enum Opened {
@@ -350,13 +360,13 @@ async fn run_with_store(
         "hlsplice serve started"
     );
     let changes = match &opened {
-        Opened::Redis(store) => Some(tokio::spawn(fleet::follow_changes(
+        Opened::Redis(store) => Some(AbortOnDrop(tokio::spawn(fleet::follow_changes(
             Arc::clone(store),
             Arc::clone(&app),
-        ))),
+        )))),
         Opened::Redb(_) => None,
     };
-    let housekeeping = {
+    let housekeeping = AbortOnDrop({
         let app = Arc::clone(&app);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(tick);
@@ -368,7 +378,7 @@ async fn run_with_store(
                 app.streams.housekeeping(count).await;
             }
         })
-    };
+    });
 
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -402,10 +412,8 @@ async fn run_with_store(
         }
     }
     drop(listener);
-    housekeeping.abort();
-    if let Some(changes) = changes {
-        changes.abort();
-    }
+    drop(housekeeping);
+    drop(changes);
     tracing::info!("shutting down: waiting for open requests");
     let grace = Duration::from_millis(config.shutdown_grace_ms);
     if tokio::time::timeout(grace, graceful.shutdown())
