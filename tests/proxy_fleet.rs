@@ -35,6 +35,9 @@ fn date(value: &Value) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The marker lines before each segment, by segment URI (see `markers`).
+type Markers = Vec<(String, Vec<String>)>;
+
 /// Packager + Redis + three replicas.
 struct Fleet {
     h: Harness,
@@ -190,8 +193,8 @@ impl Fleet {
 
     /// Every running replica's rendering of `path`, with the clock still: the marker lines of
     /// all must be byte-identical. Returns them.
-    async fn same_markers_everywhere(&self, path: &str) -> Vec<(String, Vec<String>)> {
-        let mut seen: Option<(usize, Vec<(String, Vec<String>)>)> = None;
+    async fn same_markers_everywhere(&self, path: &str) -> Markers {
+        let mut seen: Option<(usize, Markers)> = None;
         for replica in 0..REPLICAS {
             if self.replicas[replica].is_none() {
                 continue;
