@@ -170,14 +170,13 @@ impl Stream {
         self.state().revision
     }
 
-    /// Notes that the store holds `revision` (heard from another writer). Whether it is newer
-    /// than what memory holds (the stream is then stale until it catches up).
+    /// Notes that the store holds `revision` (heard from another writer): when it is newer
+    /// than what memory holds, the stream is stale until it catches up. Whether this marked it
+    /// (it was not marked already), so that one catch-up is started per change heard, however
+    /// many are heard meanwhile.
     pub fn mark_stale(&self, revision: u64) -> bool {
         let newer = revision > self.state().revision;
-        if newer {
-            self.stale.store(true, Ordering::SeqCst);
-        }
-        newer
+        newer && !self.stale.swap(true, Ordering::SeqCst)
     }
 
     /// Whether another writer committed a revision memory does not hold yet.
@@ -518,8 +517,15 @@ impl Stream {
                 }
                 Err(e @ StoreError::Conflict { .. }) => {
                     tracing::warn!(stream = %stream.key, error = %e, "stream changed in the store meanwhile; reloading it");
-                    if let Ok(Some(loaded)) = store.load(&stream.key) {
-                        stream.state().reload(&stream.key, loaded);
+                    match store.load(&stream.key) {
+                        Ok(Some(loaded)) => stream.state().reload(&stream.key, loaded),
+                        // The store lost the stream (a Redis restarted without persistence):
+                        // memory holds what the store holds, so the stream starts anew.
+                        Ok(None) => {
+                            tracing::error!(stream = %stream.key, "the store no longer holds this stream; starting it anew");
+                            stream.state().reload(&stream.key, LoadedStream::default());
+                        }
+                        Err(_) => {}
                     }
                     Err(e)
                 }

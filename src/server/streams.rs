@@ -203,7 +203,8 @@ impl Streams {
             let stored = tokio::task::spawn_blocking(move || store.revision(&key))
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-            if stream.mark_stale(stored) && stream.catch_up(&self.store).await? {
+            stream.mark_stale(stored);
+            if stream.is_stale() && stream.catch_up(&self.store).await? {
                 caught_up += 1;
             }
         }
