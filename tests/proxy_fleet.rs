@@ -266,7 +266,7 @@ async fn a_break_posted_to_one_replica_is_rendered_identically_by_all() {
     // The documented staleness bound: the change notification reaches the other replicas
     // well before a packager publishes its next segment (seconds).
     let delay = fleet.converged().await;
-    assert!(delay < Duration::from_millis(500), "{delay:?}");
+    assert!(delay < Duration::from_secs(1), "{delay:?}");
     for replica in 1..REPLICAS {
         let (status, again) = fleet
             .create(
