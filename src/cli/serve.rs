@@ -19,6 +19,7 @@ TOML file given with --config, using the flag's name with underscores, e.g.:
     upstream = \"http://127.0.0.1:8081\"
     listen = \"0.0.0.0:8080\"
     data_dir = \"/var/lib/hlsplice\"
+    # redis = \"redis://10.0.0.5:6379/0\"   (a replica fleet's shared store, instead of data_dir)
     api_tokens = [\"change-me\"]
     dialect = \"both\"
     cue_style = \"duration\"
@@ -54,6 +55,17 @@ pub struct Args {
     /// Directory of the durable break store (created if missing) [default: ./hlsplice-data].
     #[arg(long, env = "HLSPLICE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Keep the break store in Redis instead of the data directory, shared by every replica of
+    /// a fleet: redis://[:PASSWORD@]HOST:PORT[/DB], or rediss:// for TLS. Without it, the
+    /// embedded store in --data-dir.
+    #[arg(
+        long,
+        env = "HLSPLICE_REDIS",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub redis: Option<String>,
 
     /// Token accepted on the API (`Authorization: Bearer <token>` or `Basic base64(<token>)`).
     /// Repeat for several; the environment variable takes a comma-separated list. Without
@@ -132,6 +144,7 @@ struct FileConfig {
     upstream: Option<String>,
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    redis: Option<String>,
     api_tokens: Option<Vec<String>>,
     dialect: Option<String>,
     cue_style: Option<String>,
@@ -230,6 +243,7 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         upstream,
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
         data_dir: args.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+        redis: args.redis.or(file.redis).filter(|url| !url.is_empty()),
         api_tokens,
         dialect,
         cue_style,
@@ -364,7 +378,7 @@ mod tests {
         let file = dir.join("serve.toml");
         std::fs::write(
             &file,
-            "upstream = \"http://10.0.0.1:9000\"\nmax_break_ms = 1000\napi_tokens = [\"a\", \"b\"]\nlisten = \"0.0.0.0:9999\"\n",
+            "upstream = \"http://10.0.0.1:9000\"\nmax_break_ms = 1000\napi_tokens = [\"a\", \"b\"]\nlisten = \"0.0.0.0:9999\"\nredis = \"redis://10.0.0.5:6379/2\"\n",
         )
         .unwrap();
         let args = Args {
@@ -378,6 +392,7 @@ mod tests {
         assert_eq!(config.api_tokens, vec!["a".to_owned(), "b".to_owned()]);
         assert_eq!(config.listen.port(), 9999);
         assert_eq!(config.upstream_timeout_ms, 10_000);
+        assert_eq!(config.redis.as_deref(), Some("redis://10.0.0.5:6379/2"));
 
         std::fs::write(&file, "upstrem = \"typo\"\n").unwrap();
         let err = resolve(Args {

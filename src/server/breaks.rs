@@ -7,6 +7,12 @@
 //! is given; a repeated `request_id` is found among the breaks in memory, else in the store
 //! (for as long as the key is remembered), and returns the original break without needing
 //! "now".
+//!
+//! A change whose commit lost the compare-and-set to another writer (a replica of a fleet)
+//! finds the stream reloaded with what that writer stored, and is made again from it, at most
+//! [`CONFLICT_RETRIES`] times: it then answers as the rules say on the stored state (the
+//! repeated `request_id`'s original, the overlap 409, the break already ended), never a
+//! store error.
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -14,7 +20,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::store::{BreakQuery, StoreError};
-use super::stream::Stream;
+use super::stream::{CONFLICT_RETRIES, Stream};
 use super::streams::Streams;
 use crate::hls::{
     Break, BreakState, BreakTarget, Ended, RuleError, ScheduleRequest, Scheduled, Timeline,
@@ -125,10 +131,25 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Streams {
+    /// The stream, caught up with the store if another writer changed it. With a store other
+    /// servers write too, the stored revision is read first (one small read per API call), so
+    /// an API call never starts from a state older than what the fleet acknowledged, even
+    /// when a change notification has not arrived yet.
     async fn known(&self, key: &str) -> Result<Arc<Stream>, BreakError> {
-        self.find(key)
+        let stream = self
+            .find(key)
             .await?
-            .ok_or_else(|| BreakError::UnknownStream(key.to_owned()))
+            .ok_or_else(|| BreakError::UnknownStream(key.to_owned()))?;
+        if self.store().shared() {
+            let store = Arc::clone(self.store());
+            let owned = key.to_owned();
+            let stored = blocking(move || store.revision(&owned)).await?;
+            stream.mark_stale(stored);
+        }
+        if stream.is_stale() {
+            stream.catch_up(self.store()).await?;
+        }
+        Ok(stream)
     }
 
     /// Creates a break, or returns the original for a repeated `request_id`.
@@ -171,6 +192,30 @@ impl Streams {
         let stream = self.known(key).await?;
         // Before the writer lock: the refresh renders, and a rendering may need to commit.
         let refreshed = refresh(Arc::clone(&stream)).await;
+        let mut conflicts = 0;
+        loop {
+            match self
+                .try_create(key, &stream, req.clone(), refreshed.clone())
+                .await
+            {
+                Err(BreakError::Store(StoreError::Conflict { .. }))
+                    if conflicts < CONFLICT_RETRIES =>
+                {
+                    conflicts += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// One attempt of [`Streams::create_break`] once the live edge was refreshed.
+    async fn try_create(
+        &self,
+        key: &str,
+        stream: &Arc<Stream>,
+        req: ScheduleRequest,
+        refreshed: Result<(), String>,
+    ) -> Result<(Creation, BreakAt), BreakError> {
         // Taken before reading the timeline: a request repeating a request_id whose original is
         // still committing waits for it, so it finds the break instead of creating a second.
         let writer = stream.writer().await?;
@@ -241,7 +286,7 @@ impl Streams {
         refresh(Arc::clone(&stream))
             .await
             .map_err(BreakError::LiveEdge)?;
-        self.change(&stream, |timeline, edge| {
+        self.change(&stream, move |timeline, edge| {
             timeline.end_now(target, edge).map(|ended| match ended {
                 Ended::InRequested(b) => (b.clone(), true),
                 Ended::AlreadyRequested(b) => (b.clone(), false),
@@ -259,17 +304,36 @@ impl Streams {
     /// [`BreakError::Rule`] (already started or ended), [`BreakError::Store`].
     pub async fn cancel_break(&self, key: &str, id: u64) -> Result<BreakAt, BreakError> {
         let stream = self.known(key).await?;
-        self.change(&stream, |timeline, edge| {
+        self.change(&stream, move |timeline, edge| {
             timeline.cancel(id, edge).map(|b| (b, true))
         })
         .await
     }
 
-    /// Applies `rule` to a copy of the timeline and commits it when it changed something.
+    /// Applies `rule` to a copy of the timeline and commits it when it changed something;
+    /// after a conflict, again on the reloaded timeline.
     async fn change(
         &self,
         stream: &Arc<Stream>,
-        rule: impl FnOnce(&mut Timeline, Option<DateTime<Utc>>) -> Result<(Break, bool), RuleError>,
+        rule: impl Fn(&mut Timeline, Option<DateTime<Utc>>) -> Result<(Break, bool), RuleError>,
+    ) -> Result<BreakAt, BreakError> {
+        let mut conflicts = 0;
+        loop {
+            match self.try_change(stream, &rule).await {
+                Err(BreakError::Store(StoreError::Conflict { .. }))
+                    if conflicts < CONFLICT_RETRIES =>
+                {
+                    conflicts += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn try_change(
+        &self,
+        stream: &Arc<Stream>,
+        rule: &impl Fn(&mut Timeline, Option<DateTime<Utc>>) -> Result<(Break, bool), RuleError>,
     ) -> Result<BreakAt, BreakError> {
         let writer = stream.writer().await?;
         let edge = stream.live_edge();

@@ -58,6 +58,9 @@ pub enum Failure {
     Unavailable(String),
     /// The break store failed; nothing was acknowledged.
     Store(String),
+    /// The shared break store (Redis) cannot be reached right now; nothing was acknowledged,
+    /// and a retry (with the same `request_id`) is safe.
+    StoreUnreachable(String),
 }
 
 impl Failure {
@@ -76,6 +79,7 @@ impl Failure {
             Failure::UpstreamStatus(status) => *status,
             Failure::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Failure::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Failure::StoreUnreachable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -95,6 +99,9 @@ impl Failure {
             Failure::UpstreamStatus(status) => format!("upstream answered {status}"),
             Failure::Unavailable(why) => format!("unavailable: {why}"),
             Failure::Store(why) => format!("break store failed: {why}"),
+            Failure::StoreUnreachable(why) => format!(
+                "{why}; nothing was acknowledged: retry once it is back (a retry with the same request_id never makes a second break)"
+            ),
         }
     }
 
@@ -161,6 +168,7 @@ impl From<StoreError> for Failure {
             StoreError::Conflict { .. } => {
                 Failure::Unavailable(format!("{e}; nothing was changed, try again"))
             }
+            e @ StoreError::Unreachable(_) => Failure::StoreUnreachable(e.to_string()),
             other => Failure::Store(other.to_string()),
         }
     }

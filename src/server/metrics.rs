@@ -37,6 +37,8 @@ pub struct Metrics {
     pub coalesced: AtomicU64,
     pub cache_hits: AtomicU64,
     pub renders: AtomicU64,
+    /// Fed by the store (see `store::Metered`).
+    pub store: std::sync::Arc<crate::server::store::StoreCounters>,
 }
 
 impl Metrics {
@@ -125,6 +127,18 @@ impl Metrics {
             "hlsplice_playlist_renders_total",
             "Playlist renderings (once per upstream bytes and timeline version).",
             &self.renders,
+        );
+        counter(
+            &mut out,
+            "hlsplice_store_errors_total",
+            "Break store operations that failed (unreachable, I/O, unreadable data).",
+            &self.store.errors,
+        );
+        counter(
+            &mut out,
+            "hlsplice_store_conflicts_total",
+            "Commits refused because another writer (a replica) committed first; they are retried.",
+            &self.store.conflicts,
         );
         gauge(
             &mut out,

@@ -10,7 +10,9 @@
 //!   `Timing-Allow-Origin`) are kept on rewritten playlists too, and repeated on the proxy's
 //!   own error answers for those paths when they allow the request's origin.
 //! - `/api/v1/...` (native) and `/v1/vhosts/...:sendEvent[s]` (OvenMediaEngine-compatible)
-//!   take ad-break events; every break is committed to a redb store before a 2xx.
+//!   take ad-break events; every break is committed to the break store before a 2xx: a redb
+//!   file in the data directory, or with [`ServerConfig::redis`] a Redis server that a fleet
+//!   of replicas shares (see `fleet`).
 //! - `/healthz`, `/metrics` (Prometheus text).
 //!
 //! "Now" in the API is the stream's live edge — the program time at the end of the newest
@@ -66,6 +68,7 @@ mod auth;
 mod body;
 mod breaks;
 mod error;
+mod fleet;
 mod metrics;
 mod path;
 mod proxy;
@@ -89,8 +92,13 @@ pub struct ServerConfig {
     pub upstream: String,
     /// Address the CLI binds (informational for [`run`], which gets a bound listener).
     pub listen: SocketAddr,
-    /// Directory of the break store (`hlsplice.redb`); created if missing.
+    /// Directory of the break store (`hlsplice.redb`); created if missing. Unused with
+    /// [`ServerConfig::redis`].
     pub data_dir: PathBuf,
+    /// Redis server holding the break store instead of the data directory
+    /// (`redis://[:password@]host:port[/db]`, `rediss://` for TLS), shared by every replica
+    /// of a fleet. `None`: the embedded redb store.
+    pub redis: Option<String>,
     /// Tokens accepted on API routes. None configured: every API request gets 401.
     pub api_tokens: Vec<String>,
     /// Which marker families the rewriter inserts.
@@ -125,6 +133,7 @@ impl Default for ServerConfig {
             upstream: "http://127.0.0.1:8081".to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./hlsplice-data"),
+            redis: None,
             api_tokens: Vec::new(),
             dialect: Markers::default(),
             cue_style: CueStyle::default(),
@@ -170,13 +179,69 @@ impl App {
     }
 }
 
+/// Aborts a background task of [`run`] when dropped, so that a server whose future is dropped
+/// (a test killing a replica) leaves nothing of it running.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The store [`run`] opened.
+#[derive(Clone)]
+enum Opened {
+    Redb(Arc<store::RedbStore>),
+    Redis(Arc<store::RedisStore>),
+}
+
+impl Opened {
+    fn store(&self) -> Arc<dyn store::BreakStore> {
+        match self {
+            Opened::Redb(store) => Arc::clone(store) as Arc<dyn store::BreakStore>,
+            Opened::Redis(store) => Arc::clone(store) as Arc<dyn store::BreakStore>,
+        }
+    }
+}
+
 /// Closes the store when [`run`] ends or is dropped, so a new server can open the same directory.
-struct CloseStore(Arc<store::RedbStore>);
+struct CloseStore(Opened);
 
 impl Drop for CloseStore {
     fn drop(&mut self) {
-        self.0.close();
+        match &self.0 {
+            Opened::Redb(store) => store.close(),
+            Opened::Redis(store) => store.close(),
+        }
     }
+}
+
+/// Opens the store `config` names: Redis, or the redb file in the data directory.
+async fn open_store(config: &ServerConfig) -> Result<Opened, ServeError> {
+    if let Some(url) = &config.redis {
+        let store =
+            Arc::new(store::RedisStore::open(url).map_err(|e| ServeError::Store(e.to_string()))?);
+        // A fleet keeps serving what is decided while Redis is down, so a Redis that is
+        // down at start-up is reported (health) and waited for, not fatal.
+        let probe = Arc::clone(&store);
+        match tokio::task::spawn_blocking(move || probe.ping())
+            .await
+            .map_err(ServeError::Task)?
+        {
+            Ok(()) => tracing::info!(redis = %store.address(), "break store: Redis"),
+            Err(e) => {
+                tracing::error!(redis = %store.address(), error = %e, "Redis unreachable at start-up; serving and reconnecting");
+            }
+        }
+        return Ok(Opened::Redis(store));
+    }
+    let dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&dir))
+        .await
+        .map_err(ServeError::Task)?
+        .map_err(|e| ServeError::Store(e.to_string()))?;
+    Ok(Opened::Redb(Arc::new(store)))
 }
 
 /// Why [`run`] could not start. Once it serves, nothing stops it but `shutdown`: failures of
@@ -186,7 +251,8 @@ impl Drop for CloseStore {
 pub enum ServeError {
     /// [`ServerConfig::upstream`] is not an absolute `http://` URL without a query.
     Upstream(String),
-    /// The break store in [`ServerConfig::data_dir`] could not be created, opened or read.
+    /// The break store in [`ServerConfig::data_dir`] could not be created, opened or read, or
+    /// the [`ServerConfig::redis`] URL cannot be read.
     Store(String),
     /// The blocking task that opens the store panicked or was cancelled.
     Task(tokio::task::JoinError),
@@ -227,26 +293,21 @@ pub async fn run(
     run_with_store(config, listener, shutdown, |store| store).await
 }
 
-/// [`run`], committing through what `records` makes of the opened redb store (tests put a
-/// store whose commits fail on demand in front of it).
+/// [`run`], committing through what `records` makes of the opened store (tests put a store
+/// whose commits fail on demand in front of it).
 async fn run_with_store(
     config: ServerConfig,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    records: impl FnOnce(Arc<store::RedbStore>) -> Arc<dyn store::BreakStore>,
+    records: impl FnOnce(Arc<dyn store::BreakStore>) -> Arc<dyn store::BreakStore>,
 ) -> Result<(), ServeError> {
     let metrics = Arc::new(Metrics::default());
     let upstream = Arc::new(
         upstream::Upstream::new(&config.upstream, Arc::clone(&metrics))
             .map_err(ServeError::Upstream)?,
     );
-    let dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || store::RedbStore::open(&dir))
-        .await
-        .map_err(ServeError::Task)?
-        .map_err(|e| ServeError::Store(e.to_string()))?;
-    let store = Arc::new(store);
-    let _close = CloseStore(Arc::clone(&store));
+    let opened = open_store(&config).await?;
+    let _close = CloseStore(opened.clone());
     // Housekeeping passes every `housekeeping_ms`, in `TICKS_PER_PASS` ticks.
     let tick = Duration::from_millis((config.housekeeping_ms / streams::TICKS_PER_PASS).max(10));
     let settings = streams::StreamSettings {
@@ -269,7 +330,11 @@ async fn run_with_store(
     let budget = Arc::new(renders::RenderBudget::new(
         usize::try_from(config.render_cache_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
     ));
-    let streams = streams::Streams::new(records(Arc::clone(&store)), budget, settings);
+    let store: Arc<dyn store::BreakStore> = Arc::new(store::Metered::new(
+        records(opened.store()),
+        Arc::clone(&metrics.store),
+    ));
+    let streams = streams::Streams::new(store, budget, settings);
     let tokens = auth::Tokens::new(&config.api_tokens);
     if tokens.is_empty() {
         tracing::warn!("no API token configured: every API request will be refused with 401");
@@ -292,10 +357,20 @@ async fn run_with_store(
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
         upstream = %config.upstream,
-        data_dir = %config.data_dir.display(),
+        store = %match &opened {
+            Opened::Redb(_) => config.data_dir.display().to_string(),
+            Opened::Redis(store) => format!("redis {}", store.address()),
+        },
         "hlsplice serve started"
     );
-    let housekeeping = {
+    let changes = match &opened {
+        Opened::Redis(store) => Some(AbortOnDrop(tokio::spawn(fleet::follow_changes(
+            Arc::clone(store),
+            Arc::clone(&app),
+        )))),
+        Opened::Redb(_) => None,
+    };
+    let housekeeping = AbortOnDrop({
         let app = Arc::clone(&app);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(tick);
@@ -307,7 +382,7 @@ async fn run_with_store(
                 app.streams.housekeeping(count).await;
             }
         })
-    };
+    });
 
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -341,7 +416,8 @@ async fn run_with_store(
         }
     }
     drop(listener);
-    housekeeping.abort();
+    drop(housekeeping);
+    drop(changes);
     tracing::info!("shutting down: waiting for open requests");
     let grace = Duration::from_millis(config.shutdown_grace_ms);
     if tokio::time::timeout(grace, graceful.shutdown())

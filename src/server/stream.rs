@@ -16,14 +16,20 @@
 //!
 //! A commit names the stored revision it was made from, and the store refuses it when another
 //! writer came first (see [`BreakStore::commit`]). The stream then reloads itself from the
-//! store, so it can never overwrite what it did not see.
+//! store, so it can never overwrite what it did not see. A rendering whose decision lost that
+//! race is rendered again from what was reloaded (at most [`CONFLICT_RETRIES`] times), so it
+//! serves the decision that was stored — in a replica fleet, another replica's.
+//!
+//! A replica hears of other replicas' commits (see `fleet`) and marks the stream stale
+//! ([`Stream::mark_stale`]); a stale stream catches up from the store before its next
+//! rendering, and a reload drops its cached renderings.
 //!
 //! The media playlist paths (at most [`MAX_MEDIA_PATHS`], the newest first seen kept) let the
 //! API refresh the live edge from upstream right after a restart, before any player asked. A
 //! new path is committed in the background the first time it is rendered: a player's request
 //! never waits for that write, and a failure is only logged.
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -44,6 +50,10 @@ const DURABLE_WAIT: Duration = Duration::from_secs(10);
 pub const MAX_MEDIA_PATHS: usize = 16;
 /// Most media playlists an API call refreshes the live edge from.
 pub const MAX_REFRESH_PATHS: usize = 8;
+/// How many times a rendering whose decision lost a compare-and-set to another writer is
+/// rendered again from the reloaded timeline. One is enough unless the stream keeps changing
+/// under it; past this the request answers the conflict as a store failure.
+pub const CONFLICT_RETRIES: u32 = 3;
 /// Most renditions whose playlist window is remembered (for knowing which ended breaks can no
 /// longer appear); the oldest seen is forgotten first.
 const MAX_WINDOWS: usize = 64;
@@ -65,6 +75,9 @@ pub struct Stream {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// The render budget's epoch when the stream was last used (idle streams leave memory).
     last_used: AtomicU64,
+    /// Another writer committed a revision newer than the one held: catch up before the next
+    /// rendering.
+    stale: AtomicBool,
 }
 
 /// The durable part of a stream, copied to make a change (see [`Stream::commit`]).
@@ -163,7 +176,66 @@ impl Stream {
             }),
             writer: Arc::new(tokio::sync::Mutex::new(())),
             last_used: AtomicU64::new(epoch),
+            stale: AtomicBool::new(false),
         }
+    }
+
+    /// The stored revision memory holds.
+    pub fn revision(&self) -> u64 {
+        self.state().revision
+    }
+
+    /// Notes that the store holds `revision` (heard from another writer): when it is newer
+    /// than what memory holds, the stream is stale until it catches up. Whether this marked it
+    /// (it was not marked already), so that one catch-up is started per change heard, however
+    /// many are heard meanwhile.
+    pub fn mark_stale(&self, revision: u64) -> bool {
+        let newer = revision > self.state().revision;
+        newer && !self.stale.swap(true, Ordering::SeqCst)
+    }
+
+    /// Whether another writer committed a revision memory does not hold yet.
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::SeqCst)
+    }
+
+    /// Reloads the durable part from the store if the store holds a newer revision, dropping
+    /// the cached renderings. Whether it reloaded.
+    ///
+    /// # Errors
+    /// The store's error (memory is left as it was, still marked stale).
+    pub async fn catch_up(
+        self: &Arc<Self>,
+        store: &Arc<dyn BreakStore>,
+    ) -> Result<bool, StoreError> {
+        let writer = self.writer().await?;
+        let stream = Arc::clone(self);
+        let store = Arc::clone(store);
+        tokio::task::spawn_blocking(move || {
+            let _writer = writer;
+            // Cleared first: a change heard while loading marks the stream again.
+            let was_stale = stream.stale.swap(false, Ordering::SeqCst);
+            let loaded = match store.load(&stream.key) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    if was_stale {
+                        stream.stale.store(true, Ordering::SeqCst);
+                    }
+                    return Err(e);
+                }
+            };
+            let mut state = stream.state();
+            match loaded {
+                Some(loaded) if loaded.row.revision > state.revision => {
+                    tracing::debug!(stream = %stream.key, from = state.revision, to = loaded.row.revision, "caught up with the store");
+                    state.reload(&stream.key, loaded);
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
     /// Locks the in-memory state (never across `.await`).
@@ -255,15 +327,31 @@ impl Stream {
     ) -> Result<RenderOutcome, RenderError> {
         let epoch = budget.epoch();
         self.touch(epoch);
-        let mut out = Vec::new();
-        let step = self.state().render_step(req, budget, &mut out)?;
-        let (rendering, remember) = match step {
-            Step::Done {
-                rendering,
-                remember,
-            } => (rendering, remember),
-            Step::NeedsPrimary => return Ok(RenderOutcome::NeedsPrimary),
-            Step::Decided(_) => self.render_decided(store, budget, req, out).await?,
+        if self.is_stale()
+            && let Err(e) = self.catch_up(store).await
+        {
+            tracing::warn!(stream = %self.key, error = %e, "could not catch up with the store; rendering what is held");
+        }
+        let mut conflicts = 0;
+        let (rendering, remember) = loop {
+            let mut out = Vec::new();
+            let step = self.state().render_step(req, budget, &mut out)?;
+            match step {
+                Step::Done {
+                    rendering,
+                    remember,
+                } => break (rendering, remember),
+                Step::NeedsPrimary => return Ok(RenderOutcome::NeedsPrimary),
+                Step::Decided(_) => match self.render_decided(store, budget, req, out).await? {
+                    Decided::Served(rendering, remember) => break (rendering, remember),
+                    // Another writer decided first and the stream reloaded what it stored:
+                    // render again, so that the stored decision is served.
+                    Decided::Conflict(_) if conflicts < CONFLICT_RETRIES => conflicts += 1,
+                    Decided::Conflict(e) => {
+                        break (self.render_undecided(req, budget, &e)?, Remember::Nothing);
+                    }
+                },
+            }
         };
         if remember != Remember::Nothing {
             let stream = Arc::clone(self);
@@ -282,13 +370,13 @@ impl Stream {
         budget: &Arc<RenderBudget>,
         req: &RenderRequest<'_>,
         mut out: Vec<u8>,
-    ) -> Result<(Rendering, Remember), RenderError> {
+    ) -> Result<Decided, RenderError> {
         let writer = match self.writer().await {
             Ok(writer) => writer,
             Err(e) => {
                 return self
                     .render_undecided(req, budget, &e)
-                    .map(|r| (r, Remember::Nothing));
+                    .map(|r| Decided::Served(r, Remember::Nothing));
             }
         };
         let (draft, rendered, observed) = {
@@ -299,11 +387,11 @@ impl Stream {
                 Step::Done {
                     rendering,
                     remember,
-                } => return Ok((rendering, remember)),
+                } => return Ok(Decided::Served(rendering, remember)),
                 Step::NeedsPrimary => {
                     return self
                         .render_undecided_locked(&mut state, req, budget)
-                        .map(|r| (r, Remember::Nothing));
+                        .map(|r| Decided::Served(r, Remember::Nothing));
                 }
                 Step::Decided(outcome) => outcome,
             };
@@ -338,7 +426,7 @@ impl Stream {
                     budget.epoch(),
                     true,
                 );
-                return Ok((
+                return Ok(Decided::Served(
                     Rendering {
                         rendered,
                         cache_hit: false,
@@ -360,16 +448,17 @@ impl Stream {
             })
             .await;
         match committed {
-            Ok((rendered, remember)) => Ok((
+            Ok((rendered, remember)) => Ok(Decided::Served(
                 Rendering {
                     rendered,
                     cache_hit: false,
                 },
                 remember,
             )),
+            Err(e @ StoreError::Conflict { .. }) => Ok(Decided::Conflict(e)),
             Err(e) => self
                 .render_undecided(req, budget, &e)
-                .map(|r| (r, Remember::Nothing)),
+                .map(|r| Decided::Served(r, Remember::Nothing)),
         }
     }
 
@@ -429,15 +518,32 @@ impl Stream {
 
     /// Commits what a rendering found out that the record does not hold yet (a new media
     /// playlist path, a new primary rendition). A failure is logged, not answered: these only
-    /// help after a restart.
+    /// help after a restart. After a conflict (another writer, e.g. a replica adding its own
+    /// paths, committed first) it is tried again on top of what was reloaded.
     async fn remember(self: &Arc<Self>, store: &Arc<dyn BreakStore>, path: &str, what: Remember) {
-        let writer = match self.writer().await {
-            Ok(writer) => writer,
-            Err(e) => {
-                tracing::warn!(stream = %self.key, path, error = %e, "playlist path not saved");
-                return;
+        for _ in 0..=CONFLICT_RETRIES {
+            match self.try_remember(store, path, what).await {
+                Err(StoreError::Conflict { .. }) => {}
+                Ok(()) => {
+                    tracing::debug!(stream = %self.key, path, "playlist path saved");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(stream = %self.key, path, error = %e, "playlist path not saved");
+                    return;
+                }
             }
-        };
+        }
+        tracing::warn!(stream = %self.key, path, "playlist path not saved: the stream kept changing");
+    }
+
+    async fn try_remember(
+        self: &Arc<Self>,
+        store: &Arc<dyn BreakStore>,
+        path: &str,
+        what: Remember,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer().await?;
         let draft = {
             let state = self.state();
             let mut draft = state.draft();
@@ -452,16 +558,11 @@ impl Stream {
                 }
             };
             if !changed {
-                return;
+                return Ok(());
             }
             draft
         };
-        match self.commit(store, writer, draft, |_| ()).await {
-            Ok(()) => tracing::debug!(stream = %self.key, path, "playlist path saved"),
-            Err(e) => {
-                tracing::warn!(stream = %self.key, path, error = %e, "playlist path not saved");
-            }
-        }
+        self.commit(store, writer, draft, |_| ()).await
     }
 
     /// Waits for this stream's writer lock (see [`Stream::commit`]).
@@ -533,8 +634,15 @@ impl Stream {
                 }
                 Err(e @ StoreError::Conflict { .. }) => {
                     tracing::warn!(stream = %stream.key, error = %e, "stream changed in the store meanwhile; reloading it");
-                    if let Ok(Some(loaded)) = store.load(&stream.key) {
-                        stream.state().reload(&stream.key, loaded);
+                    match store.load(&stream.key) {
+                        Ok(Some(loaded)) => stream.state().reload(&stream.key, loaded),
+                        // The store lost the stream (a Redis restarted without persistence):
+                        // memory holds what the store holds, so the stream starts anew.
+                        Ok(None) => {
+                            tracing::error!(stream = %stream.key, "the store no longer holds this stream; starting it anew");
+                            stream.state().reload(&stream.key, LoadedStream::default());
+                        }
+                        Err(_) => {}
                     }
                     Err(e)
                 }
@@ -629,6 +737,15 @@ impl RenderOutcome {
     pub fn cache_hit(&self) -> bool {
         matches!(self, RenderOutcome::Ready(r) if r.cache_hit)
     }
+}
+
+/// What [`Stream::render_decided`] got to.
+enum Decided {
+    /// The rendering to serve (with its decision committed, or without it after a store
+    /// failure).
+    Served(Rendering, Remember),
+    /// Another writer committed first; the stream reloaded what the store holds.
+    Conflict(StoreError),
 }
 
 /// What a rendering found that the stream record should hold.
@@ -749,15 +866,21 @@ impl StreamState {
             && self.renders.is_empty()
     }
 
-    /// Replaces the durable part with what the store holds (after a conflict).
+    /// Replaces the durable part with what the store holds (after a conflict, or a change
+    /// another writer committed). The cached renderings go: they were made from the timeline
+    /// replaced, and a restored timeline counts its versions anew.
     fn reload(&mut self, key: &str, loaded: LoadedStream) {
         self.timeline = Timeline::restore(loaded.row.meta, loaded.breaks);
+        if let Some(horizon) = self.pruned_before {
+            self.timeline.prune(horizon);
+        }
         self.media_paths = valid_media_paths(key, loaded.row.media_paths);
         self.stored_primary = valid_primary(key, loaded.row.primary);
         if self.primary.is_none() {
             self.primary.clone_from(&self.stored_primary);
         }
         self.revision = loaded.row.revision;
+        self.renders.clear();
     }
 
     /// What a rendering of `path` may decide, and what was already published.

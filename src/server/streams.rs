@@ -13,12 +13,15 @@
 //!   store's live index with them; the store deletes them for good after
 //!   [`StreamSettings::history`] and forgets idempotency keys after
 //!   [`StreamSettings::request_id_ttl`], all measured in the stream's program time.
+//! - With a store other servers commit to as well (a replica fleet), every pass also compares
+//!   each stream's revision in memory with the stored one and catches up when it fell behind:
+//!   the safety net under the change notifications (see `fleet`).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::renders::RenderBudget;
-use super::store::{BreakStore, Prune, StoreError};
+use super::store::{BreakStore, Change, Prune, StoreError};
 use super::stream::{Stream, lock};
 
 /// Most store rows one housekeeping pass removes per stream (one transaction each), so pruning
@@ -162,6 +165,52 @@ impl Streams {
         }
     }
 
+    /// The stream if it is in memory, without counting this as a use (change notifications
+    /// must not keep idle streams in memory).
+    pub fn holding(&self, key: &str) -> Option<Arc<Stream>> {
+        lock(&self.map).get(key).cloned()
+    }
+
+    /// Another writer committed `change`: a stream in memory that holds an older revision is
+    /// marked stale, and catches up in the background (and in any case before its next
+    /// rendering or API change). Whether the stream was held and behind.
+    pub fn note_change(&self, change: &Change) -> bool {
+        let Some(stream) = self.holding(&change.stream) else {
+            return false;
+        };
+        if !stream.mark_stale(change.revision) {
+            return false;
+        }
+        let store = Arc::clone(&self.store);
+        tokio::spawn(async move {
+            if let Err(e) = stream.catch_up(&store).await {
+                tracing::warn!(stream = %stream.key, error = %e, "could not catch up with the store");
+            }
+        });
+        true
+    }
+
+    /// Compares the revision of every stream in memory with the stored one and catches up
+    /// those behind. How many caught up.
+    ///
+    /// # Errors
+    /// The first store error (the streams not compared yet are left for the next call).
+    pub async fn catch_up_all(&self) -> Result<usize, StoreError> {
+        let mut caught_up = 0;
+        for stream in self.in_memory() {
+            let store = Arc::clone(&self.store);
+            let key = stream.key.clone();
+            let stored = tokio::task::spawn_blocking(move || store.revision(&key))
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+            stream.mark_stale(stored);
+            if stream.is_stale() && stream.catch_up(&self.store).await? {
+                caught_up += 1;
+            }
+        }
+        Ok(caught_up)
+    }
+
     /// The streams in memory.
     pub fn in_memory(&self) -> Vec<Arc<Stream>> {
         lock(&self.map).values().cloned().collect()
@@ -239,6 +288,16 @@ impl Streams {
             return;
         }
         let epoch = self.budget.epoch();
+        if self.store.shared() {
+            match self.catch_up_all().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    streams = n,
+                    "streams caught up with the store (changes were missed)"
+                ),
+                Err(e) => tracing::warn!(error = %e, "comparing revisions with the store failed"),
+            }
+        }
         for stream in self.in_memory() {
             let Some(edge) = stream.live_edge() else {
                 continue;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::store::{BreakStore, FailingStore, RedbStore};
+use super::store::{BreakStore, FailingStore};
 use super::{ServerConfig, run_with_store};
 use crate::packager::{self, ManualClock, Packager, PackagerConfig};
 
@@ -62,7 +62,7 @@ async fn setup(name: &str) -> Setup {
         async move {
             let _ = stopped.await;
         },
-        move |store: Arc<RedbStore>| {
+        move |store: Arc<dyn BreakStore>| {
             let failing = Arc::new(FailingStore::new(store));
             let _ = handed.send(Arc::clone(&failing));
             failing as Arc<dyn BreakStore>

@@ -72,6 +72,15 @@ impl Proxy {
         }
     }
 
+    /// Drops the proxy without a graceful shutdown, as if killed: its task (and with it its
+    /// listener, store connections and background tasks) is aborted.
+    pub async fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
     /// Stops the proxy and waits until it has closed its store.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

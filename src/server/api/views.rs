@@ -40,8 +40,10 @@ pub fn break_view(stream: &str, b: &Break, live_edge: Option<DateTime<Utc>>) -> 
 
 /// A summary of a stream for `GET /api/v1/streams`: its live edge, what its renditions
 /// declared, how many breaks its timeline holds (scheduled, active, and ended ones still in
-/// a window) and the current one.
+/// a window), the current one, and the stored revision this server holds (replicas of a fleet
+/// that hold the same revision render the same breaks).
 pub fn stream_summary(stream: &Stream) -> Value {
+    let revision = stream.revision();
     let state = stream.state();
     let edge = state.live_edge;
     let current = state
@@ -62,5 +64,6 @@ pub fn stream_summary(stream: &Stream) -> Value {
         "breaks": state.timeline.breaks().len(),
         "scheduled": scheduled,
         "active_break": current,
+        "revision": revision,
     })
 }

@@ -1,7 +1,8 @@
-//! A [`BreakStore`] in front of a real one whose next commits fail on demand, for the tests of
-//! what a failed commit leaves behind.
+//! A [`BreakStore`] in front of a real one whose next commits fail (or lose a race to another
+//! writer) on demand, for the tests of what a failed commit leaves behind and of the retries
+//! after a conflict.
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::{
     BreakPage, BreakQuery, BreakStore, Commit, LoadedStream, Prune, Pruned, StoreError, StoreHealth,
@@ -11,8 +12,13 @@ use crate::hls::Break;
 pub(crate) struct FailingStore {
     inner: Arc<dyn BreakStore>,
     fail_next: AtomicU32,
+    conflict_next: AtomicU32,
+    /// Commits refused with an injected conflict.
+    pub conflicts: AtomicU32,
     /// Commits that went through to the real store.
     pub commits: AtomicU32,
+    /// Whether it says other servers write to it too (as a fleet's store does).
+    pub shared: AtomicBool,
 }
 
 impl FailingStore {
@@ -20,13 +26,22 @@ impl FailingStore {
         FailingStore {
             inner,
             fail_next: AtomicU32::new(0),
+            conflict_next: AtomicU32::new(0),
+            conflicts: AtomicU32::new(0),
             commits: AtomicU32::new(0),
+            shared: AtomicBool::new(false),
         }
     }
 
     /// Makes the next `n` commits fail (without touching the real store).
     pub fn fail_next(&self, n: u32) {
         self.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Makes the next `n` commits answer a conflict, as if another writer had committed
+    /// first (without touching the real store).
+    pub fn conflict_next(&self, n: u32) {
+        self.conflict_next.store(n, Ordering::SeqCst);
     }
 }
 
@@ -48,6 +63,18 @@ impl BreakStore for FailingStore {
             return Err(StoreError::Unavailable(
                 "injected commit failure".to_owned(),
             ));
+        }
+        let conflicting = self
+            .conflict_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if conflicting {
+            self.conflicts.fetch_add(1, Ordering::SeqCst);
+            return Err(StoreError::Conflict {
+                stream: stream.to_owned(),
+                expected: commit.expected_revision,
+                stored: commit.expected_revision + 1,
+            });
         }
         self.commits.fetch_add(1, Ordering::SeqCst);
         self.inner.commit(stream, commit)
@@ -77,5 +104,13 @@ impl BreakStore for FailingStore {
 
     fn health(&self) -> StoreHealth {
         self.inner.health()
+    }
+
+    fn revision(&self, stream: &str) -> Result<u64, StoreError> {
+        self.inner.revision(stream)
+    }
+
+    fn shared(&self) -> bool {
+        self.shared.load(Ordering::SeqCst) || self.inner.shared()
     }
 }

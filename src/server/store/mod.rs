@@ -24,14 +24,18 @@ use crate::hls::{Break, TimelineMeta};
 
 #[cfg(test)]
 mod failing;
+mod metered;
 mod migrate;
 mod redb;
+mod redis;
 #[cfg(test)]
 mod tests;
 
+pub use self::metered::{Metered, StoreCounters};
 #[cfg(test)]
 pub use self::redb::FILE_NAME;
 pub use self::redb::{RedbStore, StoreHealth};
+pub use self::redis::{Change, RedisStore};
 #[cfg(test)]
 pub(crate) use failing::FailingStore;
 
@@ -133,6 +137,11 @@ pub enum StoreError {
     },
     /// Reading or writing failed (I/O, full disk, closed store). Nothing was written.
     Unavailable(String),
+    /// The shared store cannot be reached right now, or does not take writes right now
+    /// (connection refused or timed out, loading its data, a read-only replica). Transient:
+    /// the store reconnects by itself. A commit that timed out after it was sent may have
+    /// landed; a retry with the same `request_id` never makes a second break.
+    Unreachable(String),
     /// A stored value cannot be read.
     Corrupt(String),
 }
@@ -149,6 +158,7 @@ impl fmt::Display for StoreError {
                 "stream {stream} changed meanwhile (revision {stored}, expected {expected})"
             ),
             Self::Unavailable(why) => write!(f, "{why}"),
+            Self::Unreachable(why) => write!(f, "break store unreachable: {why}"),
             Self::Corrupt(why) => write!(f, "stored data cannot be read: {why}"),
         }
     }
@@ -211,8 +221,24 @@ pub trait BreakStore: Send + Sync + 'static {
     /// [`StoreError::Unavailable`].
     fn prune(&self, stream: &str, prune: &Prune) -> Result<Pruned, StoreError>;
 
-    /// Whether the store works (for health checks).
+    /// Whether the store works (for health checks). Never blocks: it reports what the last
+    /// operations found.
     fn health(&self) -> StoreHealth;
+
+    /// The stored revision of `stream` (0 when never committed), for replicas that check
+    /// whether what they hold is current. The default loads the stream.
+    ///
+    /// # Errors
+    /// As [`BreakStore::load`].
+    fn revision(&self, stream: &str) -> Result<u64, StoreError> {
+        Ok(self.load(stream)?.map_or(0, |loaded| loaded.row.revision))
+    }
+
+    /// Whether other servers commit to this store too (a replica fleet), so that what memory
+    /// holds may fall behind it.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// Milliseconds since the epoch, the program-time key of the indexes.

@@ -1,10 +1,61 @@
+//! The store's tests. Those of the [`BreakStore`] contract run against every backend: the redb
+//! file, and a real `redis-server` started for the test (see tests/redis_server).
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::redb::{META, SCHEMA_VERSION};
 use super::*;
 use crate::hls::{BreakRequest, Decision, Timeline};
+
+#[path = "../../../tests/redis_server/mod.rs"]
+mod redis_server;
+
+use redis_server::{Persistence, RedisServer};
+
+/// One store to run a contract test against.
+struct Backend {
+    name: &'static str,
+    store: Arc<dyn BreakStore>,
+    close: Box<dyn Fn()>,
+    dir: Option<PathBuf>,
+    _redis: Option<RedisServer>,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh redb store and a fresh Redis store (each on its own server).
+fn backends(name: &str) -> Vec<Backend> {
+    let dir = temp_dir(name);
+    let redb = Arc::new(RedbStore::open(&dir).unwrap());
+    let closing = Arc::clone(&redb);
+    let mut all = vec![Backend {
+        name: "redb",
+        store: redb,
+        close: Box::new(move || closing.close()),
+        dir: Some(dir),
+        _redis: None,
+    }];
+    if let Some(server) = RedisServer::start(Persistence::None) {
+        let redis = Arc::new(RedisStore::open(&server.url()).unwrap());
+        let closing = Arc::clone(&redis);
+        all.push(Backend {
+            name: "redis",
+            store: redis,
+            close: Box::new(move || closing.close()),
+            dir: None,
+            _redis: Some(server),
+        });
+    }
+    all
+}
 
 fn temp_dir(name: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,7 +74,7 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 /// Commits what changed in `tl` on top of `row`.
-fn commit(store: &RedbStore, stream: &str, row: &mut StreamRow, tl: &mut Timeline) {
+fn commit(store: &dyn BreakStore, stream: &str, row: &mut StreamRow, tl: &mut Timeline) {
     let changes = tl.take_changes();
     let new = StreamRow {
         revision: row.revision + 1,
@@ -68,15 +119,20 @@ fn decide(tl: &mut Timeline, id: u64, start: &str, end: Option<&str>) {
 
 #[test]
 fn commits_load_back_as_the_live_set() {
-    let dir = temp_dir("roundtrip");
-    let store = RedbStore::open(&dir).unwrap();
+    for backend in backends("roundtrip") {
+        commits_load_back_as_the_live_set_in(&backend);
+    }
+}
+
+fn commits_load_back_as_the_live_set_in(backend: &Backend) {
+    let store = &*backend.store;
     assert_eq!(store.load("live/a").unwrap(), None);
     let mut row = StreamRow::default();
     let mut tl = Timeline::new();
     let a = add(&mut tl, "2026-11-21T08:00:00Z", Some("k-a"));
     let b = add(&mut tl, "2026-11-21T09:00:00Z", None);
     let c = add(&mut tl, "2026-11-21T10:00:00Z", None);
-    commit(&store, "live/a", &mut row, &mut tl);
+    commit(store, "live/a", &mut row, &mut tl);
     decide(
         &mut tl,
         a,
@@ -84,14 +140,21 @@ fn commits_load_back_as_the_live_set() {
         Some("2026-11-21T08:00:10Z"),
     );
     tl.cancel_break(c).unwrap();
-    commit(&store, "live/a", &mut row, &mut tl);
+    commit(store, "live/a", &mut row, &mut tl);
     assert_eq!(row.revision, 2);
+    assert_eq!(store.revision("live/a").unwrap(), 2, "{}", backend.name);
+    assert_eq!(store.revision("live/b").unwrap(), 0, "{}", backend.name);
 
     let loaded = store.load("live/a").unwrap().unwrap();
     assert_eq!(loaded.row, row);
     let mut ids: Vec<u64> = loaded.breaks.iter().map(|b| b.id).collect();
     ids.sort_unstable();
-    assert_eq!(ids, [a, b], "the cancelled break is not live");
+    assert_eq!(
+        ids,
+        [a, b],
+        "{}: the cancelled break is not live",
+        backend.name
+    );
     let restored = Timeline::restore(loaded.row.meta, loaded.breaks);
     assert_eq!(restored.breaks(), tl.breaks());
     // History keeps the cancelled one, readable by id.
@@ -103,23 +166,51 @@ fn commits_load_back_as_the_live_set() {
     assert_eq!(store.find_request("live/a", "k-b").unwrap(), None);
     assert_eq!(store.find_request("live/b", "k-a").unwrap(), None);
     assert_eq!(store.stream_keys(None, 10).unwrap(), ["live/a"]);
-    store.close();
-    assert!(matches!(
-        store.load("live/a"),
-        Err(StoreError::Unavailable(_))
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Listing goes on after a key, in byte order.
+    let mut other = StreamRow::default();
+    let mut tl_b = Timeline::new();
+    add(&mut tl_b, "2026-11-21T08:00:00Z", None);
+    commit(store, "live/b", &mut other, &mut tl_b);
+    commit(
+        store,
+        "a/first",
+        &mut StreamRow::default(),
+        &mut Timeline::new(),
+    );
+    assert_eq!(
+        store.stream_keys(None, 10).unwrap(),
+        ["a/first", "live/a", "live/b"],
+        "{}",
+        backend.name
+    );
+    assert_eq!(
+        store.stream_keys(Some("a/first"), 1).unwrap(),
+        ["live/a"],
+        "{}",
+        backend.name
+    );
+    assert!(store.stream_keys(Some("live/b"), 10).unwrap().is_empty());
+    (backend.close)();
+    assert!(
+        matches!(store.load("live/a"), Err(StoreError::Unavailable(_))),
+        "{}",
+        backend.name
+    );
 }
 
 /// A commit made from a revision that is no longer the stored one changes nothing.
 #[test]
 fn a_commit_from_a_stale_revision_is_refused() {
-    let dir = temp_dir("cas");
-    let store = RedbStore::open(&dir).unwrap();
+    for backend in backends("cas") {
+        a_commit_from_a_stale_revision_is_refused_in(&*backend.store);
+    }
+}
+
+fn a_commit_from_a_stale_revision_is_refused_in(store: &dyn BreakStore) {
     let mut row = StreamRow::default();
     let mut tl = Timeline::new();
     add(&mut tl, "2026-11-21T08:00:00Z", None);
-    commit(&store, "live/a", &mut row, &mut tl);
+    commit(store, "live/a", &mut row, &mut tl);
 
     // A second writer that started from "not stored yet" (a stream recreated in memory).
     let mut other = Timeline::new();
@@ -151,20 +242,43 @@ fn a_commit_from_a_stale_revision_is_refused() {
     assert_eq!(loaded.row.revision, 1);
     assert_eq!(loaded.breaks.len(), 1);
     assert_eq!(loaded.breaks[0].requested_start, t("2026-11-21T08:00:00Z"));
-    let _ = std::fs::remove_dir_all(&dir);
+    // A stale revision that is not 0 is refused the same way.
+    let again = StreamRow {
+        revision: 3,
+        ..loaded.row.clone()
+    };
+    assert_eq!(
+        store.commit(
+            "live/a",
+            &Commit {
+                expected_revision: 2,
+                row: &again,
+                breaks: &[],
+            },
+        ),
+        Err(StoreError::Conflict {
+            stream: "live/a".to_owned(),
+            expected: 2,
+            stored: 1
+        })
+    );
 }
 
 #[test]
 fn pages_are_newest_first_with_a_cursor_and_a_scan_bound() {
-    let dir = temp_dir("pages");
-    let store = RedbStore::open(&dir).unwrap();
+    for backend in backends("pages") {
+        pages_are_newest_first_with_a_cursor_and_a_scan_bound_in(&*backend.store);
+    }
+}
+
+fn pages_are_newest_first_with_a_cursor_and_a_scan_bound_in(store: &dyn BreakStore) {
     let mut row = StreamRow::default();
     let mut tl = Timeline::new();
     let base = t("2026-11-21T08:00:00Z");
     for i in 0..25 {
         add(&mut tl, &(base + Duration::minutes(i)).to_rfc3339(), None);
     }
-    commit(&store, "live/a", &mut row, &mut tl);
+    commit(store, "live/a", &mut row, &mut tl);
     let mut keep_all = |_: &crate::hls::Break| true;
     let first = store
         .list_breaks(
@@ -210,15 +324,82 @@ fn pages_are_newest_first_with_a_cursor_and_a_scan_bound() {
     let ids: Vec<u64> = filtered.breaks.iter().map(|b| b.id).collect();
     assert_eq!(ids, [24, 22, 20]);
     assert_eq!(filtered.next_before_id, Some(20));
-    let _ = std::fs::remove_dir_all(&dir);
+    // A page that ends exactly with the history has no cursor; one cut short has.
+    let exact = store
+        .list_breaks(
+            "live/a",
+            BreakQuery {
+                before_id: Some(11),
+                limit: 10,
+            },
+            1000,
+            &mut keep_all,
+        )
+        .unwrap();
+    assert_eq!(exact.breaks.len(), 10);
+    assert_eq!(exact.next_before_id, None);
+    let short = store
+        .list_breaks(
+            "live/a",
+            BreakQuery {
+                before_id: Some(12),
+                limit: 10,
+            },
+            1000,
+            &mut keep_all,
+        )
+        .unwrap();
+    assert_eq!(short.next_before_id, Some(2));
+    // Every page of a long filtered walk, joined, is the filtered history.
+    let mut odd = |b: &crate::hls::Break| !b.id.is_multiple_of(2);
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_breaks(
+                "live/a",
+                BreakQuery {
+                    before_id: cursor,
+                    limit: 3,
+                },
+                4,
+                &mut odd,
+            )
+            .unwrap();
+        walked.extend(page.breaks.iter().map(|b| b.id));
+        match page.next_before_id {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        (1..=25).rev().filter(|id| id % 2 == 1).collect::<Vec<_>>()
+    );
+    let none = store
+        .list_breaks(
+            "live/b",
+            BreakQuery {
+                before_id: None,
+                limit: 10,
+            },
+            1000,
+            &mut keep_all,
+        )
+        .unwrap();
+    assert_eq!(none, BreakPage::default());
 }
 
 /// Ended breaks leave the live set, then the history, oldest first, a bounded number of rows
 /// per call; idempotency keys expire by age.
 #[test]
 fn prune_moves_breaks_out_of_the_live_set_then_deletes_them() {
-    let dir = temp_dir("prune");
-    let store = RedbStore::open(&dir).unwrap();
+    for backend in backends("prune") {
+        prune_moves_breaks_out_of_the_live_set_then_deletes_them_in(&*backend.store);
+    }
+}
+
+fn prune_moves_breaks_out_of_the_live_set_then_deletes_them_in(store: &dyn BreakStore) {
     let mut row = StreamRow::default();
     let mut tl = Timeline::new();
     let base = t("2026-11-21T08:00:00Z");
@@ -236,7 +417,7 @@ fn prune_moves_breaks_out_of_the_live_set_then_deletes_them() {
             );
         }
     }
-    commit(&store, "live/a", &mut row, &mut tl);
+    commit(store, "live/a", &mut row, &mut tl);
     assert_eq!(store.load("live/a").unwrap().unwrap().breaks.len(), 10);
 
     // Out of every window: the first five ended before 12:30.
@@ -302,7 +483,32 @@ fn prune_moves_breaks_out_of_the_live_set_then_deletes_them() {
         store.find_request("live/a", "k3").unwrap().map(|b| b.id),
         Some(ids[3])
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    // Deleted breaks leave the pages too; nothing is left to prune before the same cut.
+    let mut keep_all = |_: &crate::hls::Break| true;
+    let page = store
+        .list_breaks(
+            "live/a",
+            BreakQuery {
+                before_id: None,
+                limit: 100,
+            },
+            1000,
+            &mut keep_all,
+        )
+        .unwrap();
+    assert_eq!(page.breaks.len(), 7);
+    let again = store
+        .prune(
+            "live/a",
+            &Prune {
+                history_before: Some(base + Duration::minutes(2 * 60 + 30)),
+                requests_before: Some(base + Duration::minutes(150)),
+                max_rows: 100,
+                ..Prune::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(again, Pruned::default());
 }
 
 /// A data dir written by hlsplice 0.1.0 (schema 1: one JSON record per stream), made by that
@@ -387,4 +593,169 @@ fn a_newer_schema_is_refused() {
     let err = RedbStore::open(&dir).unwrap_err();
     assert!(err.to_string().contains("newer hlsplice"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every key of a stream carries its hash tag (one Redis Cluster slot per stream); the only
+/// other key is the stream index. A commit publishes its change on the database's channel.
+#[test]
+fn redis_keys_are_hash_tagged_and_commits_are_published() {
+    let Some(server) = RedisServer::start(Persistence::None) else {
+        return;
+    };
+    let store = RedisStore::open(&server.url()).unwrap();
+    assert_eq!(store.channel(), "hlsplice:changes:0");
+    let mut listener = server.connection().unwrap();
+    listener
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut pubsub = listener.as_pubsub();
+    pubsub.subscribe(store.channel()).unwrap();
+
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    let id = add(&mut tl, "2026-11-21T08:00:00Z", Some("k"));
+    decide(
+        &mut tl,
+        id,
+        "2026-11-21T08:00:00Z",
+        Some("2026-11-21T08:00:10Z"),
+    );
+    add(&mut tl, "2026-11-21T09:00:00Z", None);
+    commit(&store, "live/{x}a", &mut row, &mut tl);
+    let message = pubsub.get_message().unwrap();
+    let payload: String = message.get_payload().unwrap();
+    assert_eq!(
+        Change::parse(&payload),
+        Some(Change {
+            stream: "live/{x}a".to_owned(),
+            revision: 1
+        })
+    );
+    drop(pubsub);
+
+    let mut con = server.connection().unwrap();
+    let mut keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    keys.sort();
+    let tagged: Vec<String> = [
+        "breaks",
+        "ends",
+        "ids",
+        "live",
+        "live_ends",
+        "request_times",
+        "requests",
+        "row",
+    ]
+    .iter()
+    .map(|name| format!("hlsplice:{{live/{{x}}a}}:{name}"))
+    .collect();
+    let mut expected = tagged;
+    expected.push("hlsplice:streams".to_owned());
+    expected.sort();
+    assert_eq!(keys, expected);
+    // A refused commit publishes nothing and writes nothing.
+    let stale = StreamRow {
+        revision: 1,
+        ..StreamRow::default()
+    };
+    assert!(matches!(
+        store.commit(
+            "live/{x}a",
+            &Commit {
+                expected_revision: 0,
+                row: &stale,
+                breaks: &[],
+            }
+        ),
+        Err(StoreError::Conflict { stored: 1, .. })
+    ));
+    assert_eq!(store.load("live/{x}a").unwrap().unwrap().row, row);
+    assert_eq!(Change::parse("x live/a"), None);
+    assert_eq!(Change::parse("12"), None);
+    assert_eq!(
+        Change::parse("12 live/a b"),
+        Some(Change {
+            stream: "live/a b".to_owned(),
+            revision: 12
+        })
+    );
+}
+
+/// Redis going away fails operations at once as `Unreachable` (health says since when), and
+/// the store reconnects by itself once Redis is back, within the reconnect backoff.
+#[test]
+fn redis_unreachable_then_back_recovers_by_itself() {
+    let Some(mut server) = RedisServer::start(Persistence::None) else {
+        return;
+    };
+    let store = RedisStore::open(&server.url()).unwrap();
+    let mut row = StreamRow::default();
+    let mut tl = Timeline::new();
+    add(&mut tl, "2026-11-21T08:00:00Z", None);
+    commit(&store, "live/a", &mut row, &mut tl);
+    assert_eq!(store.health(), StoreHealth::Ok);
+
+    server.kill();
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        let failed = store.load("live/a");
+        assert!(
+            matches!(failed, Err(StoreError::Unreachable(_))),
+            "{failed:?}"
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "failing fast, not waiting for timeouts"
+    );
+    let StoreHealth::Failing { why, .. } = store.health() else {
+        panic!("{:?}", store.health());
+    };
+    assert!(why.contains("127.0.0.1"), "{why}");
+    let refused = store.commit(
+        "live/a",
+        &Commit {
+            expected_revision: 1,
+            row: &StreamRow {
+                revision: 2,
+                ..row.clone()
+            },
+            breaks: &[],
+        },
+    );
+    assert!(
+        matches!(refused, Err(StoreError::Unreachable(_))),
+        "{refused:?}"
+    );
+
+    server.restart();
+    let back = std::time::Instant::now();
+    loop {
+        match store.load("live/a") {
+            Ok(loaded) => {
+                // Nothing persisted (no AOF here): the restarted server is empty.
+                assert_eq!(loaded, None);
+                break;
+            }
+            Err(StoreError::Unreachable(_)) => {
+                assert!(
+                    back.elapsed() < super::redis::RECONNECT_BACKOFF_MAX * 3,
+                    "not reconnected within the backoff"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(store.health(), StoreHealth::Ok);
+}
+
+#[test]
+fn a_redis_url_that_cannot_be_read_is_refused() {
+    let err = RedisStore::open("http://127.0.0.1:6379").unwrap_err();
+    assert!(err.to_string().contains("invalid Redis URL"), "{err}");
+    let store = RedisStore::open("redis://:secret@127.0.0.1:1/3").unwrap();
+    assert_eq!(store.channel(), "hlsplice:changes:3");
+    assert!(!store.address().contains("secret"), "{}", store.address());
+    assert!(format!("{store:?}").contains("127.0.0.1:1/3"));
 }

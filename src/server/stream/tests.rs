@@ -36,6 +36,14 @@ fn media_playlist(first_msn: u64) -> Bytes {
     Bytes::from(text)
 }
 
+/// The body a render answered with.
+fn served_text(outcome: &RenderOutcome) -> String {
+    match outcome {
+        RenderOutcome::Ready(r) => String::from_utf8_lossy(&r.rendered.plain.bytes).into_owned(),
+        RenderOutcome::NeedsPrimary => panic!("not served: needs the primary"),
+    }
+}
+
 struct Fixture {
     dir: std::path::PathBuf,
     redb: Arc<RedbStore>,
@@ -387,5 +395,148 @@ async fn a_stale_copy_of_a_stream_cannot_overwrite_the_store() {
         planned_duration_ms: 5000,
     });
     assert!(overlap.is_err(), "the retry sees the stored break");
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// Two copies of one stream (as on two replicas of a fleet): the second decides a break's
+/// start from its rendering while the first already stored another start. Its commit loses
+/// the compare-and-set, it reloads, renders again and serves the stored start — no error.
+#[tokio::test]
+async fn a_rendering_that_lost_the_race_serves_the_stored_decision() {
+    let f = Fixture::open(temp_dir("lost-race"));
+    let first = f.stream("live/a");
+    let mut draft = first.draft();
+    let id = draft
+        .timeline
+        .add_break(BreakRequest {
+            event_id: None,
+            start: at("2026-01-01T00:00:00.500Z"),
+            planned_duration_ms: 10_000,
+        })
+        .unwrap()
+        .id;
+    let writer = first.writer().await.unwrap();
+    first.commit(&f.store, writer, draft, |_| ()).await.unwrap();
+    let second = f.stream("live/a");
+
+    // The first copy stores a start on segment 2 (its rendering saw other bytes).
+    let mut draft = first.draft();
+    assert!(draft.timeline.apply(&[Decision {
+        break_id: id,
+        start: Some(at("2026-01-01T00:00:02Z")),
+        end: None,
+    }]));
+    let writer = first.writer().await.unwrap();
+    first.commit(&f.store, writer, draft, |_| ()).await.unwrap();
+
+    // The second would decide segment 1 from these bytes.
+    let path = "/live/a/video.m3u8";
+    let body = media_playlist(0);
+    let rendering = second
+        .render(
+            &f.store,
+            &f.budget,
+            &RenderRequest {
+                path,
+                target: path,
+                upstream: &body,
+                opts: &RewriteOptions::default(),
+                primary_tried: false,
+            },
+        )
+        .await
+        .unwrap();
+    let text = served_text(&rendering);
+    assert!(
+        text.contains("START-DATE=\"2026-01-01T00:00:02.000Z\""),
+        "the stored start is served:\n{text}"
+    );
+    assert!(
+        !text.contains("START-DATE=\"2026-01-01T00:00:01.000Z\""),
+        "{text}"
+    );
+    let out_line = text.lines().position(|l| l.starts_with("#EXT-X-CUE-OUT:"));
+    let seg_2 = text.lines().position(|l| l == "seg_2.ts");
+    assert!(out_line.is_some() && out_line < seg_2, "{text}");
+    assert_eq!(second.revision(), 2, "reloaded what the first stored");
+    assert_eq!(
+        f.store.load("live/a").unwrap().unwrap().breaks[0].decided_start,
+        Some(at("2026-01-01T00:00:02Z")),
+        "one decision stored"
+    );
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// The retry after a conflict is bounded: a stream that keeps losing answers the conflict.
+#[tokio::test]
+async fn conflict_retries_are_bounded() {
+    let f = Fixture::open(temp_dir("bounded-retry"));
+    let stream = f.stream("live/a");
+    let mut draft = stream.draft();
+    draft
+        .timeline
+        .add_break(BreakRequest {
+            event_id: None,
+            start: at("2026-01-01T00:00:00.500Z"),
+            planned_duration_ms: 10_000,
+        })
+        .unwrap();
+    let writer = stream.writer().await.unwrap();
+    stream
+        .commit(&f.store, writer, draft, |_| ())
+        .await
+        .unwrap();
+    let path = "/live/a/video.m3u8";
+    let render = |stream: Arc<Stream>, first_msn: u64| {
+        let (store, budget) = (Arc::clone(&f.store), Arc::clone(&f.budget));
+        async move {
+            let body = media_playlist(first_msn);
+            stream
+                .render(
+                    &store,
+                    &budget,
+                    &RenderRequest {
+                        path,
+                        target: path,
+                        upstream: &body,
+                        opts: &RewriteOptions::default(),
+                        primary_tried: false,
+                    },
+                )
+                .await
+        }
+    };
+    f.failing.conflict_next(CONFLICT_RETRIES + 1);
+    // Past the retries, the playlist is served without the undecided break.
+    let lost = render(Arc::clone(&stream), 0).await.unwrap();
+    assert!(
+        !served_text(&lost).contains("CUE-OUT"),
+        "{}",
+        served_text(&lost)
+    );
+    assert_eq!(
+        f.failing.conflicts.load(Ordering::SeqCst),
+        CONFLICT_RETRIES + 1,
+        "one attempt and CONFLICT_RETRIES retries"
+    );
+    assert_eq!(stream.state().timeline.breaks()[0].decided_start, None);
+    // Losing fewer times than that still serves, with the decision stored once (on the next
+    // segment: those served without the break are published).
+    f.failing.conflict_next(CONFLICT_RETRIES);
+    let served = render(Arc::clone(&stream), 1).await.unwrap();
+    assert!(
+        served_text(&served).contains("#EXT-X-CUE-OUT:DURATION=10.000\n#EXTINF:1.0,\nseg_3.ts"),
+        "served with the decision: {}",
+        served_text(&served)
+    );
+    assert_eq!(
+        f.failing.conflicts.load(Ordering::SeqCst),
+        2 * CONFLICT_RETRIES + 1
+    );
+    assert!(
+        f.store.load("live/a").unwrap().unwrap().breaks[0]
+            .decided_start
+            .is_some()
+    );
     let _ = std::fs::remove_dir_all(&f.dir);
 }

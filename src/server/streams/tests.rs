@@ -206,3 +206,103 @@ async fn housekeeping_bounds_memory_and_the_store() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An API change whose commit loses the compare-and-set is made again on what was reloaded:
+/// a create answers Created (or, had the other writer made it, Repeated), an end answers
+/// the break — never the conflict. Two copies of one stream stand for two replicas.
+#[tokio::test]
+async fn api_changes_after_a_conflict_are_made_again_on_the_stored_state() {
+    use crate::hls::{BreakTarget, ScheduleRequest, Start};
+    use crate::server::breaks::Creation;
+    use crate::server::store::FailingStore;
+
+    let dir = temp_dir("api-retry");
+    let redb: Arc<dyn BreakStore> = Arc::new(RedbStore::open(&dir).unwrap());
+    let failing = Arc::new(FailingStore::new(redb));
+    // As a fleet's store: API calls compare revisions first.
+    failing.shared.store(true, Ordering::SeqCst);
+    let store: Arc<dyn BreakStore> = failing.clone();
+    // Two servers on one store.
+    let a = Streams::new(
+        Arc::clone(&store),
+        Arc::new(RenderBudget::new(usize::MAX)),
+        StreamSettings::default(),
+    );
+    let b = Streams::new(
+        Arc::clone(&store),
+        Arc::new(RenderBudget::new(usize::MAX)),
+        StreamSettings::default(),
+    );
+    render(&a, "live/a", playlist(t0(), "x")).await;
+    render(&b, "live/a", playlist(t0(), "x")).await;
+    let no_refresh = |_| async { Ok::<(), String>(()) };
+    let request = |request_id: &str| ScheduleRequest {
+        start: Start::Now,
+        duration_ms: 4_000,
+        event_id: None,
+        request_id: Some(request_id.to_owned()),
+    };
+    // Let the media path commits of both land (b's after a conflict with a's).
+    for _ in 0..200 {
+        if a.store()
+            .load("live/a")
+            .unwrap()
+            .is_some_and(|l| l.row.revision >= 2)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    // A lost race that changed nothing visible: made again, created once.
+    failing.conflict_next(1);
+    let (creation, at) = a
+        .create_break("live/a", request("one"), no_refresh)
+        .await
+        .unwrap();
+    assert_eq!(creation, Creation::Created);
+    assert_eq!(failing.conflicts.load(Ordering::SeqCst), 1);
+
+    // b still holds the revision before it (no change notification here): it catches up
+    // first and finds a's break.
+    assert!(b.holding("live/a").unwrap().revision() < store.revision("live/a").unwrap());
+    let (creation, again) = b
+        .create_break("live/a", request("one"), no_refresh)
+        .await
+        .unwrap();
+    assert_eq!((creation, again.b.id), (Creation::Repeated, at.b.id));
+    assert_eq!(
+        b.holding("live/a").unwrap().revision(),
+        store.revision("live/a").unwrap()
+    );
+    // A different break at the same time overlaps the stored one: the rule's answer.
+    let overlap = a.create_break("live/a", request("two"), no_refresh).await;
+    assert!(
+        matches!(overlap, Err(crate::server::breaks::BreakError::Rule(_))),
+        "{overlap:?}"
+    );
+    // An end that loses the race is made again, and ends the break once.
+    failing.conflict_next(1);
+    let ended = b
+        .end_break("live/a", BreakTarget::Id(at.b.id), no_refresh)
+        .await
+        .unwrap();
+    assert_eq!(ended.b.id, at.b.id);
+    assert!(ended.b.requested_end.is_some() || ended.b.cancelled);
+    let stored = store.get_break("live/a", at.b.id).unwrap().unwrap();
+    assert_eq!(stored.requested_end, ended.b.requested_end);
+    assert_eq!(stored.cancelled, ended.b.cancelled);
+    // Beyond the bound the conflict is answered.
+    failing.conflict_next(crate::server::stream::CONFLICT_RETRIES + 1);
+    let lost = a.create_break("live/a", request("three"), no_refresh).await;
+    assert!(
+        matches!(
+            lost,
+            Err(crate::server::breaks::BreakError::Store(
+                StoreError::Conflict { .. }
+            ))
+        ),
+        "{lost:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
