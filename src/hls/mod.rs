@@ -126,12 +126,17 @@
 //! memory, then one copy of the input into the caller's buffer with the new lines spliced in. No
 //! allocation per line; a steady-state call allocates only when it returns decisions.
 
+mod policy;
 mod rewrite;
 mod scan;
 mod schedule;
 mod time;
 mod timeline;
 
+pub use policy::{
+    BreakPolicy, HOUR_MS, MAX_PER_HOUR_LIMIT, MAX_SPACING_MS, PolicyError, PolicyLimits,
+    PolicyPreset, PolicyRefusal, UnknownPreset,
+};
 pub use rewrite::{
     Dialect, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome, RewriteScratch,
     UnknownDialect, rewrite, rewrite_with,
