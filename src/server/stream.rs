@@ -22,6 +22,14 @@
 //! API refresh the live edge from upstream right after a restart, before any player asked. A
 //! new path is committed in the background the first time it is rendered: a player's request
 //! never waits for that write, and a failure is only logged.
+//!
+//! The durable part also holds the stream's own break policy (`None`: the server's default),
+//! changed through a [`Draft`] like everything else, and the first program time the proxy saw
+//! for the stream: the program time of the first segment of the first media playlist rendered
+//! once the stream had no stored value. It is committed in the background like a new path and,
+//! until then, with whatever change of the stream is committed first; whichever replica
+//! commits first wins (the others reload on the conflict), so every replica and restart
+//! counts offsets from the same time.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,7 +42,9 @@ use tokio::sync::OwnedMutexGuard;
 use super::path::{stream_key_of, validate_path};
 use super::renders::{PathRenders, RenderBudget, Rendered};
 use super::store::{BreakStore, Commit, LoadedStream, StoreError, StreamRow};
-use crate::hls::{self, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome, Timeline};
+use crate::hls::{
+    self, BreakPolicy, PlaylistKind, RewriteError, RewriteOptions, RewriteOutcome, Timeline,
+};
 
 /// How long a change waits for other changes of the same stream to be committed.
 const DURABLE_WAIT: Duration = Duration::from_secs(10);
@@ -70,6 +80,11 @@ pub struct Draft {
     /// The timeline to change.
     pub timeline: Timeline,
     media_paths: Vec<String>,
+    /// The stream's own break policy (`None`: the server's default).
+    pub policy: Option<BreakPolicy>,
+    /// The committed first program time, else the one seen in memory (committed with the
+    /// draft).
+    first_program_time: Option<DateTime<Utc>>,
 }
 
 impl Draft {
@@ -94,6 +109,12 @@ pub(crate) struct StreamState {
     pub timeline: Timeline,
     /// Media playlist paths as committed, oldest first.
     media_paths: Vec<String>,
+    /// The stream's own break policy as committed.
+    policy: Option<BreakPolicy>,
+    /// The first program time as committed.
+    first_program_time: Option<DateTime<Utc>>,
+    /// The first program time this process saw while none was committed.
+    seen_first_program_time: Option<DateTime<Utc>>,
     /// The stored revision the next commit is made from.
     revision: u64,
     pub live_edge: Option<DateTime<Utc>>,
@@ -125,19 +146,24 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Stream {
     /// A stream as loaded from the store, or a new one (`None`).
     pub fn new(key: String, loaded: Option<LoadedStream>, epoch: u64) -> Self {
-        let (timeline, media_paths, revision) = match loaded {
+        let (timeline, media_paths, revision, policy, first_program_time) = match loaded {
             Some(LoadedStream { row, breaks }) => (
                 Timeline::restore(row.meta, breaks),
                 valid_media_paths(&key, row.media_paths),
                 row.revision,
+                row.policy,
+                row.first_program_time,
             ),
-            None => (Timeline::new(), Vec::new(), 0),
+            None => (Timeline::new(), Vec::new(), 0, None, None),
         };
         Stream {
             key,
             state: Mutex::new(StreamState {
                 timeline,
                 media_paths,
+                policy,
+                first_program_time,
+                seen_first_program_time: None,
                 revision,
                 live_edge: None,
                 target_duration: None,
@@ -184,6 +210,18 @@ impl Stream {
         self.state().live_edge
     }
 
+    /// The stream's own break policy as committed (`None`: the server's default applies).
+    pub fn policy(&self) -> Option<BreakPolicy> {
+        self.state().policy
+    }
+
+    /// The first program time the proxy saw for the stream: as committed, else as seen by this
+    /// process (then committed with the stream's next change).
+    pub fn first_program_time(&self) -> Option<DateTime<Utc>> {
+        let state = self.state();
+        state.first_program_time.or(state.seen_first_program_time)
+    }
+
     /// Paths of the media playlists of this stream (the renditions an API call refreshes the
     /// live edge from): those the proxy has rendered since it started, and those its store
     /// record holds from before.
@@ -227,27 +265,27 @@ impl Stream {
         let step = self
             .state()
             .render_step(path, target, upstream, opts, budget, &mut out)?;
-        let (rendering, new_path) = match step {
+        let (rendering, remember) = match step {
             Step::Done {
                 rendering,
-                new_path,
-            } => (rendering, new_path),
+                remember,
+            } => (rendering, remember),
             Step::Decided(_) => {
                 self.render_decided(store, budget, path, target, upstream, opts, out)
                     .await?
             }
         };
-        if new_path {
+        if remember {
             let stream = Arc::clone(self);
             let store = Arc::clone(store);
             let path = path.to_owned();
-            tokio::spawn(async move { stream.remember_media_path(&store, &path).await });
+            tokio::spawn(async move { stream.remember(&store, &path).await });
         }
         Ok(rendering)
     }
 
     /// The rendering decided something new: commits it before anyone sees it. Also whether
-    /// `path` is a media playlist path the record does not hold yet.
+    /// the record lacks something the rendering observed (see [`Stream::remember`]).
     #[allow(clippy::too_many_arguments)]
     async fn render_decided(
         self: &Arc<Self>,
@@ -268,8 +306,8 @@ impl Stream {
                 match state.render_step(path, target, upstream, opts, budget, &mut out)? {
                     Step::Done {
                         rendering,
-                        new_path,
-                    } => return Ok((rendering, new_path)),
+                        remember,
+                    } => return Ok((rendering, remember)),
                     Step::Decided(outcome) => outcome,
                 };
             let mut draft = state.draft();
@@ -287,14 +325,14 @@ impl Stream {
                 budget,
             );
             if !changed {
-                let (rendered, new_path) =
+                let (rendered, remember) =
                     state.install(path, target, rendered, observed, budget.epoch());
                 return Ok((
                     Rendering {
                         rendered,
                         cache_hit: false,
                     },
-                    new_path,
+                    remember,
                 ));
             }
             if observed.media {
@@ -305,7 +343,7 @@ impl Stream {
         };
         let (path, target) = (path.to_owned(), target.to_owned());
         let epoch = budget.epoch();
-        let (rendered, new_path) = self
+        let (rendered, remember) = self
             .commit(store, writer, draft, move |state| {
                 state.install(&path, &target, rendered, observed, epoch)
             })
@@ -316,14 +354,15 @@ impl Stream {
                 rendered,
                 cache_hit: false,
             },
-            new_path,
+            remember,
         ))
     }
 
     /// Commits `path` into this stream's media playlist paths unless the record holds it
-    /// already. A failure is logged, not answered: the paths only help refresh the live edge
-    /// after a restart.
-    async fn remember_media_path(self: &Arc<Self>, store: &Arc<dyn BreakStore>, path: &str) {
+    /// already, and the first program time seen unless the record holds one. A failure is
+    /// logged, not answered: the paths only help refresh the live edge after a restart, and
+    /// the first program time goes with the stream's next commit anyway.
+    async fn remember(self: &Arc<Self>, store: &Arc<dyn BreakStore>, path: &str) {
         let writer = match self.writer().await {
             Ok(writer) => writer,
             Err(e) => {
@@ -334,13 +373,18 @@ impl Stream {
         let draft = {
             let state = self.state();
             let mut draft = state.draft();
-            if !draft.add_media_path(path) {
+            let new_path = draft.add_media_path(path);
+            let new_first =
+                state.first_program_time.is_none() && draft.first_program_time.is_some();
+            if !new_path && !new_first {
                 return;
             }
             draft
         };
         match self.commit(store, writer, draft, |_| ()).await {
-            Ok(()) => tracing::debug!(stream = %self.key, path, "media playlist path saved"),
+            Ok(()) => {
+                tracing::debug!(stream = %self.key, path, "media playlist path and first program time saved")
+            }
             Err(e) => {
                 tracing::warn!(stream = %self.key, path, error = %e, "media playlist path not saved");
             }
@@ -387,6 +431,8 @@ impl Stream {
             revision: expected_revision + 1,
             meta: changes.meta,
             media_paths: draft.media_paths.clone(),
+            policy: draft.policy,
+            first_program_time: draft.first_program_time,
         };
         let stream = Arc::clone(self);
         let store = Arc::clone(store);
@@ -409,6 +455,8 @@ impl Stream {
                         state.timeline.prune(horizon);
                     }
                     state.media_paths = draft.media_paths;
+                    state.policy = draft.policy;
+                    state.first_program_time = draft.first_program_time;
                     state.revision = row.revision;
                     Ok(then(&mut state))
                 }
@@ -482,10 +530,10 @@ impl Stream {
 /// What [`StreamState::render_step`] got to.
 enum Step {
     /// Served from the cache, or rendered without deciding anything new (and cached);
-    /// `new_path` when it is the first rendering of a media playlist path the record lacks.
+    /// `remember` when the record lacks something it observed (see [`Stream::remember`]).
     Done {
         rendering: Rendering,
-        new_path: bool,
+        remember: bool,
     },
     /// The rendering decided new start/end values; it is served only after they are committed.
     Decided(RewriteOutcome),
@@ -568,6 +616,8 @@ impl StreamState {
         Draft {
             timeline: self.timeline.clone(),
             media_paths: self.media_paths.clone(),
+            policy: self.policy,
+            first_program_time: self.first_program_time.or(self.seen_first_program_time),
         }
     }
 
@@ -583,6 +633,8 @@ impl StreamState {
     fn reload(&mut self, key: &str, loaded: LoadedStream) {
         self.timeline = Timeline::restore(loaded.row.meta, loaded.breaks);
         self.media_paths = valid_media_paths(key, loaded.row.media_paths);
+        self.policy = loaded.row.policy;
+        self.first_program_time = loaded.row.first_program_time;
         self.revision = loaded.row.revision;
     }
 
@@ -611,7 +663,7 @@ impl StreamState {
                     rendered: Arc::clone(existing),
                     cache_hit: true,
                 },
-                new_path: false,
+                remember: false,
             });
         }
         out.reserve(upstream.len() + 1024);
@@ -621,20 +673,21 @@ impl StreamState {
         }
         let (rendered, observed) =
             rendering_of(upstream, version, &outcome, std::mem::take(out), budget);
-        let (rendered, new_path) = self.install(path, target, rendered, observed, epoch);
+        let (rendered, remember) = self.install(path, target, rendered, observed, epoch);
         Ok(Step::Done {
             rendering: Rendering {
                 rendered,
                 cache_hit: false,
             },
-            new_path,
+            remember,
         })
     }
 
     /// Keeps what a served rendering observed and caches it for `target` (a request for
-    /// `path`). Also whether this is the first rendering of a media playlist path the record
-    /// does not hold (only then is the list searched: later renderings of a path cost nothing
-    /// here).
+    /// `path`). Also whether the record lacks something observed: this is the first rendering
+    /// of a media playlist path the record does not hold (only then is the list searched:
+    /// later renderings of a path cost nothing here), or the first live edge of a stream whose
+    /// record holds no first program time (once per stream in memory).
     fn install(
         &mut self,
         path: &str,
@@ -643,11 +696,19 @@ impl StreamState {
         observed: Observed,
         epoch: u64,
     ) -> (Arc<Rendered>, bool) {
+        let mut first_seen = false;
         if observed.media {
             if let Some(edge) = observed.live_edge
                 && self.live_edge.is_none_or(|known| edge > known)
             {
                 self.live_edge = Some(edge);
+            }
+            if let Some(edge) = observed.live_edge
+                && self.first_program_time.is_none()
+                && self.seen_first_program_time.is_none()
+            {
+                self.seen_first_program_time = Some(observed.window_start.unwrap_or(edge));
+                first_seen = true;
             }
             if observed.target_duration.is_some() {
                 self.target_duration = observed.target_duration;
@@ -672,7 +733,7 @@ impl StreamState {
                 observed.media && !self.media_paths.iter().any(|known| known == path)
             }
         };
-        (rendered, new_path)
+        (rendered, new_path || first_seen)
     }
 
     fn note_window(&mut self, path: &str, start: DateTime<Utc>) {

@@ -29,6 +29,7 @@ fn commit(store: &RedbStore, stream: &str, row: &mut StreamRow, tl: &mut Timelin
         revision: row.revision + 1,
         meta: changes.meta,
         media_paths: row.media_paths.clone(),
+        ..row.clone()
     };
     store
         .commit(
@@ -128,6 +129,7 @@ fn a_commit_from_a_stale_revision_is_refused() {
         revision: 1,
         meta: changes.meta,
         media_paths: Vec::new(),
+        ..StreamRow::default()
     };
     let refused = store.commit(
         "live/a",
