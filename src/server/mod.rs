@@ -258,7 +258,9 @@ async fn run_with_store(
         .validate(config.max_break_ms)
         .map_err(|e| ServeError::Policy(e.to_string()))?;
     if config.ad_length_ms == 0 {
-        return Err(ServeError::Policy("ad_length_ms must be positive".to_owned()));
+        return Err(ServeError::Policy(
+            "ad_length_ms must be positive".to_owned(),
+        ));
     }
     let metrics = Arc::new(Metrics::default());
     let upstream = Arc::new(
