@@ -70,6 +70,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A stream's operator limits — breaks per rolling hour, spacing, duration range, on/off — are
+//! a [`BreakPolicy`], checked on program time against the breaks a [`Timeline`] holds.
+//!
 //! Multivariant playlists pass through untouched. Input that is not a media playlist comes back
 //! unchanged with a [`RewriteError`]; the rewriter never panics.
 //!
