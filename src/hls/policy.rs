@@ -1,50 +1,5 @@
-//! A stream's break policy: the operator's limits on top of the timeline rules
-//! ([`crate::hls::Timeline::schedule`]), evaluated the same way for every API style.
-//!
-//! - **`enabled`**: a disabled stream takes no new break. Breaks already in its timeline are
-//!   untouched (published ones end as planned; scheduled ones can still be cancelled).
-//! - **Duration**: from `min_duration` to `max_duration`. Unset, the minimum is 1.5 × the
-//!   stream's `EXT-X-TARGETDURATION` (OvenMediaEngine's rule: a break shorter than that may not
-//!   cover a single segment boundary) and the maximum is the server's longest break.
-//! - **`max_per_hour`**: no rolling hour — any half-open interval `[w, w + 1 h)` of program
-//!   time — may contain more break starts than this. A break counts at its start (its decided
-//!   start, else its requested one), so a break scheduled 20 minutes ahead counts toward every
-//!   hour that contains that start, and a new break is refused when it would make any hour
-//!   that contains its own start exceed the cap.
-//! - **`min_spacing`**: two break starts are at least this far apart, whichever came first
-//!   (a break scheduled ahead keeps a new one away on both sides).
-//!
-//! Everything is measured in program time (`EXT-X-PROGRAM-DATE-TIME`), never by a clock, and
-//! counted from the breaks the timeline holds: it keeps ended breaks for at least an hour after
-//! their end, so every start of the last hour is there after a restart and on every replica.
-//! Cancelled breaks never aired and do not count.
-//!
-//! A refusal names the rule ([`PolicyRefusal::rule`]) and, for the rate rules, the earliest
-//! program time at or after the requested start at which a break of the same duration would be
-//! accepted by every rule and would overlap no other break ([`PolicyRefusal::next_allowed`]).
-//!
-//! ```
-//! use hlsplice::hls::{BreakPolicy, BreakRequest, PolicyLimits, PolicyRefusal, Timeline};
-//! use hlsplice::hls::{DateTime, Utc};
-//!
-//! let start: DateTime<Utc> = "2026-11-21T20:00:00Z".parse()?;
-//! let mut timeline = Timeline::new();
-//! timeline.add_break(BreakRequest { event_id: None, start, planned_duration_ms: 30_000 })?;
-//!
-//! // Dailymotion's rules: 24 breaks per rolling hour, starts at least 45 s apart.
-//! let policy = BreakPolicy::DAILYMOTION;
-//! let limits = PolicyLimits { min_duration_ms: 6_000, max_duration_ms: 600_000 };
-//! let too_close = start + chrono::Duration::seconds(40);
-//! let refused = policy
-//!     .check(too_close, 30_000, timeline.breaks(), limits)
-//!     .unwrap_err();
-//! assert!(matches!(refused, PolicyRefusal::MinSpacing { .. }));
-//! assert_eq!(refused.rule(), "min_spacing_s");
-//! // The break ahead ends at 20:00:30 and the next start may be at 20:00:45.
-//! assert_eq!(refused.next_allowed(), Some("2026-11-21T20:00:45Z".parse()?));
-//! assert_eq!(refused.retry_after_secs(), Some(5));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! A stream's break policy, the operator's limits on top of the timeline rules: see
+//! [`BreakPolicy`].
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
@@ -59,7 +14,53 @@ pub const MAX_PER_HOUR_LIMIT: u32 = MAX_LIVE_BREAKS as u32;
 /// Largest accepted [`BreakPolicy::min_spacing_ms`] (a day): a larger spacing is a typo.
 pub const MAX_SPACING_MS: u64 = 86_400_000;
 
-/// The limits one stream's breaks must keep (see the [module docs](self)).
+/// A stream's break policy: the operator's limits on top of the timeline rules
+/// ([`crate::hls::Timeline::schedule`]), evaluated the same way for every API style.
+///
+/// - **`enabled`**: a disabled stream takes no new break. Breaks already in its timeline are
+///   untouched (published ones end as planned; scheduled ones can still be cancelled).
+/// - **Duration**: from `min_duration` to `max_duration`. Unset, the minimum is 1.5 × the
+///   stream's `EXT-X-TARGETDURATION` (OvenMediaEngine's rule: a break shorter than that may not
+///   cover a single segment boundary) and the maximum is the server's longest break.
+/// - **`max_per_hour`**: no rolling hour — any half-open interval `[w, w + 1 h)` of program
+///   time — may contain more break starts than this. A break counts at its start (its decided
+///   start, else its requested one), so a break scheduled 20 minutes ahead counts toward every
+///   hour that contains that start, and a new break is refused when it would make any hour
+///   that contains its own start exceed the cap.
+/// - **`min_spacing`**: two break starts are at least this far apart, whichever came first
+///   (a break scheduled ahead keeps a new one away on both sides).
+///
+/// Everything is measured in program time (`EXT-X-PROGRAM-DATE-TIME`), never by a clock, and
+/// counted from the breaks the timeline holds: it keeps ended breaks for at least an hour after
+/// their end, so every start of the last hour is there after a restart and on every replica.
+/// Cancelled breaks never aired and do not count.
+///
+/// A refusal names the rule ([`PolicyRefusal::rule`]) and, for the rate rules, the earliest
+/// program time at or after the requested start at which a break of the same duration would be
+/// accepted by every rule and would overlap no other break ([`PolicyRefusal::next_allowed`]).
+///
+/// ```
+/// use hlsplice::hls::{BreakPolicy, BreakRequest, PolicyLimits, PolicyRefusal, Timeline};
+/// use hlsplice::hls::{DateTime, Utc};
+///
+/// let start: DateTime<Utc> = "2026-11-21T20:00:00Z".parse()?;
+/// let mut timeline = Timeline::new();
+/// timeline.add_break(BreakRequest { event_id: None, start, planned_duration_ms: 30_000 })?;
+///
+/// // Dailymotion's rules: 24 breaks per rolling hour, starts at least 45 s apart.
+/// let policy = BreakPolicy::DAILYMOTION;
+/// let limits = PolicyLimits { min_duration_ms: 6_000, max_duration_ms: 600_000 };
+/// let too_close = start + chrono::Duration::seconds(40);
+/// let refused = policy
+///     .check(too_close, 30_000, timeline.breaks(), limits)
+///     .unwrap_err();
+/// assert!(matches!(refused, PolicyRefusal::MinSpacing { .. }));
+/// assert_eq!(refused.rule(), "min_spacing_s");
+/// // The next start may be 45 s after the one at 20:00, at 20:00:45.
+/// assert_eq!(refused.next_allowed(), Some("2026-11-21T20:00:45Z".parse()?));
+/// assert_eq!(refused.retry_after_secs(), Some(5));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakPolicy {
     /// Most break starts in any rolling hour; `None`: no cap.
