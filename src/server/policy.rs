@@ -104,7 +104,7 @@ impl Streams {
     }
 
     /// Where `stream`'s breaks stand at its live edge as last seen (callers refresh it first).
-    pub fn break_status(self: &Streams, stream: &Arc<Stream>) -> BreakStatus {
+    pub fn break_status(&self, stream: &Arc<Stream>) -> BreakStatus {
         let policy = self.policy_at(stream).policy;
         let state = stream.state();
         let breaks = state.timeline.breaks();
