@@ -51,8 +51,7 @@ impl Stream {
         let row = StreamRow {
             revision: self.row.revision + 1,
             meta: changes.meta,
-            media_paths: self.row.media_paths.clone(),
-            primary: None,
+            ..self.row.clone()
         };
         store
             .commit(

@@ -43,6 +43,13 @@ fn serve_help_documents_every_setting() {
         "HLSPLICE_API_TOKENS",
         "HLSPLICE_DATA_DIR",
         "api_tokens = ",
+        "--read-token",
+        "HLSPLICE_READ_TOKENS",
+        "tokens = [{secret",
+        "--default-policy",
+        "HLSPLICE_DEFAULT_POLICY",
+        "--ad-length-ms",
+        "HLSPLICE_AD_LENGTH_MS",
     ] {
         assert!(
             help.contains(needle),

@@ -530,15 +530,16 @@ async fn redis_restarted_with_aof_loses_nothing_acknowledged() {
         let (status, body) = fleet
             .create(
                 (i as usize) % REPLICAS,
-                json!({"duration_ms": 1000, "request_id": format!("aof-{i}")}),
+                json!({"duration_ms": 2000, "request_id": format!("aof-{i}")}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         acknowledged.push(body);
         // The break starts and ends: decisions are committed too. A replica that served the
         // next segment before it heard of the break makes it start a segment later (never on
-        // content it published), so three refreshes.
-        for _ in 0..3 {
+        // content it published), so four refreshes for a 2 s break (the shortest the default
+        // policy allows on 1 s segments is 1.5 s).
+        for _ in 0..4 {
             fleet.h.advance_ms(1000);
             fleet.playlist((i as usize + 1) % REPLICAS, VIDEO).await;
         }
@@ -584,13 +585,13 @@ async fn redis_restarted_with_aof_loses_nothing_acknowledged() {
         let (status, again) = fleet
             .create(
                 i % REPLICAS,
-                json!({"duration_ms": 1000, "request_id": format!("aof-{i}")}),
+                json!({"duration_ms": 2000, "request_id": format!("aof-{i}")}),
             )
             .await;
         assert_eq!((status, &again["id"]), (StatusCode::OK, &b["id"]));
     }
     // Commits go on from the stored revision.
-    let (status, body) = fleet.create(2, json!({"duration_ms": 1000})).await;
+    let (status, body) = fleet.create(2, json!({"duration_ms": 2000})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(fleet.stored_revision(), revision + 1);
     fleet.stop().await;
@@ -636,7 +637,7 @@ async fn redis_stopped_then_back() {
     let (status, body) = fleet
         .create(
             1,
-            json!({"duration_ms": 1000, "start": "2026-01-01T01:00:00Z"}),
+            json!({"duration_ms": 2000, "start": "2026-01-01T01:00:00Z"}),
         )
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");

@@ -800,7 +800,7 @@ async fn upstream_cors_headers_are_kept_on_rewritten_playlists() {
         Method::POST,
         "/api/v1/streams/live/cors/breaks",
         &auth,
-        Some(r#"{"duration_ms":2000,"start":"now"}"#.to_owned()),
+        Some(r#"{"duration_ms":3000,"start":"now"}"#.to_owned()),
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use hlsplice::hls::{CueStyle, Markers};
+use hlsplice::hls::{CueStyle, Markers, PolicyPreset};
 use hlsplice::server::{self, ServerConfig};
 
 const AFTER_HELP: &str = "\
@@ -21,6 +21,10 @@ TOML file given with --config, using the flag's name with underscores, e.g.:
     data_dir = \"/var/lib/hlsplice\"
     # redis = \"redis://10.0.0.5:6379/0\"   (a replica fleet's shared store, instead of data_dir)
     api_tokens = [\"change-me\"]
+    read_tokens = [\"dashboard-token\"]
+    tokens = [{secret = \"another\", scope = \"write\"}, {secret = \"viewer\", scope = \"read\"}]
+    default_policy = \"none\"
+    ad_length_ms = 30000
     dialect = \"both\"
     cue_style = \"duration\"
     max_break_ms = 600000
@@ -67,9 +71,10 @@ pub struct Args {
     )]
     pub redis: Option<String>,
 
-    /// Token accepted on the API (`Authorization: Bearer <token>` or `Basic base64(<token>)`).
-    /// Repeat for several; the environment variable takes a comma-separated list. Without
-    /// any token every API request is refused.
+    /// Token accepted on the API for reading and writing: schedule, end and cancel breaks,
+    /// change policies, list, status (`Authorization: Bearer <token>` or
+    /// `Basic base64(<token>)`). Repeat for several; the environment variable takes a
+    /// comma-separated list. Without any token every API request is refused.
     #[arg(
         long = "api-token",
         env = "HLSPLICE_API_TOKENS",
@@ -78,6 +83,28 @@ pub struct Args {
         hide_env_values = true
     )]
     pub api_tokens: Vec<String>,
+
+    /// Token accepted on the API for reading only (lists and status); a write with it gets 403
+    /// in every API style. Repeat for several; the environment variable takes a
+    /// comma-separated list.
+    #[arg(
+        long = "read-token",
+        env = "HLSPLICE_READ_TOKENS",
+        value_name = "TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub read_tokens: Vec<String>,
+
+    /// Break policy of a stream that has none of its own: none (no cap, no spacing) or
+    /// dailymotion (24 breaks per rolling hour, starts 45 s apart) [default: none].
+    #[arg(long, env = "HLSPLICE_DEFAULT_POLICY", value_name = "POLICY")]
+    pub default_policy: Option<String>,
+
+    /// Length of one ad of a Dailymotion-style `live_ad_break_launch=<n>` (a break of n x this),
+    /// in milliseconds [default: 30000].
+    #[arg(long, env = "HLSPLICE_AD_LENGTH_MS", value_name = "MS")]
+    pub ad_length_ms: Option<u64>,
 
     /// Marker families to insert, comma-separated: cue (EXT-X-CUE-OUT/CONT/IN), daterange
     /// (EXT-X-DATERANGE with SCTE35-OUT/IN), enhanced (cue with the SCTE-35 payload); both =
@@ -146,6 +173,12 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     redis: Option<String>,
     api_tokens: Option<Vec<String>>,
+    read_tokens: Option<Vec<String>>,
+    /// `[{secret = "...", scope = "write" | "read"}]`, read as plain values so that no parse
+    /// error can quote a secret.
+    tokens: Option<Vec<toml::Value>>,
+    default_policy: Option<String>,
+    ad_length_ms: Option<u64>,
     dialect: Option<String>,
     cue_style: Option<String>,
     max_break_ms: Option<u64>,
@@ -196,10 +229,28 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
             .map_err(|e| anyhow::anyhow!("cue_style: {e}"))?,
         None => defaults.cue_style,
     };
+    // Per scope, flags (or the environment) replace what the file gives.
+    let (file_write, file_read) = scoped_tokens(file.tokens.unwrap_or_default())?;
     let api_tokens = if args.api_tokens.is_empty() {
-        file.api_tokens.unwrap_or_default()
+        let mut tokens = file.api_tokens.unwrap_or_default();
+        tokens.extend(file_write);
+        tokens
     } else {
         args.api_tokens
+    };
+    let read_tokens = if args.read_tokens.is_empty() {
+        let mut tokens = file.read_tokens.unwrap_or_default();
+        tokens.extend(file_read);
+        tokens
+    } else {
+        args.read_tokens
+    };
+    let default_policy = match args.default_policy.or(file.default_policy) {
+        Some(name) => name
+            .parse::<PolicyPreset>()
+            .map_err(|e| anyhow::anyhow!("default_policy: {e}"))?
+            .policy(),
+        None => defaults.default_policy,
     };
     let max_break_ms = args
         .max_break_ms
@@ -239,12 +290,20 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         args.housekeeping_ms.or(file.housekeeping_ms),
         defaults.housekeeping_ms,
     )?;
+    let ad_length_ms = positive(
+        "ad_length_ms",
+        args.ad_length_ms.or(file.ad_length_ms),
+        defaults.ad_length_ms,
+    )?;
     Ok(ServerConfig {
         upstream,
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
         data_dir: args.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
         redis: args.redis.or(file.redis).filter(|url| !url.is_empty()),
         api_tokens,
+        read_tokens,
+        default_policy,
+        ad_length_ms,
         dialect,
         cue_style,
         max_break_ms,
@@ -266,6 +325,34 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         stream_idle_ms,
         housekeeping_ms,
     })
+}
+
+/// The file's `tokens = [{secret, scope}]` as (write, read) secrets. Errors name the entry by
+/// its index, never by its secret.
+fn scoped_tokens(entries: Vec<toml::Value>) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let (mut write, mut read) = (Vec::new(), Vec::new());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let toml::Value::Table(table) = entry else {
+            anyhow::bail!(
+                "tokens[{i}] must be a table {{secret = \"...\", scope = \"write\" | \"read\"}}"
+            );
+        };
+        if let Some(unknown) = table.keys().find(|k| *k != "secret" && *k != "scope") {
+            anyhow::bail!("tokens[{i}]: unknown key {unknown:?} (expected secret, scope)");
+        }
+        let Some(toml::Value::String(secret)) = table.get("secret") else {
+            anyhow::bail!("tokens[{i}].secret must be a string");
+        };
+        if secret.is_empty() {
+            anyhow::bail!("tokens[{i}].secret is empty");
+        }
+        match table.get("scope").and_then(toml::Value::as_str) {
+            Some("write") => write.push(secret.clone()),
+            Some("read") => read.push(secret.clone()),
+            _ => anyhow::bail!("tokens[{i}].scope must be \"write\" or \"read\""),
+        }
+    }
+    Ok((write, read))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -402,6 +489,85 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("upstrem"), "{err:#}");
         assert!(resolve(Args::default()).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn scoped_tokens_policy_and_ad_length() {
+        let dir =
+            std::env::temp_dir().join(format!("hlsplice-serve-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("serve.toml");
+        let config = |text: &str, args: Args| {
+            std::fs::write(&file, text).unwrap();
+            resolve(Args {
+                config: Some(file.clone()),
+                ..args
+            })
+        };
+        let text = r#"upstream = "http://10.0.0.1:9000"
+api_tokens = ["w1"]
+read_tokens = ["r1"]
+tokens = [{secret = "w2", scope = "write"}, {secret = "r2", scope = "read"}]
+default_policy = "dailymotion"
+ad_length_ms = 15000
+"#;
+        let resolved = config(text, Args::default()).unwrap();
+        assert_eq!(resolved.api_tokens, ["w1", "w2"]);
+        assert_eq!(resolved.read_tokens, ["r1", "r2"]);
+        assert_eq!(
+            resolved.default_policy,
+            hlsplice::hls::BreakPolicy::DAILYMOTION
+        );
+        assert_eq!(resolved.ad_length_ms, 15_000);
+        // Flags replace the file's tokens of their own scope only, and win for the rest.
+        let resolved = config(
+            text,
+            Args {
+                read_tokens: vec!["r9".to_owned()],
+                default_policy: Some("none".to_owned()),
+                ad_length_ms: Some(20_000),
+                ..Args::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(resolved.api_tokens, ["w1", "w2"]);
+        assert_eq!(resolved.read_tokens, ["r9"]);
+        assert_eq!(resolved.default_policy, hlsplice::hls::BreakPolicy::NONE);
+        assert_eq!(resolved.ad_length_ms, 20_000);
+        let plain = config("upstream = \"http://10.0.0.1:9000\"\n", Args::default()).unwrap();
+        assert_eq!(plain.default_policy, hlsplice::hls::BreakPolicy::NONE);
+        assert_eq!(plain.ad_length_ms, 30_000);
+        assert!(plain.read_tokens.is_empty());
+
+        // Errors name the entry, never the secret.
+        for (bad, needle) in [
+            (
+                r#"tokens = [{secret = "hush-1", scope = "admin"}]"#,
+                "tokens[0].scope",
+            ),
+            (
+                r#"tokens = [{secret = "hush-1", scop = "read"}]"#,
+                "tokens[0]: unknown key",
+            ),
+            (r#"tokens = [{scope = "read"}]"#, "tokens[0].secret"),
+            (
+                r#"tokens = [{secret = "", scope = "read"}]"#,
+                "tokens[0].secret is empty",
+            ),
+            (r#"tokens = ["hush-1"]"#, "tokens[0] must be a table"),
+            (r#"default_policy = "youtube""#, "default_policy"),
+            ("ad_length_ms = 0", "ad_length_ms"),
+        ] {
+            let err = config(
+                &format!("upstream = \"http://10.0.0.1:9000\"\n{bad}\n"),
+                Args::default(),
+            )
+            .unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains(needle), "{bad}: {text}");
+            assert!(!text.contains("hush-1"), "{bad}: {text}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

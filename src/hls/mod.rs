@@ -73,6 +73,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A stream's operator limits — breaks per rolling hour, spacing, duration range, on/off — are
+//! a [`BreakPolicy`], checked on program time against the breaks a [`Timeline`] holds.
+//!
 //! Multivariant playlists pass through untouched. Input that is not a media playlist comes back
 //! unchanged with a [`RewriteError`]; the rewriter never panics.
 //!
@@ -162,6 +165,7 @@ pub mod multivariant;
 mod options;
 mod outcome;
 mod place;
+mod policy;
 mod render;
 mod rewrite;
 mod scan;
@@ -175,6 +179,10 @@ mod timeline;
 pub use interstitial::{AssetListTemplate, InvalidAssetListTemplate};
 pub use options::{CueStyle, Markers, RewriteOptions, UnknownCueStyle, UnknownDialect};
 pub use outcome::{PlaylistKind, RewriteError, RewriteOutcome};
+pub use policy::{
+    BreakPolicy, HOUR_MS, MAX_PER_HOUR_LIMIT, MAX_SPACING_MS, PolicyError, PolicyLimits,
+    PolicyPreset, PolicyRefusal, UnknownPreset,
+};
 pub use rewrite::{
     Publication, RewriteScratch, rewrite, rewrite_published, rewrite_with, rewrite_with_publication,
 };

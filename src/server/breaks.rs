@@ -3,6 +3,11 @@
 //! stream's committed timeline, commit the change, and answer typed results; the API modules
 //! turn those into their own answers and status codes.
 //!
+//! A new break must also pass the stream's break policy ([`crate::hls::BreakPolicy`]: its own,
+//! else the server's default), checked on the committed timeline after the timeline's own rules
+//! (a start before the live edge, an overlap) so that those keep their answers; a disabled
+//! stream refuses before anything else is looked at.
+//!
 //! "Now" is the stream's live edge, refreshed from upstream first by the `refresh` each call
 //! is given; a repeated `request_id` is found among the breaks in memory, else in the store
 //! (for as long as the key is remembered), and returns the original break without needing
@@ -23,7 +28,8 @@ use super::store::{BreakQuery, StoreError};
 use super::stream::{CONFLICT_RETRIES, Stream};
 use super::streams::Streams;
 use crate::hls::{
-    Break, BreakState, BreakTarget, Ended, RuleError, ScheduleRequest, Scheduled, Timeline,
+    Break, BreakPolicy, BreakState, BreakTarget, Ended, PolicyLimits, PolicyRefusal, RuleError,
+    ScheduleRequest, Scheduled, Timeline,
 };
 
 /// Longest accepted idempotency key.
@@ -53,6 +59,8 @@ pub enum BreakError {
     Invalid(String),
     /// A break rule refused the request.
     Rule(RuleError),
+    /// The stream's break policy refused the request.
+    Policy(PolicyRefusal),
     /// The break was cancelled earlier.
     Cancelled(Box<Break>),
     /// The live edge could not be refreshed from upstream, so "now" is not known.
@@ -68,6 +76,7 @@ impl fmt::Display for BreakError {
             Self::UnknownBreak { stream, id } => write!(f, "no break {id} in stream {stream}"),
             Self::Invalid(why) | Self::LiveEdge(why) => f.write_str(why),
             Self::Rule(e) => e.fmt(f),
+            Self::Policy(refusal) => write!(f, "refused by the break policy: {refusal}"),
             Self::Cancelled(b) => write!(f, "break {} is already cancelled", b.id),
             Self::Store(e) => e.fmt(f),
         }
@@ -131,11 +140,16 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Streams {
+    /// The break policy `stream` is held to: its own, else the server's default.
+    pub fn policy_of(&self, stream: &Stream) -> BreakPolicy {
+        stream.policy().unwrap_or(self.settings().default_policy)
+    }
+
     /// The stream, caught up with the store if another writer changed it. With a store other
     /// servers write too, the stored revision is read first (one small read per API call), so
     /// an API call never starts from a state older than what the fleet acknowledged, even
     /// when a change notification has not arrived yet.
-    async fn known(&self, key: &str) -> Result<Arc<Stream>, BreakError> {
+    pub(crate) async fn known(&self, key: &str) -> Result<Arc<Stream>, BreakError> {
         let stream = self
             .find(key)
             .await?
@@ -161,7 +175,8 @@ impl Streams {
     /// # Errors
     /// [`BreakError::Invalid`] for a duration out of range or a bad key,
     /// [`BreakError::UnknownStream`], [`BreakError::Rule`] (overlap, start before the live
-    /// edge, no live edge, too many breaks), [`BreakError::LiveEdge`], [`BreakError::Store`].
+    /// edge, no live edge, too many breaks), [`BreakError::Policy`], [`BreakError::LiveEdge`],
+    /// [`BreakError::Store`].
     pub async fn create_break<F, R>(
         &self,
         key: &str,
@@ -242,16 +257,32 @@ impl Streams {
                 return Ok((Creation::Repeated, BreakAt { b, live_edge }));
             }
         }
+        let policy = self.policy_of(stream);
+        if !policy.enabled {
+            return Err(BreakError::Policy(PolicyRefusal::Disabled));
+        }
         refreshed.map_err(BreakError::LiveEdge)?;
         let (draft, created) = {
             let state = stream.state();
             let edge = state.live_edge;
+            let limits = PolicyLimits {
+                min_duration_ms: PolicyLimits::min_for_target_duration(state.target_duration),
+                max_duration_ms: self.settings().max_break_ms,
+            };
             drop(state);
             let mut draft = stream.draft();
             let created = match draft.timeline.schedule(req, edge) {
                 Ok(Scheduled::Created(b) | Scheduled::Repeated(b)) => b.clone(),
                 Err(e) => return Err(BreakError::Rule(e)),
             };
+            let others = draft
+                .timeline
+                .breaks()
+                .iter()
+                .filter(|b| b.id != created.id);
+            policy
+                .check(created.start(), created.planned_duration_ms, others, limits)
+                .map_err(BreakError::Policy)?;
             (
                 draft,
                 BreakAt {

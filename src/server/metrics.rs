@@ -20,6 +20,8 @@ pub mod route {
     pub const PREFLIGHT: &str = "preflight";
     pub const API: &str = "api";
     pub const OME: &str = "ovenmediaengine";
+    pub const YOUTUBE: &str = "youtube";
+    pub const DAILYMOTION: &str = "dailymotion";
     pub const HEALTH: &str = "healthz";
     pub const METRICS: &str = "metrics";
     pub const INVALID: &str = "invalid";

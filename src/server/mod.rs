@@ -9,10 +9,13 @@
 //!   (`Access-Control-Allow-Origin`, `-Expose-Headers`, `-Allow-Credentials`,
 //!   `Timing-Allow-Origin`) are kept on rewritten playlists too, and repeated on the proxy's
 //!   own error answers for those paths when they allow the request's origin.
-//! - `/api/v1/...` (native) and `/v1/vhosts/...:sendEvent[s]` (OvenMediaEngine-compatible)
-//!   take ad-break events; every break is committed to the break store before a 2xx: a redb
-//!   file in the data directory, or with [`ServerConfig::redis`] a Redis server that a fleet
-//!   of replicas shares (see `fleet`).
+//! - `/api/v1/...` (native), `/v1/vhosts/...:sendEvent[s]` (OvenMediaEngine-compatible),
+//!   `POST /youtube/v3/liveBroadcasts/cuepoint` (YouTube-compatible) and `POST /video/<stream>`
+//!   plus `GET /video/<stream>?fields=…` (Dailymotion-compatible) take ad-break events; every
+//!   break is committed to the break store before a 2xx: a redb file in the data directory, or
+//!   with [`ServerConfig::redis`] a Redis server that a fleet of replicas shares (see `fleet`).
+//!   All styles share one timeline and one break policy per stream. Tokens have a scope: read
+//!   tokens may only use `GET`.
 //! - `/healthz`, `/metrics` (Prometheus text).
 //!
 //! "Now" in the API is the stream's live edge — the program time at the end of the newest
@@ -61,7 +64,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 
-use crate::hls::{CueStyle, Markers, RewriteOptions};
+use crate::hls::{BreakPolicy, CueStyle, Markers, RewriteOptions};
 
 mod api;
 mod auth;
@@ -71,6 +74,7 @@ mod error;
 mod fleet;
 mod metrics;
 mod path;
+mod policy;
 mod proxy;
 mod renders;
 pub mod store;
@@ -99,8 +103,17 @@ pub struct ServerConfig {
     /// (`redis://[:password@]host:port[/db]`, `rediss://` for TLS), shared by every replica
     /// of a fleet. `None`: the embedded redb store.
     pub redis: Option<String>,
-    /// Tokens accepted on API routes. None configured: every API request gets 401.
+    /// Tokens accepted on API routes for reading and writing. With neither these nor
+    /// [`ServerConfig::read_tokens`], every API request gets 401.
     pub api_tokens: Vec<String>,
+    /// Tokens accepted on API routes for reading only (`GET`: lists and status); a write with
+    /// one gets 403.
+    pub read_tokens: Vec<String>,
+    /// The break policy of a stream that has none of its own.
+    pub default_policy: BreakPolicy,
+    /// Length of one ad of a Dailymotion-style `live_ad_break_launch=<n>` (n × this), in
+    /// milliseconds.
+    pub ad_length_ms: u64,
     /// Which marker families the rewriter inserts.
     pub dialect: Markers,
     /// The syntax of the CUE family's tags.
@@ -135,6 +148,9 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./hlsplice-data"),
             redis: None,
             api_tokens: Vec::new(),
+            read_tokens: Vec::new(),
+            default_policy: BreakPolicy::NONE,
+            ad_length_ms: 30_000,
             dialect: Markers::default(),
             cue_style: CueStyle::default(),
             max_break_ms: 600_000,
@@ -167,6 +183,8 @@ struct App {
     streams: streams::Streams,
     metrics: Arc<Metrics>,
     tokens: auth::Tokens,
+    /// Length of one Dailymotion-style ad, in milliseconds.
+    ad_length_ms: u64,
     rewrite_options: RewriteOptions,
     upstream_timeout: Duration,
     /// Whether a client's `_HLS_skip=v2` is asked upstream as `_HLS_skip=YES`.
@@ -256,6 +274,8 @@ pub enum ServeError {
     Store(String),
     /// The blocking task that opens the store panicked or was cancelled.
     Task(tokio::task::JoinError),
+    /// [`ServerConfig::default_policy`] or [`ServerConfig::ad_length_ms`] does not fit.
+    Policy(String),
 }
 
 impl fmt::Display for ServeError {
@@ -265,6 +285,7 @@ impl fmt::Display for ServeError {
             ServeError::Upstream(message) => f.write_str(message),
             ServeError::Store(message) => write!(f, "break store: {message}"),
             ServeError::Task(err) => write!(f, "opening the break store: {err}"),
+            ServeError::Policy(message) => write!(f, "default break policy: {message}"),
         }
     }
 }
@@ -301,6 +322,15 @@ async fn run_with_store(
     shutdown: impl Future<Output = ()> + Send + 'static,
     records: impl FnOnce(Arc<dyn store::BreakStore>) -> Arc<dyn store::BreakStore>,
 ) -> Result<(), ServeError> {
+    config
+        .default_policy
+        .validate(config.max_break_ms)
+        .map_err(|e| ServeError::Policy(e.to_string()))?;
+    if config.ad_length_ms == 0 {
+        return Err(ServeError::Policy(
+            "ad_length_ms must be positive".to_owned(),
+        ));
+    }
     let metrics = Arc::new(Metrics::default());
     let upstream = Arc::new(
         upstream::Upstream::new(&config.upstream, Arc::clone(&metrics))
@@ -322,10 +352,12 @@ async fn run_with_store(
                 .unwrap_or(i64::MAX)
                 .min(24_000_000),
         ),
-        keep_ended: chrono::Duration::hours(1),
+        // At least the policy's rolling hour: every start of the last hour stays countable.
+        keep_ended: chrono::Duration::milliseconds(crate::hls::HOUR_MS),
         idle_ticks: config
             .stream_idle_ms
             .div_ceil(tick.as_millis().max(1) as u64),
+        default_policy: config.default_policy,
     };
     let budget = Arc::new(renders::RenderBudget::new(
         usize::try_from(config.render_cache_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
@@ -335,7 +367,7 @@ async fn run_with_store(
         Arc::clone(&metrics.store),
     ));
     let streams = streams::Streams::new(store, budget, settings);
-    let tokens = auth::Tokens::new(&config.api_tokens);
+    let tokens = auth::Tokens::new(&config.api_tokens, &config.read_tokens);
     if tokens.is_empty() {
         tracing::warn!("no API token configured: every API request will be refused with 401");
     }
@@ -350,6 +382,7 @@ async fn run_with_store(
         streams,
         metrics,
         tokens,
+        ad_length_ms: config.ad_length_ms,
         rewrite_options,
         upstream_timeout: Duration::from_millis(config.upstream_timeout_ms.max(1)),
         skip_v2_as_yes: SKIP_V2_AS_YES,
@@ -491,6 +524,8 @@ async fn dispatch(
     let path = req.uri().path();
     let is_api = path == "/api/v1" || path.starts_with("/api/v1/");
     let is_ome = path.starts_with("/v1/vhosts/");
+    let is_youtube = path.starts_with("/youtube/v3/");
+    let is_dailymotion = api::dailymotion::is_dailymotion(&req);
     match (req.method(), path) {
         (&Method::GET | &Method::HEAD, "/healthz") => (route::HEALTH, Ok(health(app)), Style::Text),
         (&Method::GET, "/metrics") => (route::METRICS, Ok(metrics_response(app)), Style::Text),
@@ -507,6 +542,20 @@ async fn dispatch(
                 Err(failure) => Err(failure),
             };
             (route::OME, result, Style::Ome)
+        }
+        _ if is_youtube => {
+            let result = match authorize(app, &req) {
+                Ok(()) => api::youtube(app, req).await,
+                Err(failure) => Err(failure),
+            };
+            (route::YOUTUBE, result, Style::YouTube)
+        }
+        _ if is_dailymotion => {
+            let result = match authorize(app, &req) {
+                Ok(()) => api::dailymotion(app, req).await,
+                Err(failure) => Err(failure),
+            };
+            (route::DAILYMOTION, result, Style::Dailymotion)
         }
         (&Method::GET | &Method::HEAD, p) if p.ends_with(".m3u8") => (
             route::PLAYLIST,
@@ -529,6 +578,7 @@ async fn dispatch(
     }
 }
 
+/// Every API style: `GET` and `HEAD` read, every other method writes and needs a write token.
 fn authorize(app: &App, req: &Request<Incoming>) -> Result<(), Failure> {
     let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
     let first = values.next();
@@ -539,10 +589,11 @@ fn authorize(app: &App, req: &Request<Incoming>) -> Result<(), Failure> {
             "more than one Authorization header".to_owned(),
         ));
     }
-    if app.tokens.accepts(first) {
-        Ok(())
-    } else {
-        Err(Failure::Unauthorized)
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    match app.tokens.scope(first) {
+        None => Err(Failure::Unauthorized),
+        Some(auth::Scope::Read) if !reads => Err(Failure::Forbidden),
+        Some(_) => Ok(()),
     }
 }
 

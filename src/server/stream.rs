@@ -28,6 +28,14 @@
 //! API refresh the live edge from upstream right after a restart, before any player asked. A
 //! new path is committed in the background the first time it is rendered: a player's request
 //! never waits for that write, and a failure is only logged.
+//!
+//! The durable part also holds the stream's own break policy (`None`: the server's default),
+//! changed through a [`Draft`] like everything else, and the first program time the proxy saw
+//! for the stream: the program time of the first segment of the first media playlist rendered
+//! once the stream had no stored value. It is committed in the background like a new path and,
+//! until then, with whatever change of the stream is committed first; whichever replica
+//! commits first wins (the others reload on the conflict), so every replica and restart
+//! counts offsets from the same time.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,7 +49,8 @@ use super::path::{resolve_reference, stream_key_of, validate_path};
 use super::renders::{PathRenders, RenderBudget, Rendered};
 use super::store::{BreakStore, Commit, LoadedStream, StoreError, StreamRow};
 use crate::hls::{
-    self, PlaylistKind, Publication, RewriteError, RewriteOptions, RewriteOutcome, Timeline,
+    self, BreakPolicy, PlaylistKind, Publication, RewriteError, RewriteOptions, RewriteOutcome,
+    Timeline,
 };
 
 /// How long a change waits for other changes of the same stream to be committed.
@@ -86,6 +95,11 @@ pub struct Draft {
     pub timeline: Timeline,
     media_paths: Vec<String>,
     primary: Option<String>,
+    /// The stream's own break policy (`None`: the server's default).
+    pub policy: Option<BreakPolicy>,
+    /// The committed first program time, else the one seen in memory (committed with the
+    /// draft).
+    first_program_time: Option<DateTime<Utc>>,
 }
 
 impl Draft {
@@ -110,6 +124,12 @@ pub(crate) struct StreamState {
     pub timeline: Timeline,
     /// Media playlist paths as committed, oldest first.
     media_paths: Vec<String>,
+    /// The stream's own break policy as committed.
+    policy: Option<BreakPolicy>,
+    /// The first program time as committed.
+    first_program_time: Option<DateTime<Utc>>,
+    /// The first program time this process saw while none was committed.
+    seen_first_program_time: Option<DateTime<Utc>>,
     /// The primary rendition's path as committed.
     stored_primary: Option<String>,
     /// The primary rendition's path, as the newest multivariant playlist (or the store) says:
@@ -149,20 +169,25 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Stream {
     /// A stream as loaded from the store, or a new one (`None`).
     pub fn new(key: String, loaded: Option<LoadedStream>, epoch: u64) -> Self {
-        let (timeline, media_paths, primary, revision) = match loaded {
+        let (timeline, media_paths, primary, revision, policy, first_program_time) = match loaded {
             Some(LoadedStream { row, breaks }) => (
                 Timeline::restore(row.meta, breaks),
                 valid_media_paths(&key, row.media_paths),
                 valid_primary(&key, row.primary),
                 row.revision,
+                row.policy,
+                row.first_program_time,
             ),
-            None => (Timeline::new(), Vec::new(), None, 0),
+            None => (Timeline::new(), Vec::new(), None, 0, None, None),
         };
         Stream {
             key,
             state: Mutex::new(StreamState {
                 timeline,
                 media_paths,
+                policy,
+                first_program_time,
+                seen_first_program_time: None,
                 stored_primary: primary.clone(),
                 primary,
                 published_until: None,
@@ -269,6 +294,18 @@ impl Stream {
     /// rendition.
     pub fn live_edge(&self) -> Option<DateTime<Utc>> {
         self.state().live_edge
+    }
+
+    /// The stream's own break policy as committed (`None`: the server's default applies).
+    pub fn policy(&self) -> Option<BreakPolicy> {
+        self.state().policy
+    }
+
+    /// The first program time the proxy saw for the stream: as committed, else as seen by this
+    /// process (then committed with the stream's next change).
+    pub fn first_program_time(&self) -> Option<DateTime<Utc>> {
+        let state = self.state();
+        state.first_program_time.or(state.seen_first_program_time)
     }
 
     /// The primary rendition's path, when a multivariant playlist (or the store) named it.
@@ -548,7 +585,7 @@ impl Stream {
             let state = self.state();
             let mut draft = state.draft();
             let changed = match what {
-                Remember::Nothing => false,
+                Remember::Nothing | Remember::FirstProgramTime => false,
                 Remember::MediaPath => draft.add_media_path(path),
                 Remember::Primary => {
                     let primary = state.primary.clone();
@@ -557,7 +594,10 @@ impl Stream {
                     changed
                 }
             };
-            if !changed {
+            // The first program time seen goes with any commit, and on its own.
+            let new_first =
+                state.first_program_time.is_none() && draft.first_program_time.is_some();
+            if !changed && !new_first {
                 return Ok(());
             }
             draft
@@ -606,6 +646,8 @@ impl Stream {
             meta: changes.meta,
             media_paths: draft.media_paths.clone(),
             primary: draft.primary.clone(),
+            policy: draft.policy,
+            first_program_time: draft.first_program_time,
         };
         let stream = Arc::clone(self);
         let store = Arc::clone(store);
@@ -629,6 +671,8 @@ impl Stream {
                     }
                     state.media_paths = draft.media_paths;
                     state.stored_primary = draft.primary;
+                    state.policy = draft.policy;
+                    state.first_program_time = draft.first_program_time;
                     state.revision = row.revision;
                     Ok(then(&mut state))
                 }
@@ -756,6 +800,8 @@ enum Remember {
     MediaPath,
     /// The primary rendition changed (a multivariant playlist named another one).
     Primary,
+    /// The first program time of a stream whose record holds none was seen.
+    FirstProgramTime,
 }
 
 /// What [`StreamState::render_step`] got to.
@@ -855,6 +901,8 @@ impl StreamState {
             timeline: self.timeline.clone(),
             media_paths: self.media_paths.clone(),
             primary: self.stored_primary.clone(),
+            policy: self.policy,
+            first_program_time: self.first_program_time.or(self.seen_first_program_time),
         }
     }
 
@@ -875,6 +923,8 @@ impl StreamState {
             self.timeline.prune(horizon);
         }
         self.media_paths = valid_media_paths(key, loaded.row.media_paths);
+        self.policy = loaded.row.policy;
+        self.first_program_time = loaded.row.first_program_time;
         self.stored_primary = valid_primary(key, loaded.row.primary);
         if self.primary.is_none() {
             self.primary.clone_from(&self.stored_primary);
@@ -980,11 +1030,19 @@ impl StreamState {
         epoch: u64,
         cache: bool,
     ) -> (Arc<Rendered>, Remember) {
+        let mut first_seen = false;
         if observed.media {
             if let Some(edge) = observed.live_edge
                 && self.live_edge.is_none_or(|known| edge > known)
             {
                 self.live_edge = Some(edge);
+            }
+            if let Some(edge) = observed.live_edge
+                && self.first_program_time.is_none()
+                && self.seen_first_program_time.is_none()
+            {
+                self.seen_first_program_time = Some(observed.window_start.unwrap_or(edge));
+                first_seen = true;
             }
             if let Some(until) = observed.published_until
                 && self.published_until.is_none_or(|known| until > known)
@@ -1002,8 +1060,13 @@ impl StreamState {
             }
         }
         let rendered = Arc::new(rendered);
+        let first = if first_seen {
+            Remember::FirstProgramTime
+        } else {
+            Remember::Nothing
+        };
         if !cache {
-            return (rendered, Remember::Nothing);
+            return (rendered, first);
         }
         let remember = match self.renders.get_mut(path) {
             Some(renders) => {
@@ -1017,11 +1080,18 @@ impl StreamState {
                 if observed.media && !self.media_paths.iter().any(|known| known == path) {
                     Remember::MediaPath
                 } else {
-                    Remember::Nothing
+                    first
                 }
             }
         };
-        (rendered, remember)
+        (
+            rendered,
+            if remember == Remember::Nothing {
+                first
+            } else {
+                remember
+            },
+        )
     }
 
     fn note_window(&mut self, path: &str, start: DateTime<Utc>) {

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use super::renders::RenderBudget;
 use super::store::{BreakStore, Change, Prune, StoreError};
 use super::stream::{Stream, lock};
+use crate::hls::BreakPolicy;
 
 /// Most store rows one housekeeping pass removes per stream (one transaction each), so pruning
 /// a long backlog never holds the store for long.
@@ -46,6 +47,8 @@ pub struct StreamSettings {
     pub keep_ended: chrono::Duration,
     /// Housekeeping ticks without a request after which a stream leaves memory.
     pub idle_ticks: u64,
+    /// The break policy of a stream that has none of its own.
+    pub default_policy: BreakPolicy,
 }
 
 impl Default for StreamSettings {
@@ -56,6 +59,7 @@ impl Default for StreamSettings {
             request_id_ttl: chrono::Duration::hours(24),
             keep_ended: chrono::Duration::hours(1),
             idle_ticks: 600,
+            default_policy: BreakPolicy::NONE,
         }
     }
 }

@@ -1,5 +1,7 @@
-//! The ad-break API in its styles: native (`/api/v1`, [`native`]) and OvenMediaEngine-compatible
-//! (`/v1/vhosts/…:sendEvent[s]`, [`ome`]). Each parses its requests, calls the shared break
+//! The ad-break API in its styles: native (`/api/v1`, [`native`]), OvenMediaEngine-compatible
+//! (`/v1/vhosts/…:sendEvent[s]`, [`ome`]), YouTube-compatible
+//! (`/youtube/v3/liveBroadcasts/cuepoint`, [`youtube`]) and Dailymotion-compatible
+//! (`/video/<stream>`, [`dailymotion`]). Each parses its requests, calls the shared break
 //! operations ([`crate::server::breaks`]) and answers in its own shape; the status codes of the
 //! failures are decided in one place ([`crate::server::error`]).
 use bytes::Bytes;
@@ -11,12 +13,17 @@ use serde_json::Value;
 use super::body::{BoxBody, full};
 use super::error::Failure;
 
+pub mod dailymotion;
 pub mod native;
 pub mod ome;
+pub mod policy;
 pub mod views;
+pub mod youtube;
 
+pub use dailymotion::dailymotion;
 pub use native::native;
 pub use ome::ome;
+pub use youtube::youtube;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;

@@ -9,6 +9,8 @@
 //! - `POST …/breaks`: create (`{"duration_ms", "start", "event_id", "request_id"}`).
 //! - `GET …/breaks[?limit=&cursor=&state=]`: newest first, paginated, filtered by state.
 //! - `GET …/breaks/{id}`, `DELETE …/breaks/{id}` (cancel), `POST …/breaks/{id}/end` (IN).
+//! - `GET …/policy`, `PUT …/policy` (`…` being `/api/v1/streams/{stream}`): the stream's break
+//!   policy ([`super::policy`]).
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +18,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+use super::policy::{parse_policy, policy_view};
 use super::views::{break_view, rfc3339, stream_summary};
 use super::{json_response, read_body};
 use crate::hls::{BreakState, BreakTarget, ScheduleRequest, Start};
@@ -33,6 +36,7 @@ enum Route {
     Breaks(String),
     Break(String, u64),
     BreakEnd(String, u64),
+    Policy(String),
 }
 
 fn parse_route(path: &str) -> Result<Route, Failure> {
@@ -42,6 +46,11 @@ fn parse_route(path: &str) -> Result<Route, Failure> {
         return Ok(Route::Streams);
     }
     let rest = rest.strip_prefix('/').ok_or_else(not_found)?;
+    if let Some(stream) = rest.strip_suffix("/policy") {
+        return Ok(Route::Policy(
+            decode_stream_name(stream).map_err(Failure::BadPath)?,
+        ));
+    }
     let segments: Vec<&str> = rest.split('/').collect();
     let at = segments
         .iter()
@@ -293,6 +302,22 @@ pub async fn native(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<B
                 &break_view(&stream, &at.b, at.live_edge),
             ))
         }
+        (Method::GET, Route::Policy(stream)) => {
+            let at = streams
+                .policy(&stream)
+                .await
+                .map_err(|e| Failure::from_break(&stream, e))?;
+            Ok(json_response(StatusCode::OK, &policy_view(&at.policy)))
+        }
+        (Method::PUT, Route::Policy(stream)) => {
+            let body = read_body(req).await?;
+            let policy = parse_policy(&body, streams.settings().max_break_ms)?;
+            let at = streams
+                .set_policy(&stream, policy)
+                .await
+                .map_err(|e| Failure::from_break(&stream, e))?;
+            Ok(json_response(StatusCode::OK, &policy_view(&at.policy)))
+        }
         _ => Err(Failure::MethodNotAllowed),
     }
 }
@@ -324,6 +349,16 @@ mod tests {
         assert!(parse_route("/api/v1/streams/live/../x/breaks").is_err());
         assert!(parse_route("/api/v1/streams/live/demo/breaks/x").is_err());
         assert!(parse_route("/api/v1/streams/live/demo").is_err());
+        assert_eq!(
+            parse_route("/api/v1/streams/live/demo/policy").unwrap(),
+            Route::Policy("live/demo".into())
+        );
+        assert_eq!(
+            parse_route("/api/v1/streams/live%2Fpolicy/policy").unwrap(),
+            Route::Policy("live/policy".into())
+        );
+        assert!(parse_route("/api/v1/streams/policy").is_err());
+        assert!(parse_route("/api/v1/streams/../policy").is_err());
     }
 
     #[test]

@@ -38,12 +38,14 @@ pub fn break_view(stream: &str, b: &Break, live_edge: Option<DateTime<Utc>>) -> 
     })
 }
 
-/// A summary of a stream for `GET /api/v1/streams`: its live edge, what its renditions
-/// declared, how many breaks its timeline holds (scheduled, active, and ended ones still in
-/// a window), the current one, and the stored revision this server holds (replicas of a fleet
-/// that hold the same revision render the same breaks).
+/// A summary of a stream for `GET /api/v1/streams`: its live edge, the first program time the
+/// proxy saw (what YouTube-style offsets count from), what its renditions declared, how many
+/// breaks its timeline holds (scheduled, active, and ended ones still in a window), the current
+/// one, and the stored revision this server holds (replicas of a fleet that hold the same
+/// revision render the same breaks).
 pub fn stream_summary(stream: &Stream) -> Value {
     let revision = stream.revision();
+    let first_program_time = stream.first_program_time();
     let state = stream.state();
     let edge = state.live_edge;
     let current = state
@@ -59,6 +61,7 @@ pub fn stream_summary(stream: &Stream) -> Value {
     json!({
         "stream": stream.key,
         "live_edge": edge.map(rfc3339),
+        "first_program_time": first_program_time.map(rfc3339),
         "target_duration": state.target_duration,
         "part_target": state.part_target,
         "breaks": state.timeline.breaks().len(),

@@ -96,7 +96,7 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<Migrated, DbError> {
             revision: revisions.get(&key).copied().unwrap_or(0).max(1),
             meta,
             media_paths: record.media_paths,
-            primary: None,
+            ..StreamRow::default()
         };
         let bytes = serde_json::to_vec(&row).map_err(|e| {
             DbError::Store(super::StoreError::Unavailable(format!("encoding: {e}")))

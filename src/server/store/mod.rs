@@ -3,8 +3,8 @@
 //! operations.
 //!
 //! Schema (one row per thing that changes on its own, after the relational rule):
-//! - one small row per stream ([`StreamRow`]): its revision, the timeline's counters and its
-//!   media playlist paths;
+//! - one small row per stream ([`StreamRow`]): its revision, the timeline's counters, its
+//!   media playlist paths, its break policy and the first program time seen;
 //! - one row per break ([`Break`]), written when that break changes and never otherwise;
 //! - the breaks that can still appear in a playlist (loaded when the stream is), indexed apart
 //!   from the history, so loading a stream costs what is live, not what is old;
@@ -20,7 +20,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::hls::{Break, TimelineMeta};
+use crate::hls::{Break, BreakPolicy, TimelineMeta};
 
 #[cfg(test)]
 mod failing;
@@ -54,6 +54,14 @@ pub struct StreamRow {
     /// multivariant playlist seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
+    /// The stream's break policy; `None`: the server's default policy applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<BreakPolicy>,
+    /// The program time of the first segment listed in the first media playlist the proxy read
+    /// for the stream (YouTube-style `insertionOffsetTimeMs` counts from it). Set once, by the
+    /// first commit after it was seen; every replica and restart then uses the stored value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_program_time: Option<DateTime<Utc>>,
 }
 
 /// A stream as loaded: its row and the breaks that can still appear in a playlist.

@@ -80,7 +80,7 @@ fn commit(store: &dyn BreakStore, stream: &str, row: &mut StreamRow, tl: &mut Ti
         revision: row.revision + 1,
         meta: changes.meta,
         media_paths: row.media_paths.clone(),
-        primary: None,
+        ..row.clone()
     };
     store
         .commit(
@@ -220,7 +220,7 @@ fn a_commit_from_a_stale_revision_is_refused_in(store: &dyn BreakStore) {
         revision: 1,
         meta: changes.meta,
         media_paths: Vec::new(),
-        primary: None,
+        ..StreamRow::default()
     };
     let refused = store.commit(
         "live/a",

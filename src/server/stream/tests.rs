@@ -204,6 +204,80 @@ async fn media_paths_survive_a_restart_and_are_not_committed_again() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The first program time is the first listed segment of the first media playlist rendered;
+/// it is committed once, a second copy of the stream (a replica) that saw a later one takes the
+/// stored one, and so does a restart. The policy is committed with the stream like the rest.
+#[tokio::test]
+async fn the_first_program_time_and_the_policy_are_stored_once_for_every_copy() {
+    let dir = temp_dir("first");
+    {
+        let f = Fixture::open(dir.clone());
+        let first = f.stream("live/a");
+        let replica = f.stream("live/a");
+        assert_eq!(first.first_program_time(), None);
+        f.render(
+            &first,
+            "/live/a/video.m3u8",
+            "/live/a/video.m3u8",
+            media_playlist(0),
+        )
+        .await;
+        assert_eq!(first.first_program_time(), Some(at("2026-01-01T00:00:00Z")));
+        f.commits_reach(1).await;
+        // The replica saw the stream later, from an older revision: its own value loses.
+        f.render(
+            &replica,
+            "/live/a/video.m3u8",
+            "/live/a/video.m3u8",
+            media_playlist(5),
+        )
+        .await;
+        for _ in 0..400 {
+            if replica.first_program_time() == Some(at("2026-01-01T00:00:00Z")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            replica.first_program_time(),
+            Some(at("2026-01-01T00:00:00Z"))
+        );
+        // Later playlists change nothing.
+        f.render(
+            &first,
+            "/live/a/video.m3u8",
+            "/live/a/video.m3u8",
+            media_playlist(9),
+        )
+        .await;
+        assert_eq!(first.first_program_time(), Some(at("2026-01-01T00:00:00Z")));
+
+        let writer = first.writer().await.unwrap();
+        let mut draft = first.draft();
+        draft.policy = Some(crate::hls::BreakPolicy::DAILYMOTION);
+        first.commit(&f.store, writer, draft, |_| ()).await.unwrap();
+        assert_eq!(first.policy(), Some(crate::hls::BreakPolicy::DAILYMOTION));
+        f.redb.close();
+    }
+    let f = Fixture::open(dir.clone());
+    let stream = f.stream("live/a");
+    assert_eq!(
+        stream.first_program_time(),
+        Some(at("2026-01-01T00:00:00Z"))
+    );
+    assert_eq!(stream.policy(), Some(crate::hls::BreakPolicy::DAILYMOTION));
+    f.render(
+        &stream,
+        "/live/a/video.m3u8",
+        "/live/a/video.m3u8",
+        media_playlist(20),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(f.commits(), 0, "nothing new to remember after a restart");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn renderings_are_kept_per_target_bounded_least_recently_used_first() {
     let f = Fixture::open(temp_dir("renders"));
@@ -269,6 +343,8 @@ fn stored_media_paths_are_validated_and_bounded() {
         timeline: Timeline::new(),
         media_paths: kept,
         primary: None,
+        policy: None,
+        first_program_time: None,
     };
     assert!(!draft.add_media_path("/live/a/r19.m3u8"));
     assert!(draft.add_media_path("/live/a/new.m3u8"));
