@@ -16,6 +16,11 @@
 //                      enforces, e.g. EXT-X-PART tags only on the last three segments, §6.2.2);
 //                      as many segments with a URI as URI lines, each with the date range of
 //                      the last EXT-X-DATERANGE before it (hls-parser keeps one per segment)
+// hls-parser's "DATERANGE tags with the same CLASS should not overlap" compares every tag of a
+// CLASS with every other, IDs ignored, so it refuses an interstitial's closing tag (same ID,
+// CLASS and START-DATE as its opening tag, END-DATE added: one range, RFC 8216bis §4.4.5.1).
+// The spec only forbids overlaps between different IDs: this script checks exactly that itself,
+// and gives hls-parser the playlist with the later tags of an ID it already saw set aside.
 // --parts-from-input DIR: the playlists in DIR are rewriter goldens whose EXT-X-PART lines are
 // the packager input's, passed through byte for byte, so hls-parser's part-retention rule
 // judges that input, not hlsplice: there, when hls-parser refuses only for that rule, the parts
@@ -212,7 +217,65 @@ function withoutOldParts(text) {
     .join('\n');
 }
 
-function checkHlsParser(name, text, partsFromInput) {
+/** The date ranges of `text` by ID: CLASS, start and end (ms; end from END-DATE, DURATION or
+ *  PLANNED-DURATION of any of its tags, else its start). */
+function rangesById(text) {
+  const ranges = new Map();
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.startsWith('#EXT-X-DATERANGE:')) continue;
+    const id = attrOf(line, 'ID');
+    const range = ranges.get(id) ?? { cls: attrOf(line, 'CLASS'), start: undefined, end: undefined };
+    const start = attrOf(line, 'START-DATE');
+    if (start !== undefined) range.start = Date.parse(start);
+    const end = attrOf(line, 'END-DATE');
+    const duration = attrOf(line, 'DURATION') ?? attrOf(line, 'PLANNED-DURATION');
+    if (end !== undefined) range.end = Date.parse(end);
+    else if (duration !== undefined && range.end === undefined && range.start !== undefined) {
+      range.end = range.start + Number(duration) * 1000;
+    }
+    ranges.set(id, range);
+  }
+  return ranges;
+}
+
+/** Date ranges of one CLASS with different IDs that overlap (RFC 8216bis §4.4.5.1 forbids it). */
+function classOverlaps(text) {
+  const list = [...rangesById(text).entries()].filter(([, r]) => r.cls !== undefined);
+  const found = [];
+  for (let i = 0; i < list.length; i += 1) {
+    for (let j = i + 1; j < list.length; j += 1) {
+      const [a, ra] = list[i];
+      const [b, rb] = list[j];
+      const endA = ra.end ?? ra.start;
+      const endB = rb.end ?? rb.start;
+      if (ra.cls === rb.cls && ra.start < endB && rb.start < endA) found.push(`${a} and ${b}`);
+    }
+  }
+  return found;
+}
+
+/** `text` without the EXT-X-DATERANGE tags that repeat an ID seen before. */
+function withoutRepeatedIds(text) {
+  const seen = new Set();
+  return text
+    .split('\n')
+    .filter((line) => {
+      if (!line.startsWith('#EXT-X-DATERANGE:')) return true;
+      const id = attrOf(line.replace(/\r$/, ''), 'ID');
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    })
+    .join('\n');
+}
+
+function checkHlsParser(name, original, partsFromInput) {
+  const overlaps = classOverlaps(original);
+  if (overlaps.length > 0) {
+    check(`${name} date ranges`, false, `same CLASS, overlapping: ${overlaps.join('; ')}`);
+    return;
+  }
+  const text = withoutRepeatedIds(original);
   let parsed;
   try {
     parsed = HlsParser.parse(text);
