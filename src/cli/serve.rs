@@ -36,6 +36,15 @@ TOML file given with --config, using the flag's name with underscores, e.g.:
     render_cache_mib = 64
     stream_idle_ms = 600000
     housekeeping_ms = 10000
+    max_playlist_bytes = 4194304
+    max_upstream_fetches = 1024
+    stream_patterns = [\"live/*\", \"ll/*\"]
+    max_streams = 4096
+    max_schedule_ahead_hours = 72
+    max_connections = 10000
+    header_read_timeout_ms = 10000
+    body_read_timeout_ms = 10000
+    keepalive_idle_ms = 5000
 
 Flags override environment variables, which override the file. Logs go to stderr; set their
 level with RUST_LOG (default: info).";
@@ -162,6 +171,59 @@ pub struct Args {
     /// [default: 10000].
     #[arg(long, env = "HLSPLICE_HOUSEKEEPING_MS", value_name = "MS")]
     pub housekeeping_ms: Option<u64>,
+
+    /// Largest playlist read from upstream, in bytes; a larger one answers 502 without being
+    /// read to the end [default: 4194304].
+    #[arg(long, env = "HLSPLICE_MAX_PLAYLIST_BYTES", value_name = "BYTES")]
+    pub max_playlist_bytes: Option<u64>,
+
+    /// Most playlist fetches in flight upstream at once (distinct path and query); past it a
+    /// new one answers 503 [default: 1024].
+    #[arg(long, env = "HLSPLICE_MAX_UPSTREAM_FETCHES", value_name = "N")]
+    pub max_upstream_fetches: Option<usize>,
+
+    /// Which playlist directories are streams, as glob patterns over the stream key (`*` within
+    /// a path segment, `**` across segments, e.g. `live/*`). Repeat for several; the
+    /// environment variable takes a comma-separated list. Without any, every directory a
+    /// playlist is in. Playlists elsewhere are proxied unmarked.
+    #[arg(
+        long = "stream-pattern",
+        env = "HLSPLICE_STREAM_PATTERNS",
+        value_name = "GLOB",
+        value_delimiter = ','
+    )]
+    pub stream_patterns: Vec<String>,
+
+    /// Most streams in memory at once; a playlist of a new stream past it is proxied unmarked
+    /// [default: 4096].
+    #[arg(long, env = "HLSPLICE_MAX_STREAMS", value_name = "N")]
+    pub max_streams: Option<usize>,
+
+    /// How far past the live edge a break may be scheduled, in hours [default: 72].
+    #[arg(long, env = "HLSPLICE_MAX_SCHEDULE_AHEAD_HOURS", value_name = "HOURS")]
+    pub max_schedule_ahead_hours: Option<u64>,
+
+    /// Most client connections open at once; past it idle keep-alive connections are closed
+    /// first, and a new connection is refused when none is idle [default: from the open-file
+    /// limit, raised to its hard limit at start-up, less room for upstream connections and the
+    /// store].
+    #[arg(long, env = "HLSPLICE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Longest a client may take to send a request's headers, and longest a keep-alive
+    /// connection may wait for the next one's, in milliseconds [default: 10000].
+    #[arg(long, env = "HLSPLICE_HEADER_READ_TIMEOUT_MS", value_name = "MS")]
+    pub header_read_timeout_ms: Option<u64>,
+
+    /// Longest a client may take to send an API request's body, in milliseconds; then 408
+    /// [default: 10000].
+    #[arg(long, env = "HLSPLICE_BODY_READ_TIMEOUT_MS", value_name = "MS")]
+    pub body_read_timeout_ms: Option<u64>,
+
+    /// A keep-alive connection with no request for this long is closed, in milliseconds
+    /// [default: 5000].
+    #[arg(long, env = "HLSPLICE_KEEPALIVE_IDLE_MS", value_name = "MS")]
+    pub keepalive_idle_ms: Option<u64>,
 }
 
 /// The `--config` file.
@@ -190,6 +252,15 @@ struct FileConfig {
     render_cache_mib: Option<u64>,
     stream_idle_ms: Option<u64>,
     housekeeping_ms: Option<u64>,
+    max_playlist_bytes: Option<u64>,
+    max_upstream_fetches: Option<usize>,
+    stream_patterns: Option<Vec<String>>,
+    max_streams: Option<usize>,
+    max_schedule_ahead_hours: Option<u64>,
+    max_connections: Option<usize>,
+    header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    keepalive_idle_ms: Option<u64>,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -295,6 +366,56 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         args.ad_length_ms.or(file.ad_length_ms),
         defaults.ad_length_ms,
     )?;
+    let max_playlist_bytes = positive(
+        "max_playlist_bytes",
+        args.max_playlist_bytes.or(file.max_playlist_bytes),
+        defaults.max_playlist_bytes,
+    )?;
+    let as_u64 = |v: Option<usize>| v.map(|v| v as u64);
+    let max_upstream_fetches = positive(
+        "max_upstream_fetches",
+        as_u64(args.max_upstream_fetches.or(file.max_upstream_fetches)),
+        defaults.max_upstream_fetches as u64,
+    )? as usize;
+    let max_streams = positive(
+        "max_streams",
+        as_u64(args.max_streams.or(file.max_streams)),
+        defaults.max_streams as u64,
+    )? as usize;
+    let max_schedule_ahead_hours = positive(
+        "max_schedule_ahead_hours",
+        args.max_schedule_ahead_hours
+            .or(file.max_schedule_ahead_hours),
+        defaults.max_schedule_ahead_hours,
+    )?;
+    let max_connections = match args.max_connections.or(file.max_connections) {
+        Some(0) => anyhow::bail!("max_connections must be positive"),
+        other => other,
+    };
+    let header_read_timeout_ms = positive(
+        "header_read_timeout_ms",
+        args.header_read_timeout_ms.or(file.header_read_timeout_ms),
+        defaults.header_read_timeout_ms,
+    )?;
+    let body_read_timeout_ms = positive(
+        "body_read_timeout_ms",
+        args.body_read_timeout_ms.or(file.body_read_timeout_ms),
+        defaults.body_read_timeout_ms,
+    )?;
+    let keepalive_idle_ms = positive(
+        "keepalive_idle_ms",
+        args.keepalive_idle_ms.or(file.keepalive_idle_ms),
+        defaults.keepalive_idle_ms,
+    )?;
+    let stream_patterns = if args.stream_patterns.is_empty() {
+        file.stream_patterns.unwrap_or_default()
+    } else {
+        args.stream_patterns
+    };
+    for pattern in &stream_patterns {
+        hlsplice::server::StreamPattern::new(pattern)
+            .map_err(|e| anyhow::anyhow!("stream pattern {pattern:?}: {e}"))?;
+    }
     Ok(ServerConfig {
         upstream,
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
@@ -324,6 +445,15 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         render_cache_mib,
         stream_idle_ms,
         housekeeping_ms,
+        max_playlist_bytes,
+        max_upstream_fetches,
+        stream_patterns,
+        max_streams,
+        max_schedule_ahead_hours,
+        max_connections,
+        header_read_timeout_ms,
+        body_read_timeout_ms,
+        keepalive_idle_ms,
     })
 }
 

@@ -65,6 +65,13 @@ pub enum BreakError {
     Cancelled(Box<Break>),
     /// The live edge could not be refreshed from upstream, so "now" is not known.
     LiveEdge(String),
+    /// The start is further past the live edge than `max_schedule_ahead_hours` allows.
+    TooFarAhead {
+        /// Asked for.
+        start: DateTime<Utc>,
+        /// The latest start allowed now.
+        latest: DateTime<Utc>,
+    },
     /// The store failed; nothing was changed.
     Store(StoreError),
 }
@@ -75,6 +82,12 @@ impl fmt::Display for BreakError {
             Self::UnknownStream(key) => write!(f, "Could not find the stream: [{key}]"),
             Self::UnknownBreak { stream, id } => write!(f, "no break {id} in stream {stream}"),
             Self::Invalid(why) | Self::LiveEdge(why) => f.write_str(why),
+            Self::TooFarAhead { start, latest } => write!(
+                f,
+                "start {} is too far ahead: breaks may be scheduled up to {} (max_schedule_ahead_hours past the live edge)",
+                start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                latest.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
             Self::Rule(e) => e.fmt(f),
             Self::Policy(refusal) => write!(f, "refused by the break policy: {refusal}"),
             Self::Cancelled(b) => write!(f, "break {} is already cancelled", b.id),
@@ -265,6 +278,12 @@ impl Streams {
         let (draft, created) = {
             let state = stream.state();
             let edge = state.live_edge;
+            if let (crate::hls::Start::At(start), Some(edge)) = (req.start, edge) {
+                let latest = edge + self.settings().max_schedule_ahead;
+                if start > latest {
+                    return Err(BreakError::TooFarAhead { start, latest });
+                }
+            }
             let limits = PolicyLimits {
                 min_duration_ms: PolicyLimits::min_for_target_duration(state.target_duration),
                 max_duration_ms: self.settings().max_break_ms,

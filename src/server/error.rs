@@ -81,6 +81,8 @@ pub enum Failure {
     Unauthorized,
     /// Request body over the limit.
     PayloadTooLarge,
+    /// The client did not send the request body within `body_read_timeout_ms`.
+    BodyTimeout,
     /// The request conflicts with the stream's breaks; `existing` is the break in the way (as JSON).
     Conflict {
         reason: String,
@@ -123,6 +125,7 @@ impl Failure {
             Failure::Forbidden => StatusCode::FORBIDDEN,
             Failure::Policy { refusal, .. } => policy_status(refusal, style),
             Failure::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Failure::Conflict { .. } => StatusCode::CONFLICT,
             Failure::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Failure::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -148,6 +151,7 @@ impl Failure {
                 format!("refused by the break policy of stream {stream}: {refusal}")
             }
             Failure::PayloadTooLarge => "request body larger than 64 KiB".to_owned(),
+            Failure::BodyTimeout => "the request body did not arrive in time".to_owned(),
             Failure::Conflict { reason, .. } => reason.clone(),
             Failure::Refused(why) => format!("refused: {why}"),
             Failure::BadGateway(why) => format!("bad gateway: {why}"),
@@ -359,6 +363,7 @@ impl Failure {
                 refusal,
             },
             BreakError::LiveEdge(why) => Failure::Unavailable(why),
+            BreakError::TooFarAhead { .. } => Failure::Refused(reason),
             BreakError::Store(e) => Failure::from(e),
             BreakError::Cancelled(b) => Failure::Conflict {
                 reason,

@@ -37,6 +37,10 @@ pub struct Metrics {
     pub upstream_errors: AtomicU64,
     pub body_timeouts: AtomicU64,
     pub coalesced: AtomicU64,
+    pub upstream_retries: AtomicU64,
+    pub connections_closed_idle: AtomicU64,
+    pub connections_refused: AtomicU64,
+    pub streams_refused: AtomicU64,
     pub cache_hits: AtomicU64,
     pub renders: AtomicU64,
     /// Fed by the store (see `store::Metered`).
@@ -111,6 +115,30 @@ impl Metrics {
             "hlsplice_upstream_body_timeouts_total",
             "Pass-through bodies aborted because the upstream sent nothing for upstream_timeout_ms.",
             &self.body_timeouts,
+        );
+        counter(
+            &mut out,
+            "hlsplice_upstream_retries_total",
+            "Upstream requests sent once more because a pooled connection the upstream had closed ended before an answer.",
+            &self.upstream_retries,
+        );
+        counter(
+            &mut out,
+            "hlsplice_connections_closed_idle_total",
+            "Idle keep-alive client connections closed to make room past max_connections.",
+            &self.connections_closed_idle,
+        );
+        counter(
+            &mut out,
+            "hlsplice_connections_refused_total",
+            "Client connections closed at once because max_connections were busy.",
+            &self.connections_refused,
+        );
+        counter(
+            &mut out,
+            "hlsplice_streams_refused_total",
+            "Playlists served unmarked because their directory is not a stream (stream_patterns) or max_streams were in memory.",
+            &self.streams_refused,
         );
         counter(
             &mut out,

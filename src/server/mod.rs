@@ -62,14 +62,15 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 
 use crate::hls::{BreakPolicy, CueStyle, Markers, RewriteOptions};
 
+mod admission;
 mod api;
 mod auth;
 mod body;
 mod breaks;
+mod connections;
 mod error;
 mod fleet;
 mod metrics;
@@ -78,6 +79,8 @@ mod policy;
 mod proxy;
 mod renders;
 pub mod store;
+
+pub use admission::{InvalidStreamPattern, StreamPattern};
 mod stream;
 mod streams;
 // They run the proxy in front of the built-in packager.
@@ -138,6 +141,28 @@ pub struct ServerConfig {
     /// How often housekeeping passes over the streams (pruning what can no longer appear, the
     /// history past its retention, expired idempotency keys, idle streams), in milliseconds.
     pub housekeeping_ms: u64,
+    /// Largest playlist read from upstream, in bytes; a larger one answers 502.
+    pub max_playlist_bytes: u64,
+    /// Most playlist fetches in flight upstream at once (distinct targets); past it, 503.
+    pub max_upstream_fetches: usize,
+    /// Which playlist directories are streams (glob patterns over the stream key: `*` within a
+    /// path segment, `**` across segments). Empty: every directory a playlist is in. Playlists
+    /// of other directories are proxied unmarked.
+    pub stream_patterns: Vec<String>,
+    /// Most streams in memory; a playlist of a new stream past it is proxied unmarked.
+    pub max_streams: usize,
+    /// How far past the live edge a break may be scheduled, in hours.
+    pub max_schedule_ahead_hours: u64,
+    /// Most client connections open at once (`None`: from the open-file limit). Past it, idle
+    /// keep-alive connections are closed first; a new connection is refused when none is idle.
+    pub max_connections: Option<usize>,
+    /// Longest a client may take to send a request's headers (and longest a keep-alive
+    /// connection may wait for the next request's headers), in milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// Longest a client may take to send an API request's body, in milliseconds (then 408).
+    pub body_read_timeout_ms: u64,
+    /// A keep-alive connection with no request for this long is closed, in milliseconds.
+    pub keepalive_idle_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -162,6 +187,15 @@ impl Default for ServerConfig {
             render_cache_mib: 64,
             stream_idle_ms: 600_000,
             housekeeping_ms: 10_000,
+            max_playlist_bytes: 4 * 1024 * 1024,
+            max_upstream_fetches: 1024,
+            stream_patterns: Vec::new(),
+            max_streams: 4096,
+            max_schedule_ahead_hours: 72,
+            max_connections: None,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            keepalive_idle_ms: 5_000,
         }
     }
 }
@@ -189,6 +223,10 @@ struct App {
     upstream_timeout: Duration,
     /// Whether a client's `_HLS_skip=v2` is asked upstream as `_HLS_skip=YES`.
     skip_v2_as_yes: bool,
+    /// Longest an API request body may take to arrive.
+    body_read_timeout: Duration,
+    /// Open client connections and their limits.
+    connections: connections::Connections,
 }
 
 impl App {
@@ -332,9 +370,22 @@ async fn run_with_store(
         ));
     }
     let metrics = Arc::new(Metrics::default());
+    let connection_metrics = Arc::clone(&metrics);
+    let open_files = connections::raise_open_file_limit();
+    let max_connections = config
+        .max_connections
+        .unwrap_or_else(|| open_files.map_or(1024, connections::default_max_connections));
     let upstream = Arc::new(
-        upstream::Upstream::new(&config.upstream, Arc::clone(&metrics))
-            .map_err(ServeError::Upstream)?,
+        upstream::Upstream::new(
+            &config.upstream,
+            upstream::UpstreamLimits {
+                max_playlist_bytes: usize::try_from(config.max_playlist_bytes)
+                    .unwrap_or(usize::MAX),
+                max_fetches: config.max_upstream_fetches,
+            },
+            Arc::clone(&metrics),
+        )
+        .map_err(ServeError::Upstream)?,
     );
     let opened = open_store(&config).await?;
     let _close = CloseStore(opened.clone());
@@ -358,6 +409,12 @@ async fn run_with_store(
             .stream_idle_ms
             .div_ceil(tick.as_millis().max(1) as u64),
         default_policy: config.default_policy,
+        admission: admission::Admission::new(&config.stream_patterns, config.max_streams),
+        max_schedule_ahead: chrono::Duration::hours(
+            i64::try_from(config.max_schedule_ahead_hours)
+                .unwrap_or(i64::MAX)
+                .min(24_000_000),
+        ),
     };
     let budget = Arc::new(renders::RenderBudget::new(
         usize::try_from(config.render_cache_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
@@ -386,6 +443,12 @@ async fn run_with_store(
         rewrite_options,
         upstream_timeout: Duration::from_millis(config.upstream_timeout_ms.max(1)),
         skip_v2_as_yes: SKIP_V2_AS_YES,
+        body_read_timeout: Duration::from_millis(config.body_read_timeout_ms.max(1)),
+        connections: connections::Connections::new(
+            max_connections,
+            Duration::from_millis(config.keepalive_idle_ms.max(1)),
+            Arc::clone(&connection_metrics),
+        ),
     });
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
@@ -412,13 +475,14 @@ async fn run_with_store(
             loop {
                 ticks.tick().await;
                 count += 1;
+                app.connections.sweep();
                 app.streams.housekeeping(count).await;
             }
         })
     });
 
-    let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let header_read_timeout = Duration::from_millis(config.header_read_timeout_ms.max(1));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -431,18 +495,44 @@ async fn run_with_store(
                         continue;
                     }
                 };
+                let Some(tracked) = app.connections.admit() else {
+                    tracing::debug!(%peer, "connection refused: max_connections busy");
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                let app = Arc::clone(&app);
-                let service = service_fn(move |req| handle(Arc::clone(&app), req));
+                let service = {
+                    let (app, tracked) = (Arc::clone(&app), Arc::clone(&tracked));
+                    service_fn(move |req| {
+                        let in_flight = tracked.request(app.connections.clock());
+                        let app = Arc::clone(&app);
+                        async move {
+                            let response = handle(app, req).await;
+                            drop(in_flight);
+                            response
+                        }
+                    })
+                };
                 let connection = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
+                    .header_read_timeout(header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
+                let app = Arc::clone(&app);
                 tokio::spawn(async move {
-                    if let Err(e) = connection.await {
+                    let mut connection = std::pin::pin!(connection);
+                    let ended = tokio::select! {
+                        ended = connection.as_mut() => ended,
+                        () = tracked.closed() => {
+                            // Idle too long, evicted for a new one, or shutting down: after
+                            // the response in progress, if any.
+                            connection.as_mut().graceful_shutdown();
+                            connection.await
+                        }
+                    };
+                    if let Err(e) = ended {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
+                    app.connections.remove(&tracked);
                 });
             }
             () = &mut shutdown => break,
@@ -452,8 +542,9 @@ async fn run_with_store(
     drop(housekeeping);
     drop(changes);
     tracing::info!("shutting down: waiting for open requests");
+    app.connections.close_all();
     let grace = Duration::from_millis(config.shutdown_grace_ms);
-    if tokio::time::timeout(grace, graceful.shutdown())
+    if tokio::time::timeout(grace, app.connections.all_closed())
         .await
         .is_err()
     {

@@ -53,7 +53,10 @@ pub async fn playlist(
             None => app.upstream_timeout() * 3,
         }
     } else {
-        app.upstream_timeout()
+        playlist_deadline(
+            known.as_ref().and_then(|s| s.target_duration()),
+            app.upstream_timeout(),
+        )
     };
     // The request's own `path?query` bytes when the query goes upstream unchanged.
     let target = match upstream_query(query, app.skip_v2_as_yes) {
@@ -131,11 +134,18 @@ async fn fetch_and_render(
     let is_new = known.is_none();
     let stream = match known {
         Some(stream) => stream,
-        None => app
+        None => match app
             .streams
             .find_or_create(key)
             .await
-            .map_err(|e| Failure::Unavailable(format!("break store failed: {e}")))?,
+            .map_err(|e| Failure::Unavailable(format!("break store failed: {e}")))?
+        {
+            Some(stream) => stream,
+            None => {
+                app.metrics.streams_refused.fetch_add(1, Ordering::Relaxed);
+                return unmarked(app, fetched, path);
+            }
+        },
     };
     let render = |primary_tried| {
         let stream = Arc::clone(&stream);
@@ -162,7 +172,7 @@ async fn fetch_and_render(
         if let Some(primary) = stream.primary_path()
             && primary != *path
         {
-            let deadline = app.upstream_timeout();
+            let deadline = playlist_deadline(stream.target_duration(), app.upstream_timeout());
             let decided = Box::pin(fetch_and_render(
                 app,
                 &primary,
@@ -207,6 +217,53 @@ async fn fetch_and_render(
     Ok((fetched, rendered))
 }
 
+/// A playlist of a directory that is not a stream (see [`crate::server::admission`]), served
+/// as the packager wrote it but for the one edit every media playlist gets (CAN-SKIP-DATERANGES
+/// withdrawn, see [`crate::hls`]), so a client switching between proxies sees the same bytes.
+/// Rendered for each request, never cached: nothing about it is kept.
+fn unmarked(
+    app: &Arc<App>,
+    fetched: Arc<Fetched>,
+    path: &str,
+) -> Result<(Arc<Fetched>, Arc<Rendered>), Failure> {
+    static NO_BREAKS: std::sync::OnceLock<crate::hls::Timeline> = std::sync::OnceLock::new();
+    let timeline = NO_BREAKS.get_or_init(crate::hls::Timeline::new);
+    let mut out = Vec::with_capacity(fetched.body.len());
+    let (body, media, outcome) =
+        match crate::hls::rewrite(&fetched.body, timeline, &app.rewrite_options, &mut out) {
+            Ok(outcome) => {
+                let media = outcome.kind == crate::hls::PlaylistKind::Media;
+                let body = if media {
+                    Bytes::from(out)
+                } else {
+                    fetched.body.clone()
+                };
+                (body, media, Some(outcome))
+            }
+            Err(crate::hls::RewriteError::NotAPlaylist) => {
+                return Err(Failure::BadGateway(
+                    "upstream playlist rejected: not an HLS playlist".to_owned(),
+                ));
+            }
+            Err(e) => {
+                tracing::debug!(path, error = %e, "playlist served unmarked as is");
+                (fetched.body.clone(), true, None)
+            }
+        };
+    let rendered = Rendered::new(
+        &fetched.body,
+        0,
+        body,
+        media,
+        outcome.as_ref().is_some_and(|o| o.ended),
+        outcome
+            .as_ref()
+            .and_then(|o| o.part_target.or(o.target_duration)),
+        app.streams.budget(),
+    );
+    Ok((fetched, Arc::new(rendered)))
+}
+
 /// Brings `stream`'s live edge up to date before an API call reads "now": fetches the media
 /// playlists of the stream the proxy has rendered — all of them at once, plainly (no `_HLS_`
 /// directives, the normal deadline, coalesced with identical player requests) — and renders
@@ -231,7 +288,7 @@ pub async fn refresh_live_edge(app: &Arc<App>, stream: Arc<Stream>) -> Result<()
         let app = Arc::clone(app);
         let stream = Arc::clone(&stream);
         fetches.spawn(async move {
-            let deadline = app.upstream_timeout();
+            let deadline = playlist_deadline(stream.target_duration(), app.upstream_timeout());
             fetch_and_render(&app, &path, &path, Some(stream), deadline, false)
                 .await
                 .map_err(|failure| format!("{path}: {}", failure.message()))
@@ -403,6 +460,23 @@ fn upstream_failure(e: UpstreamError) -> Failure {
             "upstream did not answer within {} ms",
             after.as_millis()
         )),
+        UpstreamError::Overloaded { max } => Failure::Unavailable(format!(
+            "{max} upstream playlist fetches are already in flight; try again"
+        )),
+        UpstreamError::TooLarge { max } => {
+            Failure::BadGateway(format!("upstream playlist larger than {max} bytes"))
+        }
+    }
+}
+
+/// The deadline of a non-blocking playlist fetch for a stream whose segments last
+/// `target_duration` seconds: about one target duration (a playlist that takes longer is late
+/// for every player, which reloads about that often), at least a second, never more than the
+/// configured `upstream_timeout_ms`.
+pub fn playlist_deadline(target_duration: Option<f64>, ceiling: Duration) -> Duration {
+    match target_duration.filter(|t| t.is_finite() && *t > 0.0) {
+        Some(target) => Duration::from_secs_f64((target + 0.5).clamp(1.0, 3600.0)).min(ceiling),
+        None => ceiling,
     }
 }
 

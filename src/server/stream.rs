@@ -84,6 +84,9 @@ pub struct Stream {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// The render budget's epoch when the stream was last used (idle streams leave memory).
     last_used: AtomicU64,
+    /// An operator named the stream (a stream pattern): its record is kept from the first
+    /// playlist on, not only from its first break (see [`crate::server::admission`]).
+    named: AtomicBool,
     /// Another writer committed a revision newer than the one held: catch up before the next
     /// rendering.
     stale: AtomicBool,
@@ -201,6 +204,7 @@ impl Stream {
             }),
             writer: Arc::new(tokio::sync::Mutex::new(())),
             last_used: AtomicU64::new(epoch),
+            named: AtomicBool::new(false),
             stale: AtomicBool::new(false),
         }
     }
@@ -294,6 +298,11 @@ impl Stream {
     /// rendition.
     pub fn live_edge(&self) -> Option<DateTime<Utc>> {
         self.state().live_edge
+    }
+
+    /// Marks the stream as named by an operator (its record is kept from the start).
+    pub fn mark_named(&self) {
+        self.named.store(true, Ordering::Relaxed);
     }
 
     /// The stream's own break policy as committed (`None`: the server's default applies).
@@ -391,10 +400,16 @@ impl Stream {
             }
         };
         if remember != Remember::Nothing {
-            let stream = Arc::clone(self);
-            let store = Arc::clone(store);
-            let path = req.path.to_owned();
-            tokio::spawn(async move { stream.remember(&store, &path, remember).await });
+            if self.named.load(Ordering::Relaxed) || self.state().revision > 0 {
+                let stream = Arc::clone(self);
+                let store = Arc::clone(store);
+                let path = req.path.to_owned();
+                tokio::spawn(async move { stream.remember(&store, &path, remember).await });
+            } else {
+                // Not recorded yet (no break, no pattern named it): kept in memory, and stored
+                // with the stream's first change.
+                self.state().remember_unrecorded(req.path, remember);
+            }
         }
         Ok(RenderOutcome::Ready(rendering))
     }
@@ -903,6 +918,23 @@ impl StreamState {
             primary: self.stored_primary.clone(),
             policy: self.policy,
             first_program_time: self.first_program_time.or(self.seen_first_program_time),
+        }
+    }
+
+    /// What a rendering of a stream without a record found out, kept for its first commit.
+    fn remember_unrecorded(&mut self, path: &str, what: Remember) {
+        match what {
+            Remember::MediaPath => {
+                if !self.media_paths.iter().any(|known| known == path) {
+                    if self.media_paths.len() >= MAX_MEDIA_PATHS {
+                        self.media_paths.remove(0);
+                    }
+                    self.media_paths.push(path.to_owned());
+                }
+            }
+            Remember::Primary => self.stored_primary.clone_from(&self.primary),
+            // The draft takes the seen first program time anyway.
+            Remember::FirstProgramTime | Remember::Nothing => {}
         }
     }
 

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::admission::Admission;
 use super::renders::RenderBudget;
 use super::store::{BreakStore, Change, Prune, StoreError};
 use super::stream::{Stream, lock};
@@ -47,6 +48,10 @@ pub struct StreamSettings {
     pub keep_ended: chrono::Duration,
     /// Housekeeping ticks without a request after which a stream leaves memory.
     pub idle_ticks: u64,
+    /// Which playlist directories are streams, and how many may be in memory.
+    pub admission: Admission,
+    /// How far past the live edge a break may be scheduled.
+    pub max_schedule_ahead: chrono::Duration,
     /// The break policy of a stream that has none of its own.
     pub default_policy: BreakPolicy,
 }
@@ -59,6 +64,8 @@ impl Default for StreamSettings {
             request_id_ttl: chrono::Duration::hours(24),
             keep_ended: chrono::Duration::hours(1),
             idle_ticks: 600,
+            admission: Admission::new(&[], 4096),
+            max_schedule_ahead: chrono::Duration::hours(72),
             default_policy: BreakPolicy::NONE,
         }
     }
@@ -145,16 +152,29 @@ impl Streams {
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn find_or_create(&self, key: &str) -> Result<Arc<Stream>, StoreError> {
+    /// `None` when `key` is not a stream (see [`crate::server::admission`]): not allowed by
+    /// the stream patterns, or a new stream while `max_streams` are in memory.
+    pub async fn find_or_create(&self, key: &str) -> Result<Option<Arc<Stream>>, StoreError> {
+        let admission = &self.settings.admission;
+        if !admission.allows(key) {
+            return Ok(None);
+        }
         if let Some(stream) = self.find(key).await? {
-            return Ok(stream);
+            return Ok(Some(stream));
         }
         let mut map = lock(&self.map);
-        let stream = map
-            .entry(key.to_owned())
-            .or_insert_with(|| Arc::new(Stream::new(key.to_owned(), None, self.budget.epoch())))
-            .clone();
-        Ok(stream)
+        if let Some(stream) = map.get(key) {
+            return Ok(Some(Arc::clone(stream)));
+        }
+        if map.len() >= admission.max_streams {
+            return Ok(None);
+        }
+        let stream = Arc::new(Stream::new(key.to_owned(), None, self.budget.epoch()));
+        if admission.named(key) {
+            stream.mark_named();
+        }
+        map.insert(key.to_owned(), Arc::clone(&stream));
+        Ok(Some(stream))
     }
 
     /// Forgets a stream created for a playlist that then turned out not to be one, so only

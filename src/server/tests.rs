@@ -50,6 +50,8 @@ async fn setup(name: &str) -> Setup {
     let _ = std::fs::remove_dir_all(&dir);
     let config = ServerConfig {
         api_tokens: vec![TOKEN.to_owned()],
+        // Named: the stream is recorded from its first playlist.
+        stream_patterns: vec!["live/*".to_owned()],
         ..ServerConfig::new(format!("http://{upstream_addr}"), dir.clone())
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

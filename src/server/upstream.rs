@@ -5,7 +5,19 @@
 //! upstream request. The fetch runs in its own task, so it completes (and its answer is
 //! shared) even when the client that started it goes away. This is what keeps a thousand
 //! players blocking on the same `_HLS_msn`/`_HLS_part` (RFC 8216bis §6.2.5.2) at one
-//! upstream request.
+//! upstream request. A non-blocking fetch is only joined while it is young (less than half its
+//! deadline old): a player arriving after an upstream stall starts a fresh fetch rather than
+//! waiting for one that is already late.
+//!
+//! Bounds: at most [`UpstreamLimits::max_fetches`] playlist fetches in flight (distinct
+//! targets; a client asking for more gets 503 at once), at most
+//! [`UpstreamLimits::max_playlist_bytes`] of playlist read (a larger one is refused without
+//! reading the rest).
+//!
+//! An idempotent request (every request the proxy makes upstream is a GET, HEAD or OPTIONS
+//! without a body) that fails because a pooled connection the upstream had already closed
+//! ended before an answer ("connection closed before message completed") is sent once more, on
+//! a fresh connection.
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -22,8 +34,23 @@ use tokio::sync::watch;
 
 use super::metrics::Metrics;
 
-/// Largest playlist accepted from upstream.
-const MAX_PLAYLIST_BYTES: usize = 8 * 1024 * 1024;
+/// What the upstream side may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpstreamLimits {
+    /// Largest playlist accepted from upstream, in bytes (a larger one answers 502).
+    pub max_playlist_bytes: usize,
+    /// Most playlist fetches in flight at once (distinct targets).
+    pub max_fetches: usize,
+}
+
+impl Default for UpstreamLimits {
+    fn default() -> Self {
+        UpstreamLimits {
+            max_playlist_bytes: 4 * 1024 * 1024,
+            max_fetches: 1024,
+        }
+    }
+}
 
 /// Why an upstream request failed. `Clone` because one failure is shared by every
 /// coalesced waiter.
@@ -35,6 +62,10 @@ pub enum UpstreamError {
     Invalid(String),
     /// No complete answer within the deadline; `blocking` says it was a blocking reload.
     Timeout { blocking: bool, after: Duration },
+    /// Too many playlist fetches are in flight.
+    Overloaded { max: usize },
+    /// The playlist is larger than allowed.
+    TooLarge { max: usize },
 }
 
 /// A complete upstream playlist answer.
@@ -61,7 +92,15 @@ pub const KEPT_PLAYLIST_HEADERS: [header::HeaderName; 4] = [
 ];
 
 type FlightResult = Result<Arc<Fetched>, UpstreamError>;
-type Flight = watch::Receiver<Option<FlightResult>>;
+
+/// A playlist fetch in flight, shared by every identical request that joins it.
+struct Flight {
+    answer: watch::Receiver<Option<FlightResult>>,
+    /// Tells this flight from a newer one for the same target.
+    id: u64,
+    /// Joinable until then (`None`: always, for blocking reloads).
+    join_until: Option<Instant>,
+}
 
 /// The configured upstream.
 pub struct Upstream {
@@ -71,6 +110,9 @@ pub struct Upstream {
     /// Base path without a trailing slash (`""` for a bare host).
     prefix: String,
     flights: Mutex<HashMap<Arc<str>, Flight>>,
+    next_flight: std::sync::atomic::AtomicU64,
+    fetches: Arc<tokio::sync::Semaphore>,
+    limits: UpstreamLimits,
     metrics: Arc<Metrics>,
     /// The CORS headers of the last playlist served, for the proxy's own error answers.
     cors: Mutex<Vec<(header::HeaderName, HeaderValue)>>,
@@ -89,7 +131,7 @@ impl std::fmt::Debug for Upstream {
 impl Upstream {
     /// # Errors
     /// When `base` is not an absolute `http://` URL without query.
-    pub fn new(base: &str, metrics: Arc<Metrics>) -> Result<Self, String> {
+    pub fn new(base: &str, limits: UpstreamLimits, metrics: Arc<Metrics>) -> Result<Self, String> {
         let uri: Uri = base
             .parse()
             .map_err(|e| format!("upstream {base:?}: {e}"))?;
@@ -122,6 +164,9 @@ impl Upstream {
             authority,
             prefix,
             flights: Mutex::new(HashMap::new()),
+            next_flight: std::sync::atomic::AtomicU64::new(0),
+            fetches: Arc::new(tokio::sync::Semaphore::new(limits.max_fetches.max(1))),
+            limits,
             metrics,
             cors: Mutex::new(Vec::new()),
         })
@@ -164,45 +209,68 @@ impl Upstream {
             .map_err(|e| UpstreamError::Invalid(format!("cannot build upstream URL: {e}")))
     }
 
-    /// Fetches a playlist, joining an identical request already in flight.
-    /// `path_and_query` is the validated request target (`/live/x/v.m3u8?_HLS_msn=5`).
+    /// Fetches a playlist, joining an identical request already in flight (a non-blocking one
+    /// only while it is younger than half `deadline`). `path_and_query` is the validated
+    /// request target (`/live/x/v.m3u8?_HLS_msn=5`).
     pub async fn fetch_playlist(
         self: &Arc<Self>,
         path_and_query: &str,
         deadline: Duration,
         blocking: bool,
     ) -> FlightResult {
-        let mut flight = {
+        let mut answer = {
             let mut flights = match self.flights.lock() {
                 Ok(guard) => guard,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            if let Some(existing) = flights.get(path_and_query) {
-                self.metrics.coalesced.fetch_add(1, Ordering::Relaxed);
-                existing.clone()
-            } else {
-                let (sender, receiver) = watch::channel(None);
-                let key: Arc<str> = Arc::from(path_and_query);
-                flights.insert(Arc::clone(&key), receiver.clone());
-                let this = Arc::clone(self);
-                tokio::spawn(async move {
-                    let result = this.fetch_once(&key, deadline, blocking).await;
-                    // Remove before answering: a request that arrives once the answer exists
-                    // must not be handed this (by then possibly stale) answer; it starts a new
-                    // fetch. Everyone already waiting holds a receiver and gets the answer.
-                    {
-                        let mut flights = match this.flights.lock() {
-                            Ok(guard) => guard,
-                            Err(poisoned) => poisoned.into_inner(),
-                        };
-                        flights.remove(&*key);
-                    }
-                    let _ = sender.send(Some(result));
-                });
-                receiver
+            let now = Instant::now();
+            match flights.get(path_and_query) {
+                Some(existing) if existing.join_until.is_none_or(|until| now < until) => {
+                    self.metrics.coalesced.fetch_add(1, Ordering::Relaxed);
+                    existing.answer.clone()
+                }
+                _ => {
+                    let Ok(permit) = Arc::clone(&self.fetches).try_acquire_owned() else {
+                        self.metrics.upstream_errors.fetch_add(1, Ordering::Relaxed);
+                        return Err(UpstreamError::Overloaded {
+                            max: self.limits.max_fetches,
+                        });
+                    };
+                    let (sender, receiver) = watch::channel(None);
+                    let key: Arc<str> = Arc::from(path_and_query);
+                    let id = self.next_flight.fetch_add(1, Ordering::Relaxed);
+                    flights.insert(
+                        Arc::clone(&key),
+                        Flight {
+                            answer: receiver.clone(),
+                            id,
+                            join_until: (!blocking).then(|| now + deadline / 2),
+                        },
+                    );
+                    let this = Arc::clone(self);
+                    tokio::spawn(async move {
+                        let result = this.fetch_once(&key, deadline, blocking).await;
+                        drop(permit);
+                        // Remove before answering: a request that arrives once the answer
+                        // exists must not be handed this (by then possibly stale) answer; it
+                        // starts a new fetch. Everyone already waiting holds a receiver and gets
+                        // the answer. A newer flight for the same target stays.
+                        {
+                            let mut flights = match this.flights.lock() {
+                                Ok(guard) => guard,
+                                Err(poisoned) => poisoned.into_inner(),
+                            };
+                            if flights.get(&*key).is_some_and(|f| f.id == id) {
+                                flights.remove(&*key);
+                            }
+                        }
+                        let _ = sender.send(Some(result));
+                    });
+                    receiver
+                }
             }
         };
-        match flight.wait_for(Option::is_some).await {
+        match answer.wait_for(Option::is_some).await {
             Ok(value) => match value.as_ref() {
                 Some(result) => result.clone(),
                 None => Err(UpstreamError::Invalid(
@@ -222,32 +290,52 @@ impl Upstream {
         blocking: bool,
     ) -> FlightResult {
         let uri = self.uri(path_and_query)?;
-        let mut request = Request::new(Empty::new());
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        // The rewriter needs the plain bytes; gzip for clients is done here, once per version.
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity"),
-        );
-        headers.insert(
-            header::USER_AGENT,
-            HeaderValue::from_static(concat!("hlsplice/", env!("CARGO_PKG_VERSION"))),
-        );
+        let request = || {
+            let mut request = Request::new(Empty::new());
+            *request.uri_mut() = uri.clone();
+            let headers = request.headers_mut();
+            // The rewriter needs the plain bytes; gzip for clients is done here, once per
+            // version.
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
+            headers.insert(
+                header::USER_AGENT,
+                HeaderValue::from_static(concat!("hlsplice/", env!("CARGO_PKG_VERSION"))),
+            );
+            request
+        };
         self.metrics
             .upstream_requests
             .fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
+        let max = self.limits.max_playlist_bytes;
         let work = async {
-            let response = self.client.request(request).await.map_err(client_error)?;
+            let response = self.send_idempotent(request).await?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_PLAYLIST_BYTES)
-                .collect()
-                .await
-                .map_err(|e| UpstreamError::Invalid(format!("reading playlist body: {e}")))?
-                .to_bytes();
+            let declared = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|len| len > max as u64) {
+                // Refused without reading the rest; the connection is not reused.
+                return Err(UpstreamError::TooLarge { max });
+            }
+            let body = match Limited::new(body, max).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    return Err(UpstreamError::TooLarge { max });
+                }
+                Err(e) => {
+                    return Err(UpstreamError::Invalid(format!(
+                        "reading playlist body: {e}"
+                    )));
+                }
+            };
             let body = if is_gzip(&parts.headers) {
-                gunzip(&body)?
+                gunzip(&body, max)?
             } else {
                 body
             };
@@ -273,6 +361,26 @@ impl Upstream {
         result
     }
 
+    /// Sends a bodiless (so idempotent) request made by `request`, once more on a fresh
+    /// connection when a pooled one turned out to be closed by the upstream before it
+    /// answered.
+    async fn send_idempotent(
+        &self,
+        request: impl Fn() -> Request<Empty<Bytes>>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        match self.client.request(request()).await {
+            Ok(response) => Ok(response),
+            Err(e) if closed_before_answer(&e) => {
+                self.metrics
+                    .upstream_retries
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(error = %source_chain(&e), "upstream closed a pooled connection; sending once more");
+                self.client.request(request()).await.map_err(client_error)
+            }
+            Err(e) => Err(client_error(e)),
+        }
+    }
+
     /// Forwards a GET/HEAD for a non-playlist path (or an OPTIONS preflight for any path) and returns the upstream response with
     /// its body still streaming. `deadline` bounds the wait for the response head only.
     pub async fn forward(
@@ -283,27 +391,29 @@ impl Upstream {
         deadline: Duration,
     ) -> Result<Response<Incoming>, UpstreamError> {
         let uri = self.uri(path_and_query)?;
-        let mut request = Request::new(Empty::new());
-        *request.method_mut() = method.clone();
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
         let preflight: &[header::HeaderName] = if method == Method::OPTIONS {
             &PREFLIGHT_REQUEST_HEADERS
         } else {
             &[]
         };
-        for name in FORWARDED_REQUEST_HEADERS.iter().chain(preflight) {
-            for value in client_headers.get_all(name) {
-                headers.append(name, value.clone());
+        let request = || {
+            let mut request = Request::new(Empty::new());
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = uri.clone();
+            let headers = request.headers_mut();
+            for name in FORWARDED_REQUEST_HEADERS.iter().chain(preflight) {
+                for value in client_headers.get_all(name) {
+                    headers.append(name, value.clone());
+                }
             }
-        }
+            request
+        };
         self.metrics
             .upstream_requests
             .fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let result = match tokio::time::timeout(deadline, self.client.request(request)).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) => Err(client_error(e)),
+        let result = match tokio::time::timeout(deadline, self.send_idempotent(request)).await {
+            Ok(result) => result,
             Err(_) => Err(UpstreamError::Timeout {
                 blocking: false,
                 after: deadline,
@@ -401,17 +511,34 @@ fn is_gzip(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
 }
 
-fn gunzip(body: &[u8]) -> Result<Bytes, UpstreamError> {
+fn gunzip(body: &[u8], max: usize) -> Result<Bytes, UpstreamError> {
     use std::io::Read as _;
-    let mut out = Vec::with_capacity(body.len() * 4);
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
     flate2::read::GzDecoder::new(body)
-        .take(MAX_PLAYLIST_BYTES as u64 + 1)
+        .take(max as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| UpstreamError::Invalid(format!("gzip playlist body: {e}")))?;
-    if out.len() > MAX_PLAYLIST_BYTES {
-        return Err(UpstreamError::Invalid("playlist too large".to_owned()));
+    if out.len() > max {
+        return Err(UpstreamError::TooLarge { max });
     }
     Ok(Bytes::from(out))
+}
+
+/// Whether a request failed because its connection ended before any answer: a pooled
+/// connection the upstream had closed meanwhile (hyper's "connection closed before message
+/// completed"), or one hyper noticed was closed before sending (canceled).
+fn closed_before_answer(e: &hyper_util::client::legacy::Error) -> bool {
+    if e.is_connect() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(hyper) = inner.downcast_ref::<hyper::Error>() {
+            return hyper.is_incomplete_message() || hyper.is_canceled();
+        }
+        source = inner.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -440,10 +567,16 @@ mod tests {
     #[test]
     fn rejects_non_http_upstreams() {
         let metrics = Arc::new(Metrics::default());
-        assert!(Upstream::new("https://example.com", metrics.clone()).is_err());
-        assert!(Upstream::new("example.com", metrics.clone()).is_err());
-        assert!(Upstream::new("http://h/?q", metrics.clone()).is_err());
-        let up = Upstream::new("http://127.0.0.1:1/origin/", metrics).unwrap();
+        let limits = UpstreamLimits::default();
+        assert!(Upstream::new("https://example.com", limits, metrics.clone()).is_err());
+        assert!(Upstream::new("example.com", limits, metrics.clone()).is_err());
+        assert!(Upstream::new("http://h/?q", limits, metrics.clone()).is_err());
+        let up = Upstream::new(
+            "http://127.0.0.1:1/origin/",
+            UpstreamLimits::default(),
+            metrics,
+        )
+        .unwrap();
         assert_eq!(
             up.uri("/a/b.m3u8?x=1").unwrap().to_string(),
             "http://127.0.0.1:1/origin/a/b.m3u8?x=1"
@@ -452,7 +585,12 @@ mod tests {
 
     #[test]
     fn error_answers_get_the_cors_headers_the_upstream_last_allowed() {
-        let up = Upstream::new("http://127.0.0.1:1", Arc::new(Metrics::default())).unwrap();
+        let up = Upstream::new(
+            "http://127.0.0.1:1",
+            UpstreamLimits::default(),
+            Arc::new(Metrics::default()),
+        )
+        .unwrap();
         let origin = HeaderValue::from_static("https://player.example");
         assert!(up.cors_for(Some(&origin)).is_empty(), "nothing served yet");
         let served = |allow: &'static str| Fetched {

@@ -76,7 +76,7 @@ pub async fn dailymotion(
     let query = req.uri().query().unwrap_or("").to_owned();
     let method = req.method().clone();
     let edit = if method == Method::POST {
-        let body = read_body(req).await?;
+        let body = read_body(req, app.body_read_timeout).await?;
         parse_edit(&[query.as_bytes(), &body])?
     } else {
         let edit = parse_edit(&[query.as_bytes()])?;

@@ -30,11 +30,21 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// Oversized bodies up to this size are read and dropped before the 413.
 const DRAIN_LIMIT: usize = 1024 * 1024;
 
-/// Reads a request body of at most [`MAX_BODY`] bytes.
+/// Reads a request body of at most [`MAX_BODY`] bytes, within `timeout` (a client sending a
+/// byte now and then must not hold the connection and a task for ever).
 ///
 /// # Errors
-/// 413 when larger, 400 when the body cannot be read.
-pub async fn read_body(req: Request<Incoming>) -> Result<Bytes, Failure> {
+/// 413 when larger, 408 when it takes longer than `timeout`, 400 when it cannot be read.
+pub async fn read_body(
+    req: Request<Incoming>,
+    timeout: std::time::Duration,
+) -> Result<Bytes, Failure> {
+    tokio::time::timeout(timeout, read_body_now(req))
+        .await
+        .map_err(|_| Failure::BodyTimeout)?
+}
+
+async fn read_body_now(req: Request<Incoming>) -> Result<Bytes, Failure> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

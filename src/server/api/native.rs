@@ -257,7 +257,7 @@ pub async fn native(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<B
             ))
         }
         (Method::POST, Route::Breaks(stream)) => {
-            let body = read_body(req).await?;
+            let body = read_body(req, app.body_read_timeout).await?;
             let new = parse_create(&body)?;
             let (creation, at) = streams
                 .create_break(&stream, new, |s| refresh_live_edge(app, s))
@@ -310,7 +310,7 @@ pub async fn native(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<B
             Ok(json_response(StatusCode::OK, &policy_view(&at.policy)))
         }
         (Method::PUT, Route::Policy(stream)) => {
-            let body = read_body(req).await?;
+            let body = read_body(req, app.body_read_timeout).await?;
             let policy = parse_policy(&body, streams.settings().max_break_ms)?;
             let at = streams
                 .set_policy(&stream, policy)

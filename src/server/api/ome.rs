@@ -36,7 +36,7 @@ pub async fn ome(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<BoxB
     if req.method() != Method::POST {
         return Err(Failure::MethodNotAllowed);
     }
-    let body = read_body(req).await?;
+    let body = read_body(req, app.body_read_timeout).await?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| Failure::BadRequest(format!("Body is not a JSON object: {e}")))?;
     let groups: Vec<&Value> = match (&value, multiple) {

@@ -83,7 +83,7 @@ pub async fn youtube(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<
         return Err(Failure::MethodNotAllowed);
     }
     let key = parse_query(req.uri().query())?;
-    let body = read_body(req).await?;
+    let body = read_body(req, app.body_read_timeout).await?;
     let cue = parse_cuepoint(&body)?;
     let stream = app
         .streams

@@ -65,7 +65,15 @@ impl Fixture {
         }
     }
 
+    /// A stream an operator named (a stream pattern matched): recorded from its first playlist.
     fn stream(&self, key: &str) -> Arc<Stream> {
+        let stream = self.unnamed_stream(key);
+        stream.mark_named();
+        stream
+    }
+
+    /// A stream no pattern named: recorded with its first change.
+    fn unnamed_stream(&self, key: &str) -> Arc<Stream> {
         let loaded = self.store.load(key).unwrap();
         Arc::new(Stream::new(key.to_owned(), loaded, 1))
     }
@@ -167,6 +175,69 @@ async fn a_known_media_path_costs_no_commit() {
     )
     .await;
     f.commits_reach(3).await;
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// A stream no pattern named is not recorded by its playlists alone: what they taught the
+/// proxy (paths, primary, first program time) stays in memory, costs no commit, and goes to the
+/// store with the stream's first change.
+#[tokio::test]
+async fn an_unnamed_stream_is_recorded_with_its_first_change() {
+    let f = Fixture::open(temp_dir("unnamed"));
+    let stream = f.unnamed_stream("live/a");
+    for path in ["/live/a/video.m3u8", "/live/a/audio.m3u8"] {
+        f.render(&stream, path, path, media_playlist(0)).await;
+    }
+    let multivariant = Bytes::from_static(
+        b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000,CODECS=\"avc1.4d401f\"\nvideo.m3u8\n",
+    );
+    f.render(
+        &stream,
+        "/live/a/master.m3u8",
+        "/live/a/master.m3u8",
+        multivariant,
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(f.commits(), 0, "playlists alone record nothing");
+    assert_eq!(f.store.load("live/a").unwrap(), None);
+    assert_eq!(stream.media_paths().len(), 2, "known in memory");
+    assert_eq!(stream.primary_path().as_deref(), Some("/live/a/video.m3u8"));
+
+    let writer = stream.writer().await.unwrap();
+    let mut draft = stream.draft();
+    draft
+        .timeline
+        .add_keyed_break(
+            BreakRequest {
+                event_id: None,
+                start: at("2026-01-01T00:00:10Z"),
+                planned_duration_ms: 1000,
+            },
+            None,
+        )
+        .unwrap();
+    stream
+        .commit(&f.store, writer, draft, |_| ())
+        .await
+        .unwrap();
+    assert_eq!(f.commits(), 1);
+    let stored = f.store.load("live/a").unwrap().expect("recorded").row;
+    let mut paths = stored.media_paths.clone();
+    paths.sort();
+    assert_eq!(paths, ["/live/a/audio.m3u8", "/live/a/video.m3u8"]);
+    assert_eq!(stored.primary.as_deref(), Some("/live/a/video.m3u8"));
+    assert_eq!(stored.first_program_time, Some(at("2026-01-01T00:00:00Z")));
+
+    // Recorded now: a new rendition is committed like any other change.
+    f.render(
+        &stream,
+        "/live/a/subs.m3u8",
+        "/live/a/subs.m3u8",
+        media_playlist(1),
+    )
+    .await;
+    f.commits_reach(2).await;
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 

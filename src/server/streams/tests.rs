@@ -43,7 +43,11 @@ fn streams(dir: &std::path::Path, budget: usize, settings: StreamSettings) -> St
 }
 
 async fn render(streams: &Streams, key: &str, body: Bytes) -> bool {
-    let stream = streams.find_or_create(key).await.unwrap();
+    let stream = streams
+        .find_or_create(key)
+        .await
+        .unwrap()
+        .expect("admitted");
     let path = format!("/{key}/video.m3u8");
     let hit = stream
         .render(
