@@ -43,6 +43,14 @@ fn serve_help_documents_every_setting() {
         "HLSPLICE_API_TOKENS",
         "HLSPLICE_DATA_DIR",
         "api_tokens = ",
+        "--ad-asset",
+        "HLSPLICE_AD_ASSETS",
+        "ad_assets = ",
+        "--ad-decision-url",
+        "HLSPLICE_AD_DECISION_URL",
+        "--ad-decision-timeout-ms",
+        "--asset-list-cache-entries",
+        "--player-page",
     ] {
         assert!(
             help.contains(needle),

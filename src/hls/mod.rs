@@ -155,6 +155,7 @@
 //! template, with the interstitial tags) and `outcome.rs` (what came back); `rewrite.rs` holds the
 //! entry points.
 
+pub mod ads;
 mod attributes;
 pub mod interstitial;
 mod lines;
@@ -171,6 +172,7 @@ mod tags;
 mod time;
 mod timeline;
 
+pub use ads::{AdAsset, AdAssets, AdDecisionTemplate, AdSource, InvalidAdSource};
 pub use interstitial::{AssetListTemplate, InvalidAssetListTemplate};
 pub use options::{CueStyle, Markers, RewriteOptions, UnknownCueStyle, UnknownDialect};
 pub use outcome::{PlaylistKind, RewriteError, RewriteOutcome};

@@ -12,6 +12,9 @@
 //! - `/api/v1/...` (native) and `/v1/vhosts/...:sendEvent[s]` (OvenMediaEngine-compatible)
 //!   take ad-break events; every break is committed to a redb store before a 2xx.
 //! - `/healthz`, `/metrics` (Prometheus text).
+//! - everything under `/hlsplice/` is the proxy's own, never forwarded: the asset lists of the
+//!   `interstitial` marker family and a built-in ad (`interstitials`); with `player_page`, `GET /`
+//!   is a player page.
 //!
 //! "Now" in the API is the stream's live edge — the program time at the end of the newest
 //! segment seen in any rendition — never the server clock. An API call that needs it first
@@ -59,13 +62,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 
-use crate::hls::{CueStyle, Markers, RewriteOptions};
+use crate::hls::{AdAsset, AdDecisionTemplate, CueStyle, Markers, RewriteOptions};
 
 mod api;
 mod auth;
 mod body;
 mod breaks;
 mod error;
+mod interstitials;
 mod metrics;
 mod path;
 mod proxy;
@@ -117,6 +121,21 @@ pub struct ServerConfig {
     /// How often housekeeping passes over the streams (pruning what can no longer appear, the
     /// history past its retention, expired idempotency keys, idle streams), in milliseconds.
     pub housekeeping_ms: u64,
+    /// The interstitial family's fixed ads, in the order they play, filled into every break that
+    /// names no ads of its own (and answered when the ad decision server fails). At most
+    /// [`crate::hls::ads::MAX_ADS`].
+    pub ad_assets: Vec<AdAsset>,
+    /// The interstitial family's ad decision server, asked for every break that names no ads of
+    /// its own (before `ad_assets`).
+    pub ad_decision_url: Option<AdDecisionTemplate>,
+    /// Deadline of one ad decision request (connect, answer and body), in milliseconds.
+    pub ad_decision_timeout_ms: u64,
+    /// Most asset lists kept in memory (per break and start-offset second); past it, the least
+    /// recently used leaves.
+    pub asset_list_cache_entries: usize,
+    /// Answer `GET /` with the player page (hls.js, markers, a break form) instead of
+    /// forwarding it.
+    pub player_page: bool,
 }
 
 impl Default for ServerConfig {
@@ -137,6 +156,11 @@ impl Default for ServerConfig {
             render_cache_mib: 64,
             stream_idle_ms: 600_000,
             housekeeping_ms: 10_000,
+            ad_assets: Vec::new(),
+            ad_decision_url: None,
+            ad_decision_timeout_ms: 2_000,
+            asset_list_cache_entries: 1024,
+            player_page: false,
         }
     }
 }
@@ -152,6 +176,13 @@ impl ServerConfig {
     }
 }
 
+/// The built-in ad: a 4-second HLS VOD clip (an orange picture with a black "AD" and a tone) that
+/// the proxy answers itself at `/hlsplice/ad/ad.m3u8`, for [`ServerConfig::ad_assets`] when no ad
+/// server is at hand (`hlsplice demo` plays it).
+pub fn builtin_ad() -> AdAsset {
+    interstitials::builtin_ad::asset()
+}
+
 /// State shared by every connection.
 struct App {
     upstream: Arc<upstream::Upstream>,
@@ -162,6 +193,10 @@ struct App {
     upstream_timeout: Duration,
     /// Whether a client's `_HLS_skip=v2` is asked upstream as `_HLS_skip=YES`.
     skip_v2_as_yes: bool,
+    /// Asset lists and their sources.
+    interstitials: interstitials::Interstitials,
+    /// Whether `GET /` is the player page.
+    player_page: bool,
 }
 
 impl App {
@@ -190,6 +225,8 @@ pub enum ServeError {
     Store(String),
     /// The blocking task that opens the store panicked or was cancelled.
     Task(tokio::task::JoinError),
+    /// The interstitial settings do not fit together (e.g. the family without any ads).
+    Interstitials(String),
 }
 
 impl fmt::Display for ServeError {
@@ -199,6 +236,7 @@ impl fmt::Display for ServeError {
             ServeError::Upstream(message) => f.write_str(message),
             ServeError::Store(message) => write!(f, "break store: {message}"),
             ServeError::Task(err) => write!(f, "opening the break store: {err}"),
+            ServeError::Interstitials(message) => f.write_str(message),
         }
     }
 }
@@ -236,6 +274,20 @@ async fn run_with_store(
     records: impl FnOnce(Arc<store::RedbStore>) -> Arc<dyn store::BreakStore>,
 ) -> Result<(), ServeError> {
     let metrics = Arc::new(Metrics::default());
+    let interstitials = interstitials::Interstitials::new(interstitials::Settings {
+        assets: config.ad_assets.clone(),
+        decision: config.ad_decision_url.clone(),
+        deadline: Duration::from_millis(config.ad_decision_timeout_ms.max(1)),
+        cache_entries: config.asset_list_cache_entries,
+    })
+    .map_err(ServeError::Interstitials)?;
+    if config.dialect.contains(Markers::INTERSTITIAL) && !interstitials.has_server_source() {
+        return Err(ServeError::Interstitials(format!(
+            "dialect {}: the interstitial family needs ads for its breaks: set ad_assets (e.g. 4={}, the built-in ad) or ad_decision_url",
+            config.dialect,
+            interstitials::builtin_ad::PLAYLIST_PATH
+        )));
+    }
     let upstream = Arc::new(
         upstream::Upstream::new(&config.upstream, Arc::clone(&metrics))
             .map_err(ServeError::Upstream)?,
@@ -288,6 +340,8 @@ async fn run_with_store(
         rewrite_options,
         upstream_timeout: Duration::from_millis(config.upstream_timeout_ms.max(1)),
         skip_v2_as_yes: SKIP_V2_AS_YES,
+        interstitials,
+        player_page: config.player_page,
     });
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
@@ -417,6 +471,16 @@ async fn dispatch(
     let is_ome = path.starts_with("/v1/vhosts/");
     match (req.method(), path) {
         (&Method::GET | &Method::HEAD, "/healthz") => (route::HEALTH, Ok(health(app)), Style::Text),
+        (&Method::GET | &Method::HEAD, "/") if app.player_page => (
+            interstitials::route::PLAYER_PAGE,
+            Ok(interstitials::page::answer(&req)),
+            Style::Text,
+        ),
+        // Before the playlist and segment routes: never forwarded upstream.
+        _ if interstitials::owns(path) => {
+            let (label, result) = interstitials::answer(app, &req).await;
+            (label, result, Style::Text)
+        }
         (&Method::GET, "/metrics") => (route::METRICS, Ok(metrics_response(app)), Style::Text),
         _ if is_api => {
             let result = match authorize(app, &req) {
@@ -514,7 +578,8 @@ fn metrics_response(app: &App) -> Response<BoxBody> {
                 .any(|b| b.published_state(edge) == crate::hls::BreakState::Active)
         })
         .count() as u64;
-    let body = app.metrics.render(active, streams.len() as u64);
+    let mut body = app.metrics.render(active, streams.len() as u64);
+    app.interstitials.render_metrics(&mut body);
     let mut response = Response::new(full(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

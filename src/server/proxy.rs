@@ -144,7 +144,7 @@ async fn fetch_and_render(
             path,
             target,
             &fetched.body,
-            &app.rewrite_options,
+            app.rewrite_options_for(&stream),
         )
         .await;
     if rendering.is_err() && is_new {

@@ -24,7 +24,7 @@
 //! never waits for that write, and a failure is only logged.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -63,6 +63,9 @@ pub struct Stream {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// The render budget's epoch when the stream was last used (idle streams leave memory).
     last_used: AtomicU64,
+    /// The stream's own rewrite options, when it needs some (made on first use, see
+    /// [`Stream::rewrite_options`]).
+    options: OnceLock<RewriteOptions>,
 }
 
 /// The durable part of a stream, copied to make a change (see [`Stream::commit`]).
@@ -148,7 +151,14 @@ impl Stream {
             }),
             writer: Arc::new(tokio::sync::Mutex::new(())),
             last_used: AtomicU64::new(epoch),
+            options: OnceLock::new(),
         }
+    }
+
+    /// The stream's own rewrite options (e.g. its interstitial asset-list template): made by
+    /// `make` the first time they are asked for, the same ones for the stream's life in memory.
+    pub fn rewrite_options(&self, make: impl FnOnce() -> RewriteOptions) -> &RewriteOptions {
+        self.options.get_or_init(make)
     }
 
     /// Locks the in-memory state (never across `.await`).
