@@ -281,7 +281,10 @@ fn demo_with_interstitials_serves_the_page_the_asset_list_and_the_ad() {
         .expect("the native API command")
         .trim()
         .to_owned();
-    let answer = Command::new("sh").args(["-c", &native]).output().expect("sh");
+    let answer = Command::new("sh")
+        .args(["-c", &native])
+        .output()
+        .expect("sh");
     let answer = String::from_utf8_lossy(&answer.stdout).into_owned();
     assert!(answer.contains("\"id\":1"), "{native}\n-> {answer}");
 
@@ -314,11 +317,20 @@ fn demo_with_interstitials_serves_the_page_the_asset_list_and_the_ad() {
         "{ad_playlist}"
     );
     let segment = Command::new("curl")
-        .args(["-s", "--max-time", "10", &format!("{base}/hlsplice/ad/ad_0.ts")])
+        .args([
+            "-s",
+            "--max-time",
+            "10",
+            &format!("{base}/hlsplice/ad/ad_0.ts"),
+        ])
         .output()
         .expect("curl")
         .stdout;
-    assert!(segment.len() > 1000 && segment[0] == 0x47, "{}", segment.len());
+    assert!(
+        segment.len() > 1000 && segment[0] == 0x47,
+        "{}",
+        segment.len()
+    );
 
     // End it early with the printed command: the banner's interstitial forms, opening and
     // closing, are then both served.

@@ -25,7 +25,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-#[cfg(doc)]
+#[cfg(any(doc, test))]
 use super::timeline::Break;
 
 /// Most ads in one list: a break of ten minutes holds forty 15-second ads; a hundred leaves room
@@ -660,6 +660,39 @@ mod tests {
         }
         let err = AdDecisionTemplate::new("ftp://x").unwrap_err().to_string();
         assert!(err.contains("ad decision URL"), "{err}");
+    }
+
+    /// The store keeps breaks as JSON: a break without its own ads is stored exactly as before
+    /// the field existed, and a stored one without the key reads as having none.
+    #[test]
+    fn a_breaks_own_ads_are_stored_with_it_and_old_records_still_read() {
+        use crate::hls::{ScheduleRequest, Start, Timeline};
+        let edge = Some("2026-11-21T08:00:00Z".parse().unwrap());
+        let mut tl = Timeline::new();
+        let request = |ads: Option<AdSource>, minute: i64| ScheduleRequest {
+            start: Start::At(edge.unwrap() + chrono::Duration::minutes(minute)),
+            duration_ms: 30_000,
+            event_id: None,
+            request_id: None,
+            ads,
+        };
+        let own = AdSource::Assets(list(&[("https://cdn.example/a.m3u8", 15.0)]));
+        let _ = tl.schedule(request(None, 1), edge).unwrap();
+        let _ = tl.schedule(request(Some(own.clone()), 5), edge).unwrap();
+        let [first, second] = tl.breaks() else {
+            panic!("two breaks")
+        };
+        let json = serde_json::to_value(first).unwrap();
+        assert!(json.get("ads").is_none(), "{json}");
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().remove("request_id");
+        assert_eq!(serde_json::from_value::<Break>(old).unwrap(), *first);
+        let json = serde_json::to_value(second).unwrap();
+        assert_eq!(json["ads"]["assets"][0]["duration"], 15.0);
+        let read: Break = serde_json::from_value(json).unwrap();
+        assert_eq!(read.ads, Some(own));
+        // What a changed timeline hands over to be stored carries it too.
+        assert!(tl.take_changes().breaks.iter().any(|b| b.ads.is_some()));
     }
 
     #[test]
