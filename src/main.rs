@@ -25,7 +25,8 @@ enum Command {
     /// Insert ad-break markers into a media playlist.
     Rewrite(cli::rewrite::Args),
     /// Run the origin proxy in front of a packager.
-    Serve(cli::serve::Args),
+    // Boxed: its settings make it several times larger than the other commands' arguments.
+    Serve(Box<cli::serve::Args>),
     /// Run a built-in live packager with the origin proxy in front of it.
     Demo(cli::demo::Args),
 }
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => cli::decode::run(args),
         Command::Encode(args) => cli::encode::run(args),
         Command::Rewrite(args) => cli::rewrite::run(args),
-        Command::Serve(args) => cli::serve::run(args),
+        Command::Serve(args) => cli::serve::run(*args),
         Command::Demo(args) => cli::demo::run(args),
     };
     match result {

@@ -186,8 +186,8 @@ async fn every_rendition_points_to_the_asset_list_which_fills_the_break_with_the
             .collect()
     };
     let expected = format!("../../hlsplice/assets/live/demo/{id}.json");
-    assert_eq!(lists(&video), [expected.clone()], "{video}");
-    assert_eq!(lists(&audio), [expected], "{audio}");
+    assert_eq!(lists(&video), [expected.as_str()], "{video}");
+    assert_eq!(lists(&audio), [expected.as_str()], "{audio}");
 
     let path = format!("/hlsplice/assets/live/demo/{id}.json");
     let (status, list, response) = asset_list(&h, &format!("{path}?_HLS_primary_id=abc")).await;

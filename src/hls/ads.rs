@@ -667,10 +667,11 @@ mod tests {
     #[test]
     fn a_breaks_own_ads_are_stored_with_it_and_old_records_still_read() {
         use crate::hls::{ScheduleRequest, Start, Timeline};
-        let edge = Some("2026-11-21T08:00:00Z".parse().unwrap());
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-21T08:00:00Z".parse().unwrap();
+        let edge = Some(now);
         let mut tl = Timeline::new();
         let request = |ads: Option<AdSource>, minute: i64| ScheduleRequest {
-            start: Start::At(edge.unwrap() + chrono::Duration::minutes(minute)),
+            start: Start::At(now + chrono::Duration::minutes(minute)),
             duration_ms: 30_000,
             event_id: None,
             request_id: None,
