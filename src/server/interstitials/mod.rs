@@ -468,11 +468,12 @@ async fn list_for(
                 let url = template.render(&values);
                 let app = Arc::clone(app);
                 let b = b.clone();
+                let key = cache_key.clone();
                 // Its own task: the decision completes (and is cached) even when the player that
                 // asked goes away, and everyone waiting meanwhile gets it.
                 tokio::spawn(async move {
-                    let decided = decide(&app, &url, &b, &cache_key).await;
-                    lock(&app.interstitials.in_flight).remove(&cache_key);
+                    let decided = decide(&app, &url, &b, &key).await;
+                    lock(&app.interstitials.in_flight).remove(&key);
                     let _ = sender.send(Some(decided));
                 });
                 receiver
@@ -481,7 +482,11 @@ async fn list_for(
     };
     let decided = match waiting.wait_for(Option::is_some).await {
         Ok(value) => value.clone().unwrap_or_else(|| Err("vanished".to_owned())),
-        Err(_) => Err("the ad decision was abandoned".to_owned()),
+        Err(_) => {
+            // The deciding task ended without an answer: let the next request start afresh.
+            lock(&ints.in_flight).remove(&cache_key);
+            Err("the ad decision was abandoned".to_owned())
+        }
     };
     decided
         .map(|list| (list, false))
