@@ -4,7 +4,7 @@
 //!
 //! An interstitial's `X-ASSET-LIST` names a JSON document whose `ASSETS` array lists the ads to
 //! play, each an object with a `URI` (of an HLS playlist) and a `DURATION` in seconds
-//! (draft-pantos-hls-rfc8216bis Appendix D.2, `X-ASSET-LIST`). Players place each asset after the
+//! (draft-pantos-hls-rfc8216bis Appendix D, `X-ASSET-LIST`). Players place each asset after the
 //! ones before it, measured from the interstitial's START-DATE (hls.js 1.7
 //! `InterstitialsController.onAssetListLoaded`, Shaka Player 5.2
 //! `InterstitialAdManager.resolveAssetList_`).

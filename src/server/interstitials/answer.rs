@@ -1,4 +1,4 @@
-//! An asset list as the proxy answers it (draft-pantos-hls-rfc8216bis Appendix D.2,
+//! An asset list as the proxy answers it (draft-pantos-hls-rfc8216bis Appendix D,
 //! `X-ASSET-LIST`): `{"ASSETS": [{"URI": ..., "DURATION": ...}, ...]}`, the assets placed one
 //! after the other from the interstitial's START-DATE.
 //!
@@ -42,7 +42,7 @@ pub struct ListedAsset {
     /// Seconds.
     pub duration: f64,
     /// Other members of the asset's object in an ad decision server's answer (tracking and the
-    /// like, Appendix D.2 allows them), passed on as they came.
+    /// like; Appendix D allows them), passed on as they came.
     pub extra: Map<String, Value>,
 }
 

@@ -35,7 +35,7 @@
 //!
 //! # Joining mid-break: `_HLS_start_offset`
 //! A player that starts playback inside an interstitial adds `_HLS_start_offset=<seconds into the
-//! break>` (Appendix D.6; hls.js 1.7 `AssetListLoader.loadAssetList`, Shaka 5.2
+//! break>` (Appendix D; hls.js 1.7 `AssetListLoader.loadAssetList`, Shaka 5.2
 //! `InterstitialAdManager.resolveAssetList_`). The answer stays measured from the break's start:
 //! both players place each asset after the DURATIONs before it, counted from START-DATE, then
 //! themselves skip the assets that end before the offset and start the one in progress at the
