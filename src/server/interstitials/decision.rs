@@ -12,8 +12,8 @@
 //! - a JSON object whose `ASSETS` is an array of 1 to [`MAX_ADS`] objects (an empty list is
 //!   refused: hls.js then skips to the break's end instead of resuming the primary content);
 //! - each with a `URI` string, an absolute `http`/`https` URI or a relative reference (resolved
-//!   against the decision request's URL, the document it came in, RFC 3986 §5), and a `DURATION` JSON number of seconds
-//!   in (0, 86400].
+//!   against the decision request's URL, the document it came in, RFC 3986 §5), and a
+//!   `DURATION` JSON number of seconds in (0, 86400].
 //!
 //! Anything else in the answer (more members of the document or of an asset) is passed on as it
 //! came.
