@@ -50,6 +50,14 @@ fn serve_help_documents_every_setting() {
         "HLSPLICE_DEFAULT_POLICY",
         "--ad-length-ms",
         "HLSPLICE_AD_LENGTH_MS",
+        "--ad-asset",
+        "HLSPLICE_AD_ASSETS",
+        "ad_assets = ",
+        "--ad-decision-url",
+        "HLSPLICE_AD_DECISION_URL",
+        "--ad-decision-timeout-ms",
+        "--asset-list-cache-entries",
+        "--player-page",
     ] {
         assert!(
             help.contains(needle),

@@ -1,6 +1,12 @@
 //! `hlsplice demo`: the built-in live packager (`hlsplice::packager`) on an internal loopback port,
-//! the origin proxy (`hlsplice::server`) in front of it, and instructions for trying both API
-//! styles. Needs nothing else; Ctrl-C (or SIGTERM) exits.
+//! the origin proxy (`hlsplice::server`) in front of it with its player page at `/`, and
+//! instructions for trying both API styles. With the `interstitial` family, every break plays the
+//! built-in ad (`server::builtin_ad`) as an HLS interstitial. Needs nothing else (the page loads
+//! hls.js from its CDN); Ctrl-C (or SIGTERM) exits.
+//!
+//! The default dialect stays `both` (CUE and SCTE-35 date ranges): it signals breaks without
+//! changing what players show. `--dialect both,interstitial` makes the players that support HLS
+//! Interstitials (hls.js in the page) play the ad.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,8 +27,8 @@ pub struct Args {
     #[arg(long, env = "HLSPLICE_DEMO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Marker families to insert, comma-separated: cue, daterange, enhanced; both =
-    /// cue,daterange.
+    /// Marker families to insert, comma-separated: cue, daterange, enhanced, interstitial (every
+    /// break plays the built-in 4 s ad); both = cue,daterange.
     #[arg(long, env = "HLSPLICE_DIALECT", default_value = "both")]
     pub dialect: String,
 
@@ -44,9 +50,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .dialect
         .parse()
         .map_err(|e| anyhow::anyhow!("--dialect: {e}"))?;
-    if dialect.contains(Markers::INTERSTITIAL) {
-        anyhow::bail!("--dialect: the demo does not serve interstitial asset lists yet");
-    }
     let cue_style: CueStyle = args
         .cue_style
         .parse()
@@ -111,6 +114,9 @@ async fn demo(
         api_tokens: vec![args.token.clone()],
         dialect,
         cue_style,
+        // The interstitial family's breaks play the built-in ad, which the proxy serves itself.
+        ad_assets: vec![server::builtin_ad()],
+        player_page: true,
         ..ServerConfig::default()
     };
     let (stop_proxy, proxy_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -198,9 +204,18 @@ pub fn banner(
     let ms = BREAK_MS;
     let secs = ms / 1000;
     let markers = markers(dialect, cue_style, ms);
+    let interstitials = if dialect.contains(Markers::INTERSTITIAL) {
+        "\n  With the interstitial family on, hls.js plays the built-in 4 s ad (orange, \"AD\") in each\n  break: {base}/hlsplice/ad/ad.m3u8, listed by {base}/hlsplice/assets/<stream>/<break id>.json."
+            .replace("{base}", &base)
+    } else {
+        "\n  Start the demo with --dialect both,interstitial to see hls.js play an ad in each break.".to_owned()
+    };
     format!(
         r#"hlsplice demo: a live packager (internal, http://{packager}) looping an 8 s test clip,
 with the hlsplice origin proxy in front of it on {base}. API token: {token}
+
+Player page (hls.js; shows the markers as they arrive and starts breaks with the token):
+  {base}/{interstitials}
 
 Playlists (through the proxy):
   classic HLS  {base}/live/demo/master.m3u8   (video.m3u8 + audio.m3u8, MPEG-TS, 1 s segments)
@@ -241,12 +256,18 @@ fn markers(dialect: Markers, cue_style: CueStyle, ms: u64) -> String {
     let daterange = dialect.contains(Markers::DATERANGE);
     let cue = dialect.contains(Markers::CUE);
     let enhanced = dialect.contains(Markers::ENHANCED);
+    let interstitial = dialect.contains(Markers::INTERSTITIAL);
     let mut out = String::from(
         "  - before the first segment published after your request, the same in both renditions:\n",
     );
     if daterange {
         out.push_str(&format!(
             "      #EXT-X-DATERANGE:ID=\"...\",START-DATE=\"...\",PLANNED-DURATION={planned},SCTE35-OUT=0xFC30...\n"
+        ));
+    }
+    if interstitial {
+        out.push_str(&format!(
+            "      #EXT-X-DATERANGE:ID=\"ad-...\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"...\",PLANNED-DURATION={planned},X-ASSET-LIST=\"../../hlsplice/assets/.../....json\",X-SNAP=\"OUT,IN\",X-RESTRICT=\"SKIP,JUMP\",CUE=\"ONCE\"\n"
         ));
     }
     if enhanced {
@@ -285,6 +306,12 @@ fn markers(dialect: Markers, cue_style: CueStyle, ms: u64) -> String {
             "      #EXT-X-DATERANGE:ID=\"...\",START-DATE=\"...\",END-DATE=\"...\",DURATION=...,SCTE35-IN=0xFC30...\n",
         );
     }
+    if interstitial {
+        // The interstitial's closing tag only adds END-DATE, DURATION and X-PLAYOUT-LIMIT.
+        out.push_str(
+            "      #EXT-X-DATERANGE:ID=\"ad-...\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"...\",END-DATE=\"...\",DURATION=...,X-PLAYOUT-LIMIT=...\n",
+        );
+    }
     if cue {
         out.push_str("      #EXT-X-CUE-IN\n");
     }
@@ -295,7 +322,9 @@ fn markers(dialect: Markers, cue_style: CueStyle, ms: u64) -> String {
 mod tests {
     use super::*;
     use crate::cli::marker_form::has_form;
-    use hlsplice::hls::{BreakRequest, DateTime, RewriteOptions, Timeline, Utc, rewrite};
+    use hlsplice::hls::{
+        AssetListTemplate, BreakRequest, DateTime, RewriteOptions, Timeline, Utc, rewrite,
+    };
 
     #[test]
     fn seconds_3_is_the_rewriters_form() {
@@ -325,6 +354,9 @@ mod tests {
             Markers::BOTH,
             Markers::ENHANCED,
             Markers::ENHANCED | Markers::DATERANGE,
+            Markers::INTERSTITIAL,
+            Markers::BOTH | Markers::INTERSTITIAL,
+            Markers::ENHANCED | Markers::DATERANGE | Markers::INTERSTITIAL,
         ];
         let styles = [CueStyle::Duration, CueStyle::Elemental, CueStyle::Slash];
         for (dialect, cue_style) in dialects.into_iter().flat_map(|d| styles.map(|s| (d, s))) {
@@ -339,6 +371,11 @@ mod tests {
             let options = RewriteOptions {
                 dialect,
                 cue_style,
+                // What the proxy gives the demo's live/demo stream.
+                interstitial_asset_list: Some(
+                    AssetListTemplate::new("../../hlsplice/assets/live/demo/{break_id}.json")
+                        .expect("template"),
+                ),
                 ..RewriteOptions::default()
             };
             let mut out = Vec::new();

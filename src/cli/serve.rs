@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use hlsplice::hls::{CueStyle, Markers, PolicyPreset};
+use hlsplice::hls::{AdAsset, AdDecisionTemplate, CueStyle, Markers, PolicyPreset};
 use hlsplice::server::{self, ServerConfig};
 
 const AFTER_HELP: &str = "\
@@ -45,6 +45,11 @@ TOML file given with --config, using the flag's name with underscores, e.g.:
     header_read_timeout_ms = 10000
     body_read_timeout_ms = 10000
     keepalive_idle_ms = 5000
+    ad_assets = [\"15=https://cdn.example/ads/a/index.m3u8\", \"4=/hlsplice/ad/ad.m3u8\"]
+    ad_decision_url = \"http://ads.example/hls?break={break_id}&stream={stream}&duration={duration}&offset={start_offset}\"
+    ad_decision_timeout_ms = 2000
+    asset_list_cache_entries = 1024
+    player_page = false
 
 Flags override environment variables, which override the file. Logs go to stderr; set their
 level with RUST_LOG (default: info).";
@@ -116,9 +121,9 @@ pub struct Args {
     pub ad_length_ms: Option<u64>,
 
     /// Marker families to insert, comma-separated: cue (EXT-X-CUE-OUT/CONT/IN), daterange
-    /// (EXT-X-DATERANGE with SCTE35-OUT/IN), enhanced (cue with the SCTE-35 payload); both =
-    /// cue,daterange [default: both]. (The interstitial family needs the asset-list route,
-    /// which the proxy does not serve yet.)
+    /// (EXT-X-DATERANGE with SCTE35-OUT/IN), enhanced (cue with the SCTE-35 payload),
+    /// interstitial (HLS Interstitials, whose asset lists the proxy serves; needs --ad-asset or
+    /// --ad-decision-url); both = cue,daterange [default: both].
     #[arg(long, env = "HLSPLICE_DIALECT", value_name = "DIALECT")]
     pub dialect: Option<String>,
 
@@ -224,6 +229,37 @@ pub struct Args {
     /// [default: 5000].
     #[arg(long, env = "HLSPLICE_KEEPALIVE_IDLE_MS", value_name = "MS")]
     pub keepalive_idle_ms: Option<u64>,
+    /// An ad of the interstitial family, as SECONDS=URI (an HLS playlist, absolute http(s) or
+    /// relative to the asset list, e.g. 4=/hlsplice/ad/ad.m3u8, the built-in ad). Repeat for
+    /// several, in the order they play; the list is repeated to fill each break, and answered
+    /// when the ad decision server fails. The environment variable takes a space-separated list.
+    #[arg(
+        long = "ad-asset",
+        env = "HLSPLICE_AD_ASSETS",
+        value_name = "SECONDS=URI",
+        value_delimiter = ' '
+    )]
+    pub ad_assets: Vec<String>,
+
+    /// Ad decision server of the interstitial family, asked for each break's asset list: an
+    /// http:// URL template with {break_id}, {stream}, {duration} and {start_offset}.
+    #[arg(long, env = "HLSPLICE_AD_DECISION_URL", value_name = "URL")]
+    pub ad_decision_url: Option<String>,
+
+    /// Deadline of one ad decision request, in milliseconds; past it the fixed ads are answered
+    /// [default: 2000].
+    #[arg(long, env = "HLSPLICE_AD_DECISION_TIMEOUT_MS", value_name = "MS")]
+    pub ad_decision_timeout_ms: Option<u64>,
+
+    /// Most asset lists kept in memory (per break and start-offset second); past it the least
+    /// recently used are dropped [default: 1024].
+    #[arg(long, env = "HLSPLICE_ASSET_LIST_CACHE_ENTRIES", value_name = "N")]
+    pub asset_list_cache_entries: Option<usize>,
+
+    /// Answer GET / with a player page (hls.js from its CDN, the markers as they arrive, a form
+    /// to start a break) [default: false].
+    #[arg(long, env = "HLSPLICE_PLAYER_PAGE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub player_page: Option<bool>,
 }
 
 /// The `--config` file.
@@ -261,6 +297,11 @@ struct FileConfig {
     header_read_timeout_ms: Option<u64>,
     body_read_timeout_ms: Option<u64>,
     keepalive_idle_ms: Option<u64>,
+    ad_assets: Option<Vec<String>>,
+    ad_decision_url: Option<String>,
+    ad_decision_timeout_ms: Option<u64>,
+    asset_list_cache_entries: Option<usize>,
+    player_page: Option<bool>,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -289,9 +330,35 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
             .map_err(|e| anyhow::anyhow!("dialect: {e}"))?,
         None => defaults.dialect,
     };
-    if dialect.contains(Markers::INTERSTITIAL) {
+    let ad_assets = if args.ad_assets.is_empty() {
+        file.ad_assets.unwrap_or_default()
+    } else {
+        args.ad_assets
+    }
+    .iter()
+    .map(|text| {
+        text.parse::<AdAsset>()
+            .map_err(|e| anyhow::anyhow!("ad_assets: {e}"))
+    })
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    if ad_assets.len() > hlsplice::hls::ads::MAX_ADS {
         anyhow::bail!(
-            "dialect {dialect}: the interstitial family needs an asset-list route, which `hlsplice serve` does not serve yet (use it with `hlsplice rewrite --asset-list`)"
+            "ad_assets: {} ads, at most {} are played",
+            ad_assets.len(),
+            hlsplice::hls::ads::MAX_ADS
+        );
+    }
+    let ad_decision_url = match args.ad_decision_url.or(file.ad_decision_url) {
+        Some(text) => Some(
+            text.parse::<AdDecisionTemplate>()
+                .map_err(|e| anyhow::anyhow!("ad_decision_url: {e}"))?,
+        ),
+        None => None,
+    };
+    if dialect.contains(Markers::INTERSTITIAL) && ad_assets.is_empty() && ad_decision_url.is_none()
+    {
+        anyhow::bail!(
+            "dialect {dialect}: the interstitial family needs ads for its breaks: --ad-asset SECONDS=URI (e.g. 4=/hlsplice/ad/ad.m3u8, the built-in ad) or --ad-decision-url"
         );
     }
     let cue_style = match args.cue_style.or(file.cue_style) {
@@ -416,6 +483,18 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         hlsplice::server::StreamPattern::new(pattern)
             .map_err(|e| anyhow::anyhow!("stream pattern {pattern:?}: {e}"))?;
     }
+    let ad_decision_timeout_ms = positive(
+        "ad_decision_timeout_ms",
+        args.ad_decision_timeout_ms.or(file.ad_decision_timeout_ms),
+        defaults.ad_decision_timeout_ms,
+    )?;
+    let asset_list_cache_entries = args
+        .asset_list_cache_entries
+        .or(file.asset_list_cache_entries)
+        .unwrap_or(defaults.asset_list_cache_entries);
+    if asset_list_cache_entries == 0 {
+        anyhow::bail!("asset_list_cache_entries must be positive");
+    }
     Ok(ServerConfig {
         upstream,
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
@@ -454,6 +533,14 @@ pub fn resolve(args: Args) -> anyhow::Result<ServerConfig> {
         header_read_timeout_ms,
         body_read_timeout_ms,
         keepalive_idle_ms,
+        ad_assets,
+        ad_decision_url,
+        ad_decision_timeout_ms,
+        asset_list_cache_entries,
+        player_page: args
+            .player_page
+            .or(file.player_page)
+            .unwrap_or(defaults.player_page),
     })
 }
 
@@ -545,7 +632,110 @@ mod tests {
         let err = resolve_with(Some("cue,scte")).unwrap_err();
         assert!(format!("{err:#}").contains("unknown dialect"), "{err:#}");
         let err = resolve_with(Some("both,interstitial")).unwrap_err();
-        assert!(format!("{err:#}").contains("asset-list"), "{err:#}");
+        assert!(format!("{err:#}").contains("--ad-asset"), "{err:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The example file in `--help` is a file `--config` reads, naming every setting.
+    #[test]
+    fn the_help_example_is_a_valid_config_file() {
+        let example = AFTER_HELP
+            .split_once("e.g.:\n\n")
+            .and_then(|(_, rest)| rest.split_once("\n\nFlags"))
+            .map(|(example, _)| example)
+            .expect("an example in AFTER_HELP");
+        let file: FileConfig = toml::from_str(example).expect("the example parses");
+        assert_eq!(file.ad_assets.as_deref().map(<[String]>::len), Some(2));
+        assert!(file.ad_decision_url.is_some() && file.player_page == Some(false));
+        let keys = example.lines().filter(|l| l.contains(" = ")).count();
+        let fields = format!("{:?}", FileConfig::default())
+            .matches(": None")
+            .count();
+        assert_eq!(keys, fields, "every FileConfig field has an example line");
+    }
+
+    #[test]
+    fn interstitial_ads_from_flag_env_or_file() {
+        let dir = std::env::temp_dir().join(format!("hlsplice-serve-ads-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("serve.toml");
+        std::fs::write(
+            &file,
+            "upstream = \"http://10.0.0.1:9000\"\ndialect = \"both,interstitial\"\nad_assets = [\"15=https://cdn.example/a.m3u8\", \"4=/hlsplice/ad/ad.m3u8\"]\nad_decision_url = \"http://ads.example/{break_id}?o={start_offset}\"\nasset_list_cache_entries = 7\nplayer_page = true\n",
+        )
+        .unwrap();
+        let from_file = resolve(Args {
+            config: Some(file.clone()),
+            ..Args::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.dialect, Markers::BOTH | Markers::INTERSTITIAL);
+        let uris: Vec<&str> = from_file.ad_assets.iter().map(AdAsset::uri).collect();
+        assert_eq!(uris, ["https://cdn.example/a.m3u8", "/hlsplice/ad/ad.m3u8"]);
+        assert_eq!(from_file.ad_assets[0].duration(), 15.0);
+        assert_eq!(
+            from_file
+                .ad_decision_url
+                .as_ref()
+                .map(AdDecisionTemplate::as_str),
+            Some("http://ads.example/{break_id}?o={start_offset}")
+        );
+        assert_eq!(from_file.asset_list_cache_entries, 7);
+        assert_eq!(from_file.ad_decision_timeout_ms, 2_000);
+        assert!(from_file.player_page);
+        // Flags (and the environment, which clap merges into them) replace the file's list.
+        let from_flags = resolve(Args {
+            config: Some(file.clone()),
+            ad_assets: vec!["2.5=/x.m3u8".into()],
+            ad_decision_timeout_ms: Some(300),
+            ..Args::default()
+        })
+        .unwrap();
+        assert_eq!(from_flags.ad_assets.len(), 1);
+        assert_eq!(from_flags.ad_assets[0].duration(), 2.5);
+        assert_eq!(from_flags.ad_decision_timeout_ms, 300);
+        let bad = |args: Args| format!("{:#}", resolve(args).unwrap_err());
+        let upstream = || Some("http://10.0.0.1:9000".to_owned());
+        let err = bad(Args {
+            upstream: upstream(),
+            ad_assets: vec!["/x.m3u8".into()],
+            ..Args::default()
+        });
+        assert!(
+            err.contains("ad_assets") && err.contains("SECONDS=URI"),
+            "{err}"
+        );
+        let err = bad(Args {
+            upstream: upstream(),
+            ad_decision_url: Some("https://ads.example/{break_id}".into()),
+            ..Args::default()
+        });
+        assert!(
+            err.contains("ad_decision_url") && err.contains("http://"),
+            "{err}"
+        );
+        let err = bad(Args {
+            upstream: upstream(),
+            ad_assets: vec!["1=/a.m3u8".into(); 101],
+            ..Args::default()
+        });
+        assert!(err.contains("101 ads"), "{err}");
+        let err = bad(Args {
+            upstream: upstream(),
+            asset_list_cache_entries: Some(0),
+            ..Args::default()
+        });
+        assert!(err.contains("asset_list_cache_entries"), "{err}");
+        // The family with a decision server alone is fine.
+        assert!(
+            resolve(Args {
+                upstream: upstream(),
+                dialect: Some("interstitial".into()),
+                ad_decision_url: Some("http://ads.example/{break_id}".into()),
+                ..Args::default()
+            })
+            .is_ok()
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

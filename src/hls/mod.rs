@@ -158,6 +158,7 @@
 //! template, with the interstitial tags) and `outcome.rs` (what came back); `rewrite.rs` holds the
 //! entry points.
 
+pub mod ads;
 mod attributes;
 pub mod interstitial;
 mod lines;
@@ -176,6 +177,7 @@ mod tags;
 mod time;
 mod timeline;
 
+pub use ads::{AdAsset, AdAssets, AdDecisionTemplate, AdSource, InvalidAdSource};
 pub use interstitial::{AssetListTemplate, InvalidAssetListTemplate};
 pub use options::{CueStyle, Markers, RewriteOptions, UnknownCueStyle, UnknownDialect};
 pub use outcome::{PlaylistKind, RewriteError, RewriteOutcome};

@@ -17,6 +17,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::ads::AdSource;
 use super::timeline::{Break, BreakRequest, BreakState, Timeline, TimelineError};
 
 /// When a break should start.
@@ -29,7 +30,7 @@ pub enum Start {
 }
 
 /// A request to schedule a break, as an API receives it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScheduleRequest {
     /// When.
     pub start: Start,
@@ -39,6 +40,8 @@ pub struct ScheduleRequest {
     pub event_id: Option<u32>,
     /// Idempotency key: a repeated key returns the break it made.
     pub request_id: Option<String>,
+    /// The break's own ad source for the interstitial family (else the server's).
+    pub ads: Option<AdSource>,
 }
 
 /// What [`Timeline::schedule`] did.
@@ -207,7 +210,10 @@ impl Timeline {
             start,
             planned_duration_ms: req.duration_ms,
         };
-        match self.add_keyed_break(request, req.request_id).map(|b| b.id) {
+        match self
+            .insert_break(request, req.request_id, req.ads)
+            .map(|b| b.id)
+        {
             Ok(id) => Ok(Scheduled::Created(
                 self.get(id).ok_or(RuleError::NotFound { id })?,
             )),
@@ -355,6 +361,7 @@ mod tests {
             duration_ms: ms,
             event_id: None,
             request_id: request_id.map(str::to_owned),
+            ads: None,
         }
     }
 

@@ -35,6 +35,8 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::ads::AdSource;
+
 /// One ad break of a stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Break {
@@ -63,6 +65,10 @@ pub struct Break {
     /// The idempotency key the break was created with, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Where the ads of the break's interstitial come from, when the break names its own source
+    /// (else the server's). Set when the break is created, never changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ads: Option<AdSource>,
 }
 
 /// Where a break stands relative to a live edge.
@@ -457,6 +463,16 @@ impl Timeline {
         req: BreakRequest,
         request_id: Option<String>,
     ) -> Result<&Break, TimelineError> {
+        self.insert_break(req, request_id, None)
+    }
+
+    /// [`Timeline::add_keyed_break`], with the break's own ad source.
+    pub(super) fn insert_break(
+        &mut self,
+        req: BreakRequest,
+        request_id: Option<String>,
+        ads: Option<AdSource>,
+    ) -> Result<&Break, TimelineError> {
         if req.planned_duration_ms == 0 || req.planned_duration_ms > MAX_PLANNED_MS {
             return Err(TimelineError::InvalidDuration {
                 planned_duration_ms: req.planned_duration_ms,
@@ -519,6 +535,7 @@ impl Timeline {
                 scte35_out,
                 scte35_in,
                 request_id,
+                ads,
             },
         );
         self.touch(id);

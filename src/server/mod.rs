@@ -17,6 +17,9 @@
 //!   All styles share one timeline and one break policy per stream. Tokens have a scope: read
 //!   tokens may only use `GET`.
 //! - `/healthz`, `/metrics` (Prometheus text).
+//! - everything under `/hlsplice/` is the proxy's own, never forwarded: the asset lists of the
+//!   `interstitial` marker family and a built-in ad (`interstitials`); with `player_page`, `GET /`
+//!   is a player page.
 //!
 //! "Now" in the API is the stream's live edge — the program time at the end of the newest
 //! segment seen in any rendition — never the server clock. An API call that needs it first
@@ -63,7 +66,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
-use crate::hls::{BreakPolicy, CueStyle, Markers, RewriteOptions};
+use crate::hls::{AdAsset, AdDecisionTemplate, BreakPolicy, CueStyle, Markers, RewriteOptions};
 
 mod admission;
 mod api;
@@ -73,6 +76,7 @@ mod breaks;
 mod connections;
 mod error;
 mod fleet;
+mod interstitials;
 mod metrics;
 mod path;
 mod policy;
@@ -163,6 +167,21 @@ pub struct ServerConfig {
     pub body_read_timeout_ms: u64,
     /// A keep-alive connection with no request for this long is closed, in milliseconds.
     pub keepalive_idle_ms: u64,
+    /// The interstitial family's fixed ads, in the order they play, filled into every break that
+    /// names no ads of its own (and answered when the ad decision server fails). At most
+    /// [`crate::hls::ads::MAX_ADS`].
+    pub ad_assets: Vec<AdAsset>,
+    /// The interstitial family's ad decision server, asked for every break that names no ads of
+    /// its own (before `ad_assets`).
+    pub ad_decision_url: Option<AdDecisionTemplate>,
+    /// Deadline of one ad decision request (connect, answer and body), in milliseconds.
+    pub ad_decision_timeout_ms: u64,
+    /// Most asset lists kept in memory (per break and start-offset second); past it, the least
+    /// recently used leaves.
+    pub asset_list_cache_entries: usize,
+    /// Answer `GET /` with the player page (hls.js, markers, a break form) instead of
+    /// forwarding it.
+    pub player_page: bool,
 }
 
 impl Default for ServerConfig {
@@ -196,6 +215,11 @@ impl Default for ServerConfig {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 10_000,
             keepalive_idle_ms: 5_000,
+            ad_assets: Vec::new(),
+            ad_decision_url: None,
+            ad_decision_timeout_ms: 2_000,
+            asset_list_cache_entries: 1024,
+            player_page: false,
         }
     }
 }
@@ -209,6 +233,13 @@ impl ServerConfig {
             ..ServerConfig::default()
         }
     }
+}
+
+/// The built-in ad: a 4-second HLS VOD clip (an orange picture with a black "AD" and a tone) that
+/// the proxy answers itself at `/hlsplice/ad/ad.m3u8`, for [`ServerConfig::ad_assets`] when no ad
+/// server is at hand (`hlsplice demo` plays it).
+pub fn builtin_ad() -> AdAsset {
+    interstitials::builtin_ad::asset()
 }
 
 /// State shared by every connection.
@@ -227,6 +258,10 @@ struct App {
     body_read_timeout: Duration,
     /// Open client connections and their limits.
     connections: connections::Connections,
+    /// Asset lists and their sources.
+    interstitials: interstitials::Interstitials,
+    /// Whether `GET /` is the player page.
+    player_page: bool,
 }
 
 impl App {
@@ -314,6 +349,8 @@ pub enum ServeError {
     Task(tokio::task::JoinError),
     /// [`ServerConfig::default_policy`] or [`ServerConfig::ad_length_ms`] does not fit.
     Policy(String),
+    /// The interstitial settings do not fit together (e.g. the family without any ads).
+    Interstitials(String),
 }
 
 impl fmt::Display for ServeError {
@@ -324,6 +361,7 @@ impl fmt::Display for ServeError {
             ServeError::Store(message) => write!(f, "break store: {message}"),
             ServeError::Task(err) => write!(f, "opening the break store: {err}"),
             ServeError::Policy(message) => write!(f, "default break policy: {message}"),
+            ServeError::Interstitials(message) => f.write_str(message),
         }
     }
 }
@@ -375,6 +413,20 @@ async fn run_with_store(
     let max_connections = config
         .max_connections
         .unwrap_or_else(|| open_files.map_or(1024, connections::default_max_connections));
+    let interstitials = interstitials::Interstitials::new(interstitials::Settings {
+        assets: config.ad_assets.clone(),
+        decision: config.ad_decision_url.clone(),
+        deadline: Duration::from_millis(config.ad_decision_timeout_ms.max(1)),
+        cache_entries: config.asset_list_cache_entries,
+    })
+    .map_err(ServeError::Interstitials)?;
+    if config.dialect.contains(Markers::INTERSTITIAL) && !interstitials.has_server_source() {
+        return Err(ServeError::Interstitials(format!(
+            "dialect {}: the interstitial family needs ads for its breaks: set ad_assets (e.g. 4={}, the built-in ad) or ad_decision_url",
+            config.dialect,
+            interstitials::builtin_ad::PLAYLIST_PATH
+        )));
+    }
     let upstream = Arc::new(
         upstream::Upstream::new(
             &config.upstream,
@@ -449,6 +501,8 @@ async fn run_with_store(
             Duration::from_millis(config.keepalive_idle_ms.max(1)),
             Arc::clone(&connection_metrics),
         ),
+        interstitials,
+        player_page: config.player_page,
     });
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string()),
@@ -619,6 +673,16 @@ async fn dispatch(
     let is_dailymotion = api::dailymotion::is_dailymotion(&req);
     match (req.method(), path) {
         (&Method::GET | &Method::HEAD, "/healthz") => (route::HEALTH, Ok(health(app)), Style::Text),
+        (&Method::GET | &Method::HEAD, "/") if app.player_page => (
+            interstitials::route::PLAYER_PAGE,
+            Ok(interstitials::page::answer(&req)),
+            Style::Text,
+        ),
+        // Before the playlist and segment routes: never forwarded upstream.
+        _ if interstitials::owns(path) => {
+            let (label, result) = interstitials::answer(app, &req).await;
+            (label, result, Style::Text)
+        }
         (&Method::GET, "/metrics") => (route::METRICS, Ok(metrics_response(app)), Style::Text),
         _ if is_api => {
             let result = match authorize(app, &req) {
@@ -732,7 +796,8 @@ fn metrics_response(app: &App) -> Response<BoxBody> {
                 .any(|b| b.published_state(edge) == crate::hls::BreakState::Active)
         })
         .count() as u64;
-    let body = app.metrics.render(active, streams.len() as u64);
+    let mut body = app.metrics.render(active, streams.len() as u64);
+    app.interstitials.render_metrics(&mut body);
     let mut response = Response::new(full(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -155,7 +155,7 @@ async fn fetch_and_render(
                 path,
                 target,
                 upstream: &fetched.body,
-                opts: &app.rewrite_options,
+                opts: app.rewrite_options_for(&stream),
                 primary_tried,
             };
             stream

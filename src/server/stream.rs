@@ -38,7 +38,7 @@
 //! counts offsets from the same time.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -90,6 +90,9 @@ pub struct Stream {
     /// Another writer committed a revision newer than the one held: catch up before the next
     /// rendering.
     stale: AtomicBool,
+    /// The stream's own rewrite options, when it needs some (made on first use, see
+    /// [`Stream::rewrite_options`]).
+    options: OnceLock<RewriteOptions>,
 }
 
 /// The durable part of a stream, copied to make a change (see [`Stream::commit`]).
@@ -206,6 +209,7 @@ impl Stream {
             last_used: AtomicU64::new(epoch),
             named: AtomicBool::new(false),
             stale: AtomicBool::new(false),
+            options: OnceLock::new(),
         }
     }
 
@@ -265,6 +269,12 @@ impl Stream {
         })
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    /// The stream's own rewrite options (e.g. its interstitial asset-list template): made by
+    /// `make` the first time they are asked for, the same ones for the stream's life in memory.
+    pub fn rewrite_options(&self, make: impl FnOnce() -> RewriteOptions) -> &RewriteOptions {
+        self.options.get_or_init(make)
     }
 
     /// Locks the in-memory state (never across `.await`).

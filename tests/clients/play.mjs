@@ -13,6 +13,13 @@
 //   --timeout-ms MS    per player and stream: longest wait for playback to start, and for the
 //                      break's IN after its planned end (default 15000)
 //   --settle-ms MS     how long players keep playing after the IN is published (default 3000)
+//   --interstitials    the proxy runs with the interstitial marker family and the demo's ads (the
+//                      built-in 4 s ad, `hlsplice demo --dialect both,interstitial`): check that
+//                      hls.js plays the ad in each break and returns to the live stream, that a
+//                      player joining /live/demo/ mid-break is answered by its start offset, that
+//                      the demo's player page at / shows the ad (a screenshot, pixel-checked) and
+//                      what Shaka Player does with the interstitial
+//   --screenshots DIR  where the demo page's screenshots go (default: target/ of the repository)
 //
 // Starts nothing of hlsplice's: `hlsplice demo` (or `hlsplice serve` in front of a packager that
 // serves /live/demo/ and /ll/demo/) must already run at PROXY_BASE_URL, with no break on the
@@ -41,10 +48,35 @@
 //                from the tag) and, once VHS moved its end to the CUE-IN, is still finite and
 //                within a segment of it (VHS's media time wanders); without --cue-style the
 //                cues are printed, not checked
+// With --interstitials, also (the interstitial is the date range `ad-<the break's DATERANGE ID>`):
+//   hls.js       on each stream: the asset list it loaded lists the built-in ad filling the break
+//                (4 s each, absolute URIs of the proxy); INTERSTITIAL_STARTED then _ENDED for the
+//                break; an asset player whose currentTime advanced by at least 1 s (the ad
+//                plays); and after the interstitial ended, the live stream's currentTime advanced
+//                by at least 1 s again with no fatal error (back to the live stream)
+//   joiners      a second hls.js page and a second Shaka page on /live/demo/, opened 8 s after
+//                the break's decided start (their live start point is inside the break).
+//                hls.js: its asset-list request carries _HLS_start_offset S > 0; the proxy
+//                answers 200 with the same list (positions count from the break's start) and
+//                counts the request (hlsplice_asset_list_start_offset_total); hls.js starts asset
+//                floor(S / 4) at S - 4 x floor(S / 4) into it (±0.5 s), the asset plays, and the
+//                page returns to the live stream. Shaka 5.2.12: it asks the break's list (whether
+//                with _HLS_start_offset is printed: it did not in our runs), plays the ad from
+//                inside the break (its first ad runs under 3.5 s of its 4) and returns
+//   demo page    the proxy's player page at / (hls.js from jsDelivr, served here from
+//                node_modules after checking that the page pins that version and integrity
+//                hash) plays /live/demo/master.m3u8: a screenshot of its video taken before the
+//                break shows the live pattern (under 10 % ad-orange pixels), one taken 1.5 s into
+//                the ad shows the ad (over 50 % ad-orange); both are saved under --screenshots
+//   Shaka        on each stream (5.2 plays interstitials itself, in the same <video>): an
+//                ad-started with the built-in ad's URI for each asset of the list, the ads'
+//                remaining time falling by at least 1 s in all (they play), and ad-break-ended
+//                followed by at least 1 s of the live stream with no fatal error
 // Prints one line per player and stream, one per failure and "N passed, N failed"; exits 1 if
 // anything failed, 2 on bad usage or when the browser cannot be started.
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +108,12 @@ const TIME_TOLERANCE_S = 0.0015;
  *  one-second segments apart), so the final end is held to one target duration of the demo
  *  (1 s) plus a frame; the exact check is on what VHS read from the tag that opened the cue. */
 const VHS_MEDIA_TIME_TOLERANCE_S = 1.025;
+/** The built-in ad (testdata/ad/make.sh): 4 s, a solid orange picture (0xFF8000) with "AD". */
+const AD_SECONDS = 4;
+const AD_PATH = '/hlsplice/ad/ad.m3u8';
+/** A joining player starts this long after the break's decided start (wall clock = program time
+ *  with the demo's system clock); hls.js starts 3 target durations (3 s) behind the live edge. */
+const JOIN_AFTER_MS = 8000;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // No background traffic (the network is closed), a fresh profile, and no throttling of pages
 // that are not in front: several players play at once.
@@ -98,7 +136,7 @@ function usage(why) {
   console.error(
     'usage: node play.mjs [--players hlsjs,shaka,videojs] [--streams live,ll] [--token T]\n' +
       '                     [--break-ms MS] [--cue-style STYLE] [--timeout-ms MS] [--settle-ms MS]\n' +
-      '                     PROXY_BASE_URL',
+      '                     [--interstitials] [--screenshots DIR] PROXY_BASE_URL',
   );
   process.exit(2);
 }
@@ -112,6 +150,8 @@ function parseArgs(argv) {
     cueStyle: null,
     timeoutMs: 15000,
     settleMs: 3000,
+    interstitials: false,
+    screenshots: join(here, '..', '..', 'target'),
     base: null,
   };
   const list = (v, known, what) => {
@@ -139,6 +179,8 @@ function parseArgs(argv) {
       case '--cue-style': opts.cueStyle = value(); break;
       case '--timeout-ms': opts.timeoutMs = number(value(), arg); break;
       case '--settle-ms': opts.settleMs = number(value(), arg); break;
+      case '--interstitials': opts.interstitials = true; break;
+      case '--screenshots': opts.screenshots = value(); break;
       default:
         if (arg.startsWith('--') || opts.base !== null) usage(`unexpected ${arg}`);
         opts.base = arg;
@@ -339,6 +381,396 @@ function checkVideoJs(name, seen, brk, postedAt) {
   );
 }
 
+// ---- interstitials ----
+
+const interstitialId = (brk) => `ad-${brk.daterange_id}`;
+
+/** The spread of the times in `[at, time]` samples (how far a player's currentTime moved). */
+function spread(samples) {
+  const times = samples.map(([, t]) => t).filter(Number.isFinite);
+  return times.length < 2 ? 0 : Math.max(...times) - Math.min(...times);
+}
+
+/** How far the last sample is past the first (playback moving forward). */
+function forward(samples) {
+  return samples.length < 2 ? 0 : samples[samples.length - 1][1] - samples[0][1];
+}
+
+/** The asset list the proxy answers for `brk`: the built-in ad while the next one fits, at least
+ *  one (hlsplice::hls::ads::fill), with the proxy's absolute URI. */
+function expectedAds(brk) {
+  const n = Math.max(1, Math.floor(brk.planned_duration_ms / 1000 / AD_SECONDS + 1e-9));
+  return Array.from({ length: n }, () => ({ uri: opts.base + AD_PATH, duration: AD_SECONDS }));
+}
+
+const EMPTY_INTERSTITIALS = { lists: [], started: [], ended: [], assets: [], resumed: [] };
+
+function describeInterstitial(ints, id) {
+  const list = ints.lists.find((l) => l.id === id);
+  const assets = ints.assets.filter((a) => a.id === id);
+  return `list ${list ? list.assets.map((a) => `${a.duration} s ${a.uri}`).join(', ') : 'not loaded'}; ` +
+    `started ${ints.started.some((e) => e.id === id)}, ended ${ints.ended.some((e) => e.id === id)}; assets ` +
+    (assets.map((a) => `#${a.index} from ${fmt(a.startPosition)} s, currentTime +${spread(a.times).toFixed(2)} s`)
+      .join('; ') || 'none');
+}
+
+/** The hls.js checks of the break's interstitial (see the header). */
+function checkHlsJsInterstitial(name, seen, brk) {
+  const id = interstitialId(brk);
+  const ints = seen.interstitials || EMPTY_INTERSTITIALS;
+  console.log(`  interstitial ${id}: ${describeInterstitial(ints, id)}`);
+  const list = ints.lists.find((l) => l.id === id);
+  const want = expectedAds(brk);
+  check(
+    `${name} asset list`,
+    list !== undefined && JSON.stringify(list.assets) === JSON.stringify(want),
+    `loaded ${JSON.stringify(list ? list.assets : null)}, wanted ${JSON.stringify(want)}`,
+  );
+  const started = ints.started.find((e) => e.id === id);
+  const ended = ints.ended.find((e) => e.id === id);
+  check(
+    `${name} INTERSTITIAL_STARTED and _ENDED`,
+    started !== undefined && ended !== undefined && ended.at >= started.at,
+    `started ${JSON.stringify(started)}, ended ${JSON.stringify(ended)}`,
+  );
+  const assets = ints.assets.filter((a) => a.id === id);
+  const moved = Math.max(0, ...assets.map((a) => spread(a.times)));
+  check(
+    `${name} the ad plays`,
+    moved >= 1,
+    `asset players' currentTime moved at most ${moved.toFixed(2)} s (wanted >= 1)`,
+  );
+  const after = ended ? seen.progress.filter(([at]) => at >= ended.at + 500) : [];
+  check(
+    `${name} back to the live stream`,
+    ended !== undefined && forward(after) >= 1 && seen.fatal === null,
+    ended
+      ? `after INTERSTITIAL_ENDED the video's currentTime moved ${forward(after).toFixed(2)} s (wanted >= 1)`
+      : 'the interstitial never ended',
+  );
+}
+
+/** How much of its ads Shaka played: the sum of the falls of the ad's remaining time between
+ *  samples (each ad starts over). */
+function shakaAdPlayed(ads) {
+  let played = 0;
+  for (let i = 1; i < ads.samples.length; i++) {
+    const fall = ads.samples[i - 1][2] - ads.samples[i][2];
+    if (Number.isFinite(fall) && fall > 0 && fall < 1) played += fall;
+  }
+  return played;
+}
+
+/** What Shaka Player 5.2 does with the interstitial: ad-break-started, an ad-started per asset it
+ *  plays (in the same <video>, without an ad container), ad-break-ended, then the live stream. */
+function checkShakaInterstitial(name, seen, brk) {
+  const ads = seen.ads || { events: [], samples: [] };
+  const first = ads.events.length ? ads.events[0].at : 0;
+  console.log(
+    `  ad events: ${ads.events.map((e) => `${e.type}@+${((e.at - first) / 1000).toFixed(1)}s` +
+      (e.uri ? ` ${e.uri}` : '') + (e.position ? ` ${e.position}/${e.sequence}` : '')).join(', ') || 'none'}`,
+  );
+  console.log(`  ad progress: ${ads.samples.length} samples, ads played ${shakaAdPlayed(ads).toFixed(2)} s`);
+  const started = ads.events.filter((e) => e.type === 'ad-started');
+  const want = expectedAds(brk).length;
+  check(
+    `${name} ad-started for each of the ${want} ads`,
+    started.length === want && started.every((e) => typeof e.uri === 'string' && e.uri.includes(AD_PATH)),
+    `ad-started events: ${JSON.stringify(started)}`,
+  );
+  check(`${name} the ads play`, shakaAdPlayed(ads) >= 1, `ads played ${shakaAdPlayed(ads).toFixed(2)} s`);
+  const ended = ads.events.find((e) => e.type === 'ad-break-ended');
+  const after = ended ? seen.progress.filter(([at]) => at >= ended.at + 500) : [];
+  check(
+    `${name} back to the live stream`,
+    ended !== undefined && forward(after) >= 1 && seen.fatal === null,
+    ended ? `after ad-break-ended the video's currentTime moved ${forward(after).toFixed(2)} s` : 'no ad-break-ended',
+  );
+}
+
+/** Opens a second page of `player` on `stream` once the break is JOIN_AFTER_MS past its decided
+ *  start, recording its asset-list requests and the proxy's answers. */
+async function joinMidBreak(context, stream, live, player) {
+  const deadline = Date.now() + opts.breakMs + opts.timeoutMs;
+  while (Date.now() < deadline && !(live.brk && live.brk.decided_start)) await sleep(100);
+  if (!live.brk || !live.brk.decided_start) return null;
+  const wait = ms(live.brk.decided_start) + JOIN_AFTER_MS - Date.now();
+  if (wait > 0) await sleep(wait);
+  const before = await metric('hlsplice_asset_list_start_offset_total');
+  const page = await context.newPage();
+  const joiner = { player, page, requests: [], answers: [], consoleLines: [], before, seen: null };
+  page.on('request', (req) => {
+    if (req.url().includes('/hlsplice/assets/')) joiner.requests.push(req.url());
+  });
+  page.on('response', async (res) => {
+    if (!res.url().includes('/hlsplice/assets/')) return;
+    const body = await res.text().catch(() => '');
+    joiner.answers.push({ url: res.url(), status: res.status(), body });
+  });
+  page.on('console', (msg) => {
+    if ((msg.type() === 'error' || msg.type() === 'warning') && joiner.consoleLines.length < 10) {
+      joiner.consoleLines.push(`${msg.type()}: ${msg.text().slice(0, 300)}`);
+    }
+  });
+  await page.goto(`${pageOrigin}/${player}/`);
+  joiner.joinedAt = Date.now();
+  await within(
+    opts.timeoutMs,
+    page.evaluate((o) => window.startPlayer(o), { url: opts.base + stream.path, lowLatency: stream.lowLatency })
+      .catch((e) => joiner.consoleLines.push(`startPlayer: ${String(e).split('\n')[0]}`)),
+    () => null,
+  );
+  return joiner;
+}
+
+function checkJoiner(joiner, brk, after) {
+  const name = `/live/demo/ joiner ${joiner ? joiner.player : ''}`;
+  if (!joiner || !joiner.seen) {
+    check(`${name} joined`, false, joiner ? 'the page did not answer' : 'the break never started');
+    return;
+  }
+  const id = interstitialId(brk);
+  const seen = joiner.seen;
+  for (const line of joiner.consoleLines) console.log(`  console: ${line}`);
+  for (const w of seen.warnings) console.log(`  non-fatal: ${w}`);
+  console.log(`${name}: opened ${((joiner.joinedAt - ms(brk.decided_start)) / 1000).toFixed(1)} s after the decided start; ` +
+    `asset-list requests ${joiner.requests.join(' ') || 'none'}`);
+  const url = joiner.requests.map((u) => new URL(u)).find((u) => u.pathname.endsWith(`/${brk.id}.json`));
+  const offset = url ? Number(url.searchParams.get('_HLS_start_offset')) : NaN;
+  if (joiner.player === 'shaka') {
+    checkShakaJoiner(name, seen, brk, url);
+    return;
+  }
+  check(
+    `${name} asks with _HLS_start_offset`,
+    Number.isFinite(offset) && offset > 0 && offset < brk.planned_duration_ms / 1000,
+    url ? `asked ${url.href}` : 'no asset-list request for the break',
+  );
+  const answer = joiner.answers.find((a) => url && a.url === url.href);
+  let listed = null;
+  try {
+    listed = answer ? JSON.parse(answer.body) : null;
+  } catch {
+    // Reported below.
+  }
+  const want = expectedAds(brk).map((a) => ({ URI: a.uri, DURATION: a.duration }));
+  check(
+    `${name} answered from the break's start`,
+    answer !== undefined && answer.status === 200 && JSON.stringify(listed) === JSON.stringify({ ASSETS: want }),
+    answer ? `${answer.status} ${answer.body}` : 'no answer',
+  );
+  check(
+    `${name} counted by the proxy`,
+    after >= joiner.before + 1,
+    `hlsplice_asset_list_start_offset_total ${joiner.before} -> ${after}`,
+  );
+  const index = Math.floor(offset / AD_SECONDS);
+  const into = offset - index * AD_SECONDS;
+  console.log(`  interstitial ${id}: ${describeInterstitial(seen.interstitials || EMPTY_INTERSTITIALS, id)}`);
+  const ints = seen.interstitials || EMPTY_INTERSTITIALS;
+  const first = ints.assets.find((a) => a.id === id);
+  check(
+    `${name} starts asset ${index} ${fmt(into)} s in`,
+    first !== undefined && first.index === index && Math.abs(first.startPosition - into) <= 0.5,
+    first ? `started asset ${first.index} at ${fmt(first.startPosition)} s` : 'no asset started',
+  );
+  const moved = Math.max(0, ...ints.assets.filter((a) => a.id === id).map((a) => spread(a.times)));
+  check(`${name} the ad plays`, moved >= 0.5, `asset currentTime moved ${moved.toFixed(2)} s`);
+  const ended = ints.ended.find((e) => e.id === id);
+  const back = ended ? forward(seen.progress.filter(([at]) => at >= ended.at + 500)) : 0;
+  check(
+    `${name} back to the live stream`,
+    ended !== undefined && back >= 1 && seen.fatal === null,
+    `ended ${Boolean(ended)}, then currentTime moved ${back.toFixed(2)} s; fatal ${seen.fatal}`,
+  );
+}
+
+/** What Shaka Player 5.2.12 does for a viewer joining mid-break (observed, printed): it asks the
+ *  asset list when playback approaches the date range (lib/ads/interstitial_ad_manager.js,
+ *  deferred resolution), without `_HLS_start_offset` in these runs, and starts its first ad at
+ *  its playhead's distance into the break (`allowStartInMiddleOfInterstitial`). Checked: it asks
+ *  the break's list, plays the built-in ad from inside it, and returns to the live stream. */
+function checkShakaJoiner(name, seen, brk, url) {
+  const ads = seen.ads || { events: [], samples: [] };
+  checkShakaInterstitialEvents(name, ads);
+  // How long its first ad ran: less than the ad's length when it started inside it.
+  const started = ads.events.filter((e) => e.type === 'ad-started');
+  const stopped = started.length ? ads.events.find((e) => e.type === 'ad-stopped' && e.at >= started[0].at) : undefined;
+  const firstRan = stopped ? (stopped.at - started[0].at) / 1000 : NaN;
+  console.log(`  asked ${url ? `with _HLS_start_offset=${url.searchParams.get('_HLS_start_offset')}` : 'nothing'}; ` +
+    `its first ad ran ${fmt(firstRan)} s of ${AD_SECONDS}; ads played ${shakaAdPlayed(ads).toFixed(2)} s`);
+  check(`${name} asks the break's asset list`, url !== undefined, 'no asset-list request for the break');
+  check(
+    `${name} plays the built-in ad from inside the break`,
+    started.length >= 1 && started.every((e) => typeof e.uri === 'string' && e.uri.includes(AD_PATH)) &&
+      shakaAdPlayed(ads) >= 0.5 && firstRan < AD_SECONDS - 0.5,
+    `ad-started events: ${JSON.stringify(started)}; the first ad ran ${fmt(firstRan)} s`,
+  );
+  const ended = ads.events.find((e) => e.type === 'ad-break-ended');
+  const after = ended ? seen.progress.filter(([at]) => at >= ended.at + 500) : [];
+  check(
+    `${name} back to the live stream`,
+    ended !== undefined && forward(after) >= 1 && seen.fatal === null,
+    ended ? `after ad-break-ended currentTime moved ${forward(after).toFixed(2)} s; fatal ${seen.fatal}` : 'no ad-break-ended',
+  );
+}
+
+function checkShakaInterstitialEvents(_name, ads) {
+  const first = ads.events.length ? ads.events[0].at : 0;
+  console.log(
+    `  ad events: ${ads.events.map((e) => `${e.type}@+${((e.at - first) / 1000).toFixed(1)}s` +
+      (e.position ? ` ${e.position}/${e.sequence}` : '')).join(', ') || 'none'}`,
+  );
+}
+
+// ---- the demo's player page ----
+
+/** The fraction of ad-orange pixels (0xFF8000 after H.264 and scaling) in a PNG, read in `page`. */
+function orangeFraction(page, png) {
+  return page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.width;
+    canvas.height = img.height;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let orange = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      if (r > 200 && g > 90 && g < 170 && b < 80) orange += 1;
+    }
+    return orange / (data.length / 4);
+  }, png.toString('base64'));
+}
+
+async function screenshot(demo, label) {
+  const png = await demo.page.locator('#video').screenshot({ timeout: 5000 });
+  mkdirSync(opts.screenshots, { recursive: true });
+  const file = join(opts.screenshots, `interstitial-demo-page-${label}.png`);
+  writeFileSync(file, png);
+  const fraction = await orangeFraction(demo.page, png);
+  demo.shots.push({ label, file, fraction });
+  return fraction;
+}
+
+/** Opens the proxy's player page at /, serving its pinned hls.js from node_modules once the page
+ *  is checked to pin that very file; resolves once its video plays, with a screenshot taken. */
+async function openDemoPage(context) {
+  const demo = { page: null, shots: [], consoleLines: [], problem: null };
+  const html = await (await fetch(`${opts.base}/`, { signal: AbortSignal.timeout(10000) })).text();
+  const pinned = html.match(/<script src="(https:\/\/cdn\.jsdelivr\.net\/npm\/hls\.js@([^/"]+)\/dist\/hls\.min\.js)"\s+integrity="([^"]+)"/);
+  const local = readFileSync(join(here, PLAYERS.hlsjs.script));
+  const version = JSON.parse(readFileSync(join(here, 'node_modules/hls.js/package.json'), 'utf8')).version;
+  const sri = `sha384-${createHash('sha384').update(local).digest('base64')}`;
+  check(
+    'demo page pins the hls.js of node_modules',
+    pinned !== null && pinned[2] === version && pinned[3] === sri,
+    pinned ? `page: ${pinned[2]} ${pinned[3]}; node_modules: ${version} ${sri}` : 'no jsDelivr hls.js script in the page',
+  );
+  if (!pinned) return demo;
+  const page = await context.newPage();
+  demo.page = page;
+  await page.route(pinned[1], (route) => route.fulfill({
+    status: 200,
+    headers: { 'content-type': 'text/javascript', 'access-control-allow-origin': '*' },
+    body: local,
+  }));
+  page.on('console', (msg) => {
+    if ((msg.type() === 'error' || msg.type() === 'warning') && demo.consoleLines.length < 10) {
+      demo.consoleLines.push(`${msg.type()}: ${msg.text().slice(0, 300)}`);
+    }
+  });
+  page.on('pageerror', (e) => demo.consoleLines.push(`uncaught: ${String(e).slice(0, 300)}`));
+  await page.goto(`${opts.base}/`);
+  const playing = await page.waitForFunction(
+    () => window.hlsplicePage && window.hlsplicePage.hls && document.getElementById('video').currentTime > 1,
+    null,
+    { timeout: opts.timeoutMs },
+  ).then(() => true, () => false);
+  if (!playing) {
+    demo.problem = 'the page never played';
+    return demo;
+  }
+  await screenshot(demo, 'live').catch((e) => { demo.problem = `screenshot: ${e.message}`; });
+  return demo;
+}
+
+/** Waits until the page has played its ad for 1.5 s, then takes the ad's screenshot. */
+async function screenshotTheAd(demo) {
+  if (!demo || !demo.page) return;
+  const shown = await demo.page.waitForFunction(
+    () => window.hlsplicePage.asset && Date.now() - window.hlsplicePage.asset.startedAt > 1500,
+    null,
+    { timeout: opts.breakMs + opts.timeoutMs, polling: 100 },
+  ).then(() => true, () => false);
+  if (!shown) {
+    demo.problem = 'the page never played an ad';
+    return;
+  }
+  await screenshot(demo, 'ad').catch((e) => { demo.problem = `screenshot: ${e.message}`; });
+}
+
+async function checkDemoPage(demo, brk) {
+  const name = 'demo page /';
+  for (const line of demo.consoleLines) console.log(`  console: ${line}`);
+  const state = demo.page
+    ? await demo.page.evaluate(() => ({
+      interstitial: window.hlsplicePage.interstitial,
+      errors: window.hlsplicePage.errors,
+      state: document.getElementById('state').textContent,
+      log: window.hlsplicePage.events.slice(-8).map((e) => e.text),
+    })).catch(() => null)
+    : null;
+  console.log(`${name}: screenshots ${demo.shots.map((s) => `${s.label} ${(s.fraction * 100).toFixed(1)} % orange (${s.file})`).join(', ') || 'none'}` +
+    `${demo.problem ? `; ${demo.problem}` : ''}; state ${state ? `"${state.state}"` : 'unknown'}`);
+  if (state) for (const line of state.log) console.log(`  page log: ${line}`);
+  const live = demo.shots.find((s) => s.label === 'live');
+  const ad = demo.shots.find((s) => s.label === 'ad');
+  check(`${name} shows the live pattern before the break`, live !== undefined && live.fraction < 0.1,
+    live ? `${(live.fraction * 100).toFixed(1)} % ad-orange pixels` : demo.problem || 'no screenshot');
+  check(`${name} shows the ad during the break`, ad !== undefined && ad.fraction > 0.5,
+    ad ? `${(ad.fraction * 100).toFixed(1)} % ad-orange pixels` : demo.problem || 'no screenshot');
+  check(
+    `${name} plays the interstitial and returns, no fatal error`,
+    state !== null && state.interstitial !== null && state.interstitial.id === interstitialId(brk) &&
+      state.interstitial.endedAt !== null && state.errors.length === 0,
+    JSON.stringify(state && { interstitial: state.interstitial, errors: state.errors }),
+  );
+}
+
+/** Reads one metric of the proxy. */
+async function metric(name) {
+  const text = await (await fetch(`${opts.base}/metrics`, { signal: AbortSignal.timeout(10000) })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : NaN;
+}
+
+/** Waits (at most --timeout-ms) until every page in `pages` has seen interstitial `id` end at
+ *  least 2.5 s ago, so each shows what it does after the break (Shaka reloads the stream). */
+async function settleAfterInterstitials(pages, id) {
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline) {
+    const ends = await Promise.all(pages.map((page) => page.evaluate((wanted) => {
+      if (window.hlsplicePage) {
+        const i = window.hlsplicePage.interstitial;
+        return i && i.id === wanted ? i.endedAt : null;
+      }
+      const seen = window.observe();
+      if (seen.ads) {
+        const ended = seen.ads.events.find((e) => e.type === 'ad-break-ended');
+        return ended ? ended.at : null;
+      }
+      const ended = seen.interstitials && seen.interstitials.ended.find((e) => e.id === wanted);
+      return ended ? ended.at : null;
+    }, id).catch(() => null)));
+    if (ends.every((at) => at !== null && Date.now() - at >= 2500)) return;
+    await sleep(250);
+  }
+}
+
 function report(run, brk) {
   const { player, stream, seen, consoleLines, postedAt } = run;
   const name = `${stream.path} ${player}`;
@@ -366,6 +798,8 @@ function report(run, brk) {
   }
   if (run.player === 'hlsjs') checkHlsJs(name, seen, brk);
   if (run.player === 'shaka') checkShaka(name, seen, brk);
+  if (opts.interstitials && run.player === 'hlsjs') checkHlsJsInterstitial(name, seen, brk);
+  if (opts.interstitials && run.player === 'shaka') checkShakaInterstitial(name, seen, brk);
   if (run.player === 'videojs') checkVideoJs(name, seen, brk, postedAt);
 }
 
@@ -400,6 +834,10 @@ async function playStream(context, streamName) {
     runs.push(run);
   }
   const started = Date.now();
+  // The interstitial extras run on the classic stream (the joiners and the demo page play it); the
+  // demo page starts while the players do.
+  const extras = opts.interstitials && streamName === 'live';
+  const demoOpening = extras ? openDemoPage(context) : Promise.resolve(null);
   await Promise.all(
     runs.map(async (run) => {
       const start = run.page
@@ -413,10 +851,14 @@ async function playStream(context, streamName) {
       await within(opts.timeoutMs, start, () => null);
     }),
   );
+  const demo = await demoOpening;
   const startMs = Date.now() - started;
 
   let brk = null;
   let problem = null;
+  const live = { brk: null };
+  let joining = Promise.resolve([]);
+  let adShot = Promise.resolve();
   const postedAt = Date.now();
   for (const run of runs) run.postedAt = postedAt;
   try {
@@ -430,8 +872,15 @@ async function playStream(context, streamName) {
     // The IN is published once the break is "ended" (the live edge passed its decided end).
     const deadline = postedAt + opts.breakMs + opts.timeoutMs;
     brk = created.json;
+    if (extras) {
+      // A joiner of each player that sends _HLS_start_offset (video.js plays no interstitials).
+      joining = Promise.all(opts.players.filter((p) => p !== 'videojs')
+        .map((player) => joinMidBreak(context, stream, live, player)));
+      adShot = screenshotTheAd(demo);
+    }
     while (Date.now() < deadline) {
       brk = (await breakNow(stream.key, created.json.id)) || brk;
+      live.brk = brk;
       if (brk.state === 'ended' || brk.state === 'cancelled') break;
       await sleep(200);
     }
@@ -439,11 +888,26 @@ async function playStream(context, streamName) {
   } catch (e) {
     problem = `the API: ${e.message}`;
   }
-  await sleep(opts.settleMs);
+  live.brk = brk;
+  const inPublished = Date.now();
+  const joiners = (await joining).filter(Boolean);
+  await adShot;
+  if (opts.interstitials && brk && brk.decided_start) {
+    // The players are behind the live edge: their ads end after the IN is published.
+    const pages = runs.filter((r) => r.player !== 'videojs').map((r) => r.page);
+    pages.push(...joiners.map((j) => j.page));
+    if (demo && demo.page) pages.push(demo.page);
+    await settleAfterInterstitials(pages, interstitialId(brk));
+  }
+  await sleep(Math.max(0, opts.settleMs - (Date.now() - inPublished)));
   for (const run of runs) {
     const observed = run.page.evaluate(() => window.observe()).catch(() => null);
     run.seen = await within(5000, observed, () => null);
   }
+  for (const joiner of joiners) {
+    joiner.seen = await within(5000, joiner.page.evaluate(() => window.observe()).catch(() => null), () => null);
+  }
+  const startOffsetsCounted = extras ? await metric('hlsplice_asset_list_start_offset_total') : NaN;
   if (brk && brk.state !== 'ended' && brk.state !== 'cancelled') {
     // Leave the stream free for a later run: an early IN now.
     await api('POST', `/api/v1/streams/${stream.key}/breaks/${brk.id}/end`).catch(() => {});
@@ -463,7 +927,13 @@ async function playStream(context, streamName) {
       report(run, brk);
     }
   }
-  await Promise.all(runs.map((run) => run.page.close().catch(() => {})));
+  if (extras && brk && brk.decided_start) {
+    if (joiners.length === 0) check('/live/demo/ joiners', false, 'no joiner page opened');
+    for (const joiner of joiners) checkJoiner(joiner, brk, startOffsetsCounted);
+    await checkDemoPage(demo, brk);
+  }
+  const extraPages = [...joiners.map((j) => j.page), demo && demo.page].filter(Boolean);
+  await Promise.all([...runs.map((run) => run.page), ...extraPages].map((page) => page.close().catch(() => {})));
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'hlsplice-chromium-'));
@@ -485,7 +955,8 @@ const began = Date.now();
 try {
   console.log(
     `pages ${pageOrigin}, proxy ${opts.base}; players ${opts.players.join(', ')}; ` +
-      `break ${opts.breakMs} ms; cue style ${opts.cueStyle ?? '(not given: video.js ad cues not checked)'}`,
+      `break ${opts.breakMs} ms; cue style ${opts.cueStyle ?? '(not given: video.js ad cues not checked)'}; ` +
+      `interstitials ${opts.interstitials ? `checked (screenshots in ${opts.screenshots})` : 'not checked'}`,
   );
   await Promise.all(opts.streams.map((s) => playStream(context, s)));
 } finally {

@@ -119,6 +119,7 @@ pub async fn dailymotion(
                 duration_ms,
                 event_id: None,
                 request_id: None,
+                ads: None,
             };
             app.streams
                 .create_break(&key, new, |s| refresh_live_edge(app, s))

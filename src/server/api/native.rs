@@ -6,7 +6,9 @@
 //! anything else percent-encoded is refused.
 //!
 //! - `GET /api/v1/streams[?limit=&after=]`: streams, their live edge and current break.
-//! - `POST …/breaks`: create (`{"duration_ms", "start", "event_id", "request_id"}`).
+//! - `POST …/breaks`: create (`{"duration_ms", "start", "event_id", "request_id", "ads"}`;
+//!   `ads` is the break's own source of interstitial ads: `{"assets": [{"uri", "duration"}, …]}`
+//!   or `{"decision_url": "http://…"}`, see [`crate::hls::AdSource`]).
 //! - `GET …/breaks[?limit=&cursor=&state=]`: newest first, paginated, filtered by state.
 //! - `GET …/breaks/{id}`, `DELETE …/breaks/{id}` (cancel), `POST …/breaks/{id}/end` (IN).
 //! - `GET …/policy`, `PUT …/policy` (`…` being `/api/v1/streams/{stream}`): the stream's break
@@ -16,12 +18,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use super::policy::{parse_policy, policy_view};
 use super::views::{break_view, rfc3339, stream_summary};
 use super::{json_response, read_body};
-use crate::hls::{BreakState, BreakTarget, ScheduleRequest, Start};
+
+use crate::hls::{AdSource, BreakState, BreakTarget, ScheduleRequest, Start};
 use crate::server::App;
 use crate::server::body::BoxBody;
 use crate::server::breaks::{Creation, ListQuery, MAX_PAGE};
@@ -72,7 +76,8 @@ fn parse_route(path: &str) -> Result<Route, Failure> {
     }
 }
 
-/// Parses `{"duration_ms", "start", "event_id", "request_id"}`; every error names the field.
+/// Parses `{"duration_ms", "start", "event_id", "request_id", "ads"}`; every error names the
+/// field.
 pub(crate) fn parse_create(body: &[u8]) -> Result<ScheduleRequest, Failure> {
     let bad = |why: String| Failure::BadRequest(why);
     let value: Value =
@@ -83,11 +88,11 @@ pub(crate) fn parse_create(body: &[u8]) -> Result<ScheduleRequest, Failure> {
     if let Some(unknown) = object.keys().find(|k| {
         !matches!(
             k.as_str(),
-            "duration_ms" | "start" | "event_id" | "request_id"
+            "duration_ms" | "start" | "event_id" | "request_id" | "ads"
         )
     }) {
         return Err(bad(format!(
-            "unknown field {unknown:?} (expected duration_ms, start, event_id, request_id)"
+            "unknown field {unknown:?} (expected duration_ms, start, event_id, request_id, ads)"
         )));
     }
     let present = |name: &str| object.get(name).filter(|v| !v.is_null());
@@ -124,11 +129,20 @@ pub(crate) fn parse_create(body: &[u8]) -> Result<ScheduleRequest, Failure> {
         Some(Value::String(id)) => Some(id.clone()),
         Some(other) => return Err(bad(format!("request_id must be a string, got {other}"))),
     };
+    let ads = match present("ads") {
+        None => None,
+        Some(v) => Some(AdSource::deserialize(v).map_err(|e| {
+            bad(format!(
+                "ads must be {{\"assets\": [{{\"uri\", \"duration\"}}, ...]}} or {{\"decision_url\": \"http://...\"}}: {e}"
+            ))
+        })?),
+    };
     Ok(ScheduleRequest {
         start,
         duration_ms,
         event_id,
         request_id,
+        ads,
     })
 }
 

@@ -79,6 +79,7 @@ pub async fn ome(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<BoxB
                     duration_ms,
                     event_id,
                     request_id: None,
+                    ads: None,
                 };
                 app.streams
                     .create_break(&key, new, |s| refresh_live_edge(app, s))

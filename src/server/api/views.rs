@@ -27,6 +27,7 @@ pub fn break_view(stream: &str, b: &Break, live_edge: Option<DateTime<Utc>>) -> 
         "planned_end": rfc3339(b.planned_end()),
         "cancelled": b.cancelled,
         "request_id": b.request_id,
+        "ads": b.ads,
         "scte35_out": {
             "hex": crate::scte35::to_hex(&b.scte35_out),
             "base64": crate::scte35::to_base64(&b.scte35_out),

@@ -115,6 +115,7 @@ pub async fn youtube(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<
         duration_ms: u64::from(cue.duration_secs) * 1000,
         event_id: None,
         request_id: None,
+        ads: None,
     };
     let (_, at) = app
         .streams

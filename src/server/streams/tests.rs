@@ -245,6 +245,7 @@ async fn api_changes_after_a_conflict_are_made_again_on_the_stored_state() {
         duration_ms: 4_000,
         event_id: None,
         request_id: Some(request_id.to_owned()),
+        ads: None,
     };
     // Let the media path commits of both land (b's after a conflict with a's).
     for _ in 0..200 {
