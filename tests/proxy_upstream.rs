@@ -969,3 +969,68 @@ async fn own_error_answers_repeat_the_upstream_cors_headers() {
     proxy.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `/healthz` says when the upstream does not answer (a probe when no request has said so
+/// recently) and comes back to 200 by itself once it answers again; `/livez` stays 200
+/// throughout (a restart would not cure it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_follows_the_upstream_and_livez_does_not() {
+    // A port nobody listens on yet.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = temp_dir("reach");
+    let proxy = Proxy::start(ServerConfig::new(format!("http://{port}"), dir.clone())).await;
+    let client = client();
+    // No request yet: the health check probes, and finds nobody.
+    let health = get(&client, proxy.addr, "/healthz", &[]).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        health.text().starts_with("upstream not answering"),
+        "{}",
+        health.text()
+    );
+    let live = get(&client, proxy.addr, "/livez", &[]).await;
+    assert_eq!(
+        (live.status, live.text().as_str()),
+        (StatusCode::OK, "ok\n")
+    );
+
+    // The upstream comes up on that port: within a probe interval and a bit, 200.
+    let listener = TcpListener::bind(port).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = hyper::service::service_fn(|_req| async {
+                Ok::<_, Infallible>(
+                    HttpResponse::builder()
+                        .status(StatusCode::NOT_FOUND)
+                        .body(body(b""))
+                        .unwrap(),
+                )
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service),
+            );
+        }
+    });
+    let started = Instant::now();
+    loop {
+        let health = get(&client, proxy.addr, "/healthz", &[]).await;
+        if health.status == StatusCode::OK {
+            assert_eq!(health.text(), "ok\n", "a 404 is the upstream answering");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "still {} after 3 s: {}",
+            health.status,
+            health.text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    proxy.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

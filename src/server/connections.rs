@@ -7,8 +7,8 @@
 //!   is closed to make room, as nginx does; when none is idle, the new connection is closed at
 //!   once. Both are counted in `/metrics`.
 //! - A keep-alive connection with no request in flight for `keepalive_idle_ms` is closed
-//!   (checked once a second); a client taking longer than `header_read_timeout_ms` to send a
-//!   request's headers is dropped by hyper. Closing is graceful: a response in progress (a
+//!   (checked on every housekeeping tick, once a second by default); a client taking longer
+//!   than `header_read_timeout_ms` to send a request's headers is dropped by hyper. Closing is graceful: a response in progress (a
 //!   segment streaming) finishes first.
 //! - On shutdown every connection is told to close after its current request, and the server
 //!   waits for them, up to `shutdown_grace_ms`.

@@ -81,6 +81,7 @@ mod metrics;
 mod path;
 mod policy;
 mod proxy;
+mod reachability;
 mod renders;
 pub mod store;
 
@@ -672,7 +673,14 @@ async fn dispatch(
     let is_youtube = path.starts_with("/youtube/v3/");
     let is_dailymotion = api::dailymotion::is_dailymotion(&req);
     match (req.method(), path) {
-        (&Method::GET | &Method::HEAD, "/healthz") => (route::HEALTH, Ok(health(app)), Style::Text),
+        (&Method::GET | &Method::HEAD, "/healthz") => {
+            (route::HEALTH, Ok(health(app).await), Style::Text)
+        }
+        // Liveness: the process answers. A full disk or a down upstream is not cured by a
+        // restart, so this does not depend on them (`/healthz` does).
+        (&Method::GET | &Method::HEAD, "/livez") => {
+            (route::HEALTH, Ok(text(StatusCode::OK, "ok\n")), Style::Text)
+        }
         (&Method::GET | &Method::HEAD, "/") if app.player_page => (
             interstitials::route::PLAYER_PAGE,
             Ok(interstitials::page::answer(&req)),
@@ -762,24 +770,36 @@ fn text(status: StatusCode, body: &'static str) -> Response<BoxBody> {
     response
 }
 
-/// `GET /healthz`: 200 `ok` while the break store works, 503 with the reason while it fails
-/// (a load balancer takes the replica out; it comes back by itself once the store recovers).
-fn health(app: &App) -> Response<BoxBody> {
+/// `GET /healthz`, for load balancers: 200 `ok` while the break store works and the upstream
+/// answers; 503 with every reason otherwise (the store failing — a full disk, Redis
+/// unreachable — or the upstream not answering), so the replica is taken out; it comes back by
+/// itself once they recover. See [`reachability`] for how the upstream is judged.
+async fn health(app: &App) -> Response<BoxBody> {
+    let mut problems = Vec::new();
     match app.streams.store().health() {
-        store::StoreHealth::Ok => text(StatusCode::OK, "ok\n"),
+        store::StoreHealth::Ok => {}
         store::StoreHealth::Failing { why, for_ms } => {
-            let mut response = Response::new(full(format!(
-                "break store failing for {for_ms} ms: {why}\n"
-            )));
-            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            response
+            problems.push(format!("break store failing for {for_ms} ms: {why}"));
         }
-        store::StoreHealth::Closed => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+        store::StoreHealth::Closed => {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+        }
     }
+    if let reachability::Reach::Unreachable { why, for_ms } = app.upstream.reach().await {
+        problems.push(format!("upstream not answering for {for_ms} ms: {why}"));
+    }
+    if problems.is_empty() {
+        return text(StatusCode::OK, "ok\n");
+    }
+    let mut body = problems.join("\n");
+    body.push('\n');
+    let mut response = Response::new(full(body));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }
 
 fn metrics_response(app: &App) -> Response<BoxBody> {

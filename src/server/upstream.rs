@@ -33,6 +33,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::watch;
 
 use super::metrics::Metrics;
+use super::reachability::{PROBE_DEADLINE, Reach, Reachability};
 
 /// What the upstream side may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +117,8 @@ pub struct Upstream {
     metrics: Arc<Metrics>,
     /// The CORS headers of the last playlist served, for the proxy's own error answers.
     cors: Mutex<Vec<(header::HeaderName, HeaderValue)>>,
+    /// Whether it answers, for `/healthz`.
+    reach: Reachability,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -169,7 +172,37 @@ impl Upstream {
             limits,
             metrics,
             cors: Mutex::new(Vec::new()),
+            reach: Reachability::default(),
         })
+    }
+
+    /// Whether the upstream answers: what the latest request found out while it is fresh,
+    /// else a probe (`HEAD` of the base path; any HTTP answer counts), one at a time.
+    pub async fn reach(&self) -> Reach {
+        let known = self.reach.state();
+        if known != Reach::Unknown {
+            return known;
+        }
+        let _one_probe = self.reach.probing.lock().await;
+        let known = self.reach.state();
+        if known != Reach::Unknown {
+            return known;
+        }
+        let Ok(uri) = self.uri("/") else {
+            return Reach::Unknown;
+        };
+        let mut probe = Request::new(Empty::new());
+        *probe.method_mut() = Method::HEAD;
+        *probe.uri_mut() = uri;
+        match tokio::time::timeout(PROBE_DEADLINE, self.client.request(probe)).await {
+            Ok(Ok(_)) => self.reach.answered(),
+            Ok(Err(e)) => self.reach.failed(&source_chain(&e)),
+            Err(_) => self.reach.failed(&format!(
+                "no answer within {} ms",
+                PROBE_DEADLINE.as_millis()
+            )),
+        }
+        self.reach.state()
     }
 
     /// Remembers the CORS headers of a playlist answer the proxy served (a copy only when they
@@ -349,10 +382,18 @@ impl Upstream {
         };
         let result = match tokio::time::timeout(deadline, work).await {
             Ok(result) => result,
-            Err(_) => Err(UpstreamError::Timeout {
-                blocking,
-                after: deadline,
-            }),
+            Err(_) => {
+                // A blocking reload waits for the packager by design; only a plain fetch that
+                // got no answer says the upstream is not answering.
+                if !blocking {
+                    self.reach
+                        .failed(&format!("no playlist within {} ms", deadline.as_millis()));
+                }
+                Err(UpstreamError::Timeout {
+                    blocking,
+                    after: deadline,
+                })
+            }
         };
         self.metrics.record_upstream_latency(started.elapsed());
         if result.is_err() {
@@ -368,16 +409,28 @@ impl Upstream {
         &self,
         request: impl Fn() -> Request<Empty<Bytes>>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        match self.client.request(request()).await {
-            Ok(response) => Ok(response),
+        let sent = match self.client.request(request()).await {
             Err(e) if closed_before_answer(&e) => {
                 self.metrics
                     .upstream_retries
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(error = %source_chain(&e), "upstream closed a pooled connection; sending once more");
-                self.client.request(request()).await.map_err(client_error)
+                self.client.request(request()).await
             }
-            Err(e) => Err(client_error(e)),
+            other => other,
+        };
+        match sent {
+            Ok(response) => {
+                self.reach.answered();
+                Ok(response)
+            }
+            Err(e) => {
+                let e = client_error(e);
+                if let UpstreamError::Connect(why) | UpstreamError::Invalid(why) = &e {
+                    self.reach.failed(why);
+                }
+                Err(e)
+            }
         }
     }
 
@@ -414,10 +467,14 @@ impl Upstream {
         let started = Instant::now();
         let result = match tokio::time::timeout(deadline, self.send_idempotent(request)).await {
             Ok(result) => result,
-            Err(_) => Err(UpstreamError::Timeout {
-                blocking: false,
-                after: deadline,
-            }),
+            Err(_) => {
+                self.reach
+                    .failed(&format!("no answer within {} ms", deadline.as_millis()));
+                Err(UpstreamError::Timeout {
+                    blocking: false,
+                    after: deadline,
+                })
+            }
         };
         self.metrics.record_upstream_latency(started.elapsed());
         if result.is_err() {
