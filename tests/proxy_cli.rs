@@ -74,6 +74,51 @@ fn serve_help_documents_every_setting() {
     assert!(stderr.starts_with("hlsplice: no upstream"), "{stderr}");
 }
 
+/// Every flag `serve --help` lists has its row in the README's settings table, with its
+/// environment variable.
+#[test]
+fn every_serve_flag_is_in_the_readme_settings_table() {
+    let output = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `--")).collect();
+    let row_of = |flag: &str| {
+        *table
+            .iter()
+            .find(|row| row.starts_with(&format!("| `{flag}")))
+            .unwrap_or_else(|| panic!("{flag} has no row in the README settings table"))
+    };
+    let (mut checked, mut envs) = (0, 0);
+    let mut current: Option<&str> = None;
+    for line in help.lines().map(str::trim_start) {
+        if line.starts_with('-') {
+            let flag = line
+                .split([' ', ',', '=', '[', '<'])
+                .find(|word| word.starts_with("--"))
+                .unwrap();
+            current = (flag != "--help" && flag != "--version").then_some(flag);
+            if let Some(flag) = current {
+                row_of(flag);
+                checked += 1;
+            }
+        } else if let (Some(flag), Some(env)) = (current, line.strip_prefix("[env: ")) {
+            let env = env.split([']', '=']).next().unwrap();
+            let row = row_of(flag);
+            assert!(
+                row.contains(env),
+                "{flag}: the README row lacks {env}: {row}"
+            );
+            envs += 1;
+        }
+    }
+    assert_eq!(envs, checked, "every flag has an environment variable");
+    assert!(checked > 30, "only {checked} flags found in:\n{help}");
+}
+
 /// Starts `hlsplice serve` configured through environment variables and returns it with the
 /// address it listens on (read from its startup log line).
 fn spawn_serve(upstream: SocketAddr, data_dir: &std::path::Path) -> (Child, SocketAddr) {
