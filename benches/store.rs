@@ -60,6 +60,7 @@ impl Stream {
                     expected_revision: self.row.revision,
                     row: &row,
                     breaks: &changes.breaks,
+                    decides_from: None,
                 },
             )
             .unwrap();

@@ -338,7 +338,7 @@ impl From<StoreError> for Failure {
         match e {
             // Another writer (a replica, another copy of the stream) committed first: nothing
             // was written, and the same request succeeds when repeated.
-            StoreError::Conflict { .. } => {
+            StoreError::Conflict { .. } | StoreError::Published { .. } => {
                 Failure::Unavailable(format!("{e}; nothing was changed, try again"))
             }
             e @ StoreError::Unreachable(_) => Failure::StoreUnreachable(e.to_string()),

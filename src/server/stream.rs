@@ -37,7 +37,7 @@
 //! commits first wins (the others reload on the conflict), so every replica and restart
 //! counts offsets from the same time.
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -93,6 +93,9 @@ pub struct Stream {
     /// The stream's own rewrite options, when it needs some (made on first use, see
     /// [`Stream::rewrite_options`]).
     options: OnceLock<RewriteOptions>,
+    /// In a fleet, the newest segment start (µs) this server reported to the store as
+    /// published ([`BreakStore::report_published`]).
+    reported_until: AtomicI64,
 }
 
 /// The durable part of a stream, copied to make a change (see [`Stream::commit`]).
@@ -106,6 +109,8 @@ pub struct Draft {
     /// The committed first program time, else the one seen in memory (committed with the
     /// draft).
     first_program_time: Option<DateTime<Utc>>,
+    /// The earliest start or end the change decides (see [`Commit::decides_from`]).
+    decides_from: Option<DateTime<Utc>>,
 }
 
 impl Draft {
@@ -210,6 +215,7 @@ impl Stream {
             named: AtomicBool::new(false),
             stale: AtomicBool::new(false),
             options: OnceLock::new(),
+            reported_until: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -389,25 +395,25 @@ impl Stream {
             tracing::warn!(stream = %self.key, error = %e, "could not catch up with the store; rendering what is held");
         }
         let mut conflicts = 0;
+        let mut behind = 0;
         let (rendering, remember) = loop {
-            let mut out = Vec::new();
-            let step = self.state().render_step(req, budget, &mut out)?;
-            match step {
-                Step::Done {
-                    rendering,
-                    remember,
-                } => break (rendering, remember),
-                Step::NeedsPrimary => return Ok(RenderOutcome::NeedsPrimary),
-                Step::Decided(_) => match self.render_decided(store, budget, req, out).await? {
-                    Decided::Served(rendering, remember) => break (rendering, remember),
-                    // Another writer decided first and the stream reloaded what it stored:
-                    // render again, so that the stored decision is served.
-                    Decided::Conflict(_) if conflicts < CONFLICT_RETRIES => conflicts += 1,
-                    Decided::Conflict(e) => {
-                        break (self.render_undecided(req, budget, &e)?, Remember::Nothing);
-                    }
-                },
+            let (rendering, remember) =
+                self.render_once(store, budget, req, &mut conflicts).await?;
+            let Some((rendering, remember)) = rendering.map(|r| (r, remember)) else {
+                return Ok(RenderOutcome::NeedsPrimary);
+            };
+            // In a fleet, the store learns what this server publishes before it does; a
+            // decision another server committed meanwhile is caught up with and rendered.
+            // A cached rendering counts too: it may have been made by a request whose report
+            // has not landed yet.
+            if store.shared() && self.report_published(store).await && behind < CONFLICT_RETRIES {
+                behind += 1;
+                if let Err(e) = self.catch_up(store).await {
+                    tracing::warn!(stream = %self.key, error = %e, "could not catch up with the store; rendering what is held");
+                }
+                continue;
             }
+            break (rendering, remember);
         };
         if remember != Remember::Nothing {
             if self.named.load(Ordering::Relaxed) || self.state().revision > 0 {
@@ -422,6 +428,72 @@ impl Stream {
             }
         }
         Ok(RenderOutcome::Ready(rendering))
+    }
+
+    /// One rendering: `None` when the primary rendition must decide first.
+    async fn render_once(
+        self: &Arc<Self>,
+        store: &Arc<dyn BreakStore>,
+        budget: &Arc<RenderBudget>,
+        req: &RenderRequest<'_>,
+        conflicts: &mut u32,
+    ) -> Result<(Option<Rendering>, Remember), RenderError> {
+        let (rendering, remember) = loop {
+            let mut out = Vec::new();
+            let step = self.state().render_step(req, budget, &mut out)?;
+            match step {
+                Step::Done {
+                    rendering,
+                    remember,
+                } => break (rendering, remember),
+                Step::NeedsPrimary => return Ok((None, Remember::Nothing)),
+                Step::Decided(_) => match self.render_decided(store, budget, req, out).await? {
+                    Decided::Served(rendering, remember) => break (rendering, remember),
+                    // Another writer decided first and the stream reloaded what it stored, or
+                    // the fleet published further than this server knew: render again, so
+                    // that the stored decision is served, or a later one made.
+                    Decided::Conflict(_) if *conflicts < CONFLICT_RETRIES => *conflicts += 1,
+                    Decided::Conflict(e) => {
+                        break (self.render_undecided(req, budget, &e)?, Remember::Nothing);
+                    }
+                },
+            }
+        };
+        Ok((Some(rendering), remember))
+    }
+
+    /// Reports to a shared store what this server is about to publish of the stream (the
+    /// newest segment start any of its renderings listed), when it is newer than what it
+    /// reported before, and takes in what the fleet published. Whether the store holds a
+    /// revision newer than memory (a decision committed meanwhile: catch up and render again).
+    /// A failed report is logged and the rendering served: the store cannot commit anyone's
+    /// decision either while it is unreachable.
+    async fn report_published(self: &Arc<Self>, store: &Arc<dyn BreakStore>) -> bool {
+        let Some(until) = self.state().published_until.map(|t| t.timestamp_micros()) else {
+            return false;
+        };
+        if until <= self.reported_until.load(Ordering::Acquire) {
+            return false;
+        }
+        let (key, shared_store) = (self.key.clone(), Arc::clone(store));
+        let reported =
+            tokio::task::spawn_blocking(move || shared_store.report_published(&key, until)).await;
+        match reported {
+            Ok(Ok(reported)) => {
+                self.reported_until.fetch_max(until, Ordering::AcqRel);
+                let mut state = self.state();
+                state.note_published(reported.until);
+                reported.revision > state.revision
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(stream = %self.key, error = %e, "could not report what is published to the store");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(stream = %self.key, error = %e, "could not report what is published to the store");
+                false
+            }
+        }
     }
 
     /// The rendering decided something new: commits it before anyone sees it. On a failed
@@ -500,6 +572,11 @@ impl Stream {
                 // Committed with the decision, so it needs no commit of its own.
                 draft.add_media_path(req.path);
             }
+            draft.decides_from = outcome
+                .decisions
+                .iter()
+                .flat_map(|d| d.start.into_iter().chain(d.end))
+                .min();
             (draft, rendered, observed)
         };
         let (path, target) = (req.path.to_owned(), req.target.to_owned());
@@ -517,7 +594,9 @@ impl Stream {
                 },
                 remember,
             )),
-            Err(e @ StoreError::Conflict { .. }) => Ok(Decided::Conflict(e)),
+            Err(e @ (StoreError::Conflict { .. } | StoreError::Published { .. })) => {
+                Ok(Decided::Conflict(e))
+            }
             Err(e) => self
                 .render_undecided(req, budget, &e)
                 .map(|r| Decided::Served(r, Remember::Nothing)),
@@ -684,6 +763,7 @@ impl Stream {
                     expected_revision,
                     row: &row,
                     breaks: &changes.breaks,
+                    decides_from: draft.decides_from.map(|t| t.timestamp_micros()),
                 },
             );
             match committed {
@@ -714,6 +794,12 @@ impl Stream {
                         Err(_) => {}
                     }
                     Err(e)
+                }
+                Err(StoreError::Published { stream: key, until }) => {
+                    // Another server of the fleet published further: what this one decided is
+                    // too early; the next rendering decides after what the fleet published.
+                    stream.state().note_published(until);
+                    Err(StoreError::Published { stream: key, until })
                 }
                 Err(e) => Err(e),
             }
@@ -928,6 +1014,16 @@ impl StreamState {
             primary: self.stored_primary.clone(),
             policy: self.policy,
             first_program_time: self.first_program_time.or(self.seen_first_program_time),
+            decides_from: None,
+        }
+    }
+
+    /// Another server of the fleet published segments up to `until` (µs): decisions go after it.
+    fn note_published(&mut self, until: i64) {
+        if let Some(until) = DateTime::from_timestamp_micros(until)
+            && self.published_until.is_none_or(|known| until > known)
+        {
+            self.published_until = Some(until);
         }
     }
 

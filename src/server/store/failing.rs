@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::{
-    BreakPage, BreakQuery, BreakStore, Commit, LoadedStream, Prune, Pruned, StoreError, StoreHealth,
+    BreakPage, BreakQuery, BreakStore, Commit, LoadedStream, Prune, Pruned, Reported, StoreError,
+    StoreHealth,
 };
 use crate::hls::Break;
 
@@ -112,5 +113,9 @@ impl BreakStore for FailingStore {
 
     fn shared(&self) -> bool {
         self.shared.load(Ordering::SeqCst) || self.inner.shared()
+    }
+
+    fn report_published(&self, stream: &str, until: i64) -> Result<Reported, StoreError> {
+        self.inner.report_published(stream, until)
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{
-    BreakPage, BreakQuery, BreakStore, Commit, LoadedStream, Prune, Pruned, StoreError, StoreHealth,
+    BreakPage, BreakQuery, BreakStore, Commit, LoadedStream, Prune, Pruned, Reported, StoreError,
+    StoreHealth,
 };
 use crate::hls::Break;
 
@@ -33,7 +34,7 @@ impl Metered {
     fn count<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         match &result {
             Ok(_) => {}
-            Err(StoreError::Conflict { .. }) => {
+            Err(StoreError::Conflict { .. } | StoreError::Published { .. }) => {
                 self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
             }
             Err(_) => {
@@ -89,5 +90,9 @@ impl BreakStore for Metered {
 
     fn shared(&self) -> bool {
         self.inner.shared()
+    }
+
+    fn report_published(&self, stream: &str, until: i64) -> Result<Reported, StoreError> {
+        self.count(self.inner.report_published(stream, until))
     }
 }

@@ -29,7 +29,7 @@ mod migrate;
 mod redb;
 mod redis;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use self::metered::{Metered, StoreCounters};
 #[cfg(test)]
@@ -82,6 +82,21 @@ pub struct Commit<'a> {
     pub row: &'a StreamRow,
     /// Breaks that changed, as they now are (new, ended, cancelled, decided).
     pub breaks: &'a [Break],
+    /// The earliest start or end this change decides (program time, µs since the epoch), when
+    /// it decides one: a shared store refuses it ([`StoreError::Published`]) when a server of
+    /// the fleet already published a segment starting at or after it
+    /// ([`BreakStore::report_published`]).
+    pub decides_from: Option<i64>,
+}
+
+/// What a shared store holds about what the fleet published of a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reported {
+    /// The start of the newest segment any server of the fleet published (µs since the
+    /// epoch), the one just reported included.
+    pub until: i64,
+    /// The stream's stored revision (0: never committed).
+    pub revision: u64,
 }
 
 /// Which breaks a page of the history lists.
@@ -152,6 +167,14 @@ pub enum StoreError {
     Unreachable(String),
     /// A stored value cannot be read.
     Corrupt(String),
+    /// The change decides a start or end at or before a segment a server of the fleet already
+    /// published (the start of the newest one published, µs since the epoch).
+    Published {
+        /// The stream.
+        stream: String,
+        /// The start (µs since the epoch) of the newest segment the fleet published.
+        until: i64,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -168,6 +191,10 @@ impl fmt::Display for StoreError {
             Self::Unavailable(why) => write!(f, "{why}"),
             Self::Unreachable(why) => write!(f, "break store unreachable: {why}"),
             Self::Corrupt(why) => write!(f, "stored data cannot be read: {why}"),
+            Self::Published { stream, until } => write!(
+                f,
+                "stream {stream}: a server of the fleet already published up to {until} µs"
+            ),
         }
     }
 }
@@ -246,6 +273,18 @@ pub trait BreakStore: Send + Sync + 'static {
     /// holds may fall behind it.
     fn shared(&self) -> bool {
         false
+    }
+
+    /// Records that this server is about to publish a playlist of `stream` whose newest segment
+    /// starts at `until` (µs since the epoch), before it does, and returns what the fleet
+    /// published and the stream's stored revision. Only a [shared](BreakStore::shared) store
+    /// keeps it (a single server knows what it published); the default stores nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unreachable`] or [`StoreError::Unavailable`].
+    fn report_published(&self, stream: &str, until: i64) -> Result<Reported, StoreError> {
+        let _ = stream;
+        Ok(Reported { until, revision: 0 })
     }
 }
 

@@ -14,6 +14,10 @@
 //! - `hlsplice:{s}:ends`: sorted set, every ended or cancelled break by when it finished (ms);
 //! - `hlsplice:{s}:requests`: hash, request id → break id;
 //! - `hlsplice:{s}:request_times`: sorted set, request ids by when they were made (ms);
+//! - `hlsplice:{s}:published`: the start (µs) of the newest segment any server of the fleet
+//!   published, reported before it publishes it ([`BreakStore::report_published`]), expiring
+//!   [`PUBLISHED_TTL`] after the last newer one; a commit that decides a start or end at or
+//!   before it is refused, so no server marks content another one already served;
 //! - `hlsplice:streams`: sorted set of the stream keys (score 0: ordered by key), the one key
 //!   outside a stream's slot. It is written (idempotently) before a stream's first commit,
 //!   apart from the commit's script: a stream whose first commit failed may be listed with
@@ -49,7 +53,7 @@ use std::time::{Duration, Instant};
 use redis::{Client, Connection, ErrorKind, RedisError, Script, ServerErrorKind};
 
 use super::{
-    BreakPage, BreakQuery, BreakStore, Commit, LoadedStream, Prune, Pruned, StoreError,
+    BreakPage, BreakQuery, BreakStore, Commit, LoadedStream, Prune, Pruned, Reported, StoreError,
     StoreHealth, StreamRow, finished_at, millis,
 };
 use crate::hls::Break;
@@ -75,16 +79,24 @@ const PAGE_CHUNK: usize = 1001;
 const STREAMS_KEY: &str = "hlsplice:streams";
 
 /// Compare-and-set commit. KEYS: row, breaks, ids, live, live_ends, ends, requests,
-/// request_times. ARGV: expected revision, new revision, row JSON, channel, stream, then six
-/// per break: padded id, JSON, kind (`l` live, `e` ended, `c` cancelled), finished at (ms or
-/// empty), request id (or empty), made at (ms). Returns `{"ok", new}` or `{"conflict", stored}`.
+/// request_times, published. ARGV: expected revision, new revision, row JSON, channel, stream,
+/// the earliest time decided (µs, or empty), then six per break: padded id, JSON, kind (`l`
+/// live, `e` ended, `c` cancelled), finished at (ms or empty), request id (or empty), made at
+/// (ms). Returns `{"ok", new}`, `{"conflict", stored}`, or `{"published", until}` when the fleet
+/// already published a segment starting at or after the time decided.
 const COMMIT: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'revision') or '0'
 if stored ~= ARGV[1] then
   return {'conflict', stored}
 end
+if ARGV[6] ~= '' then
+  local published = redis.call('GET', KEYS[9])
+  if published and tonumber(published) >= tonumber(ARGV[6]) then
+    return {'published', published}
+  end
+end
 redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'row', ARGV[3])
-for i = 6, #ARGV, 6 do
+for i = 7, #ARGV, 6 do
   local id, json, kind, finished, rid, made =
     ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
   redis.call('HSET', KEYS[2], id, json)
@@ -106,6 +118,23 @@ end
 redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. ARGV[5])
 return {'ok', ARGV[2]}
 ";
+
+/// What the fleet published. KEYS: published, row. ARGV: the start of the newest segment about
+/// to be published (µs), how long the mark is kept without a newer one (ms). Returns
+/// `{published, revision}`: the newest start any server reported, and the stored revision.
+const REPORT_PUBLISHED: &str = r"
+local published = redis.call('GET', KEYS[1])
+if not published or tonumber(ARGV[1]) > tonumber(published) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  published = ARGV[1]
+end
+return {published, redis.call('HGET', KEYS[2], 'revision') or '0'}
+";
+
+/// How long the fleet's publication mark of a stream is kept without a newer one: a mark only
+/// matters near the live edge, and a live stream moves it every segment. Bounds the keys a
+/// stream that is no longer served leaves behind.
+pub const PUBLISHED_TTL: Duration = Duration::from_secs(3600);
 
 /// The row and the live breaks at one revision. KEYS: row, breaks, live. Returns nil for a
 /// stream never committed, else the row's JSON followed by the breaks' JSON.
@@ -213,7 +242,7 @@ impl Change {
 }
 
 /// The per-stream keys, in the order the scripts take them.
-struct Keys([String; 8]);
+struct Keys([String; 9]);
 
 impl Keys {
     fn of(stream: &str) -> Keys {
@@ -227,11 +256,15 @@ impl Keys {
             key("ends"),
             key("requests"),
             key("request_times"),
+            key("published"),
         ])
     }
 
     fn row(&self) -> &str {
         &self.0[0]
+    }
+    fn published(&self) -> &str {
+        &self.0[8]
     }
     fn breaks(&self) -> &str {
         &self.0[1]
@@ -271,6 +304,7 @@ struct Scripts {
     find_request: Script,
     page: Script,
     prune: Script,
+    report_published: Script,
 }
 
 #[derive(Default)]
@@ -358,6 +392,7 @@ impl RedisStore {
                 find_request: Script::new(FIND_REQUEST),
                 page: Script::new(PAGE),
                 prune: Script::new(PRUNE),
+                report_published: Script::new(REPORT_PUBLISHED),
             },
         })
     }
@@ -571,6 +606,28 @@ impl BreakStore for RedisStore {
         true
     }
 
+    fn report_published(&self, stream: &str, until: i64) -> Result<Reported, StoreError> {
+        let keys = Keys::of(stream);
+        let ttl_ms = u64::try_from(PUBLISHED_TTL.as_millis()).unwrap_or(u64::MAX);
+        let (published, revision): (String, String) = self.with_connection(|con| {
+            self.scripts
+                .report_published
+                .key(keys.published())
+                .key(keys.row())
+                .arg(until)
+                .arg(ttl_ms)
+                .invoke(con)
+        })?;
+        Ok(Reported {
+            until: published
+                .parse()
+                .map_err(|e| corrupt(&format!("publication mark of stream {stream:?}"), e))?,
+            revision: revision
+                .parse()
+                .map_err(|e| corrupt(&format!("revision of stream {stream:?}"), e))?,
+        })
+    }
+
     fn load(&self, stream: &str) -> Result<Option<LoadedStream>, StoreError> {
         let keys = Keys::of(stream);
         let found: Option<Vec<Vec<u8>>> = self.with_connection(|con| {
@@ -638,7 +695,13 @@ impl BreakStore for RedisStore {
             .arg(commit.row.revision)
             .arg(row)
             .arg(&self.channel)
-            .arg(stream);
+            .arg(stream)
+            .arg(
+                commit
+                    .decides_from
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            );
         for b in commit.breaks {
             let kind = match finished_at(b) {
                 Some(_) if b.cancelled => "c",
@@ -667,6 +730,14 @@ impl BreakStore for RedisStore {
         })?;
         if outcome == "ok" {
             return Ok(());
+        }
+        if outcome == "published" {
+            return Err(StoreError::Published {
+                stream: stream.to_owned(),
+                until: revision
+                    .parse()
+                    .map_err(|e| corrupt(&format!("publication mark of stream {stream:?}"), e))?,
+            });
         }
         Err(StoreError::Conflict {
             stream: stream.to_owned(),

@@ -10,7 +10,7 @@ use super::*;
 use crate::hls::{BreakRequest, Decision, Timeline};
 
 #[path = "../../../tests/redis_server/mod.rs"]
-mod redis_server;
+pub(crate) mod redis_server;
 
 use redis_server::{Persistence, RedisServer};
 
@@ -89,6 +89,7 @@ fn commit(store: &dyn BreakStore, stream: &str, row: &mut StreamRow, tl: &mut Ti
                 expected_revision: row.revision,
                 row: &new,
                 breaks: &changes.breaks,
+                decides_from: None,
             },
         )
         .unwrap();
@@ -228,6 +229,7 @@ fn a_commit_from_a_stale_revision_is_refused_in(store: &dyn BreakStore) {
             expected_revision: 0,
             row: &stale,
             breaks: &changes.breaks,
+            decides_from: None,
         },
     );
     assert_eq!(
@@ -254,6 +256,7 @@ fn a_commit_from_a_stale_revision_is_refused_in(store: &dyn BreakStore) {
                 expected_revision: 2,
                 row: &again,
                 breaks: &[],
+                decides_from: None,
             },
         ),
         Err(StoreError::Conflict {
@@ -665,6 +668,7 @@ fn redis_keys_are_hash_tagged_and_commits_are_published() {
                 expected_revision: 0,
                 row: &stale,
                 breaks: &[],
+                decides_from: None,
             }
         ),
         Err(StoreError::Conflict { stored: 1, .. })
@@ -721,6 +725,7 @@ fn redis_unreachable_then_back_recovers_by_itself() {
                 ..row.clone()
             },
             breaks: &[],
+            decides_from: None,
         },
     );
     assert!(
@@ -758,4 +763,74 @@ fn a_redis_url_that_cannot_be_read_is_refused() {
     assert_eq!(store.channel(), "hlsplice:changes:3");
     assert!(!store.address().contains("secret"), "{}", store.address());
     assert!(format!("{store:?}").contains("127.0.0.1:1/3"));
+}
+
+/// What the fleet published: a shared store keeps the newest start reported and refuses a
+/// commit deciding at or before it; a single server's store keeps nothing (it knows what it
+/// published itself) and never refuses.
+#[test]
+fn a_decision_at_or_before_what_the_fleet_published_is_refused() {
+    for backend in backends("published") {
+        let store = &*backend.store;
+        let at = |s: &str| t(s).timestamp_micros();
+        let first = store
+            .report_published("live/a", at("2026-01-01T00:00:10Z"))
+            .unwrap();
+        let older = store
+            .report_published("live/a", at("2026-01-01T00:00:08Z"))
+            .unwrap();
+        let mut tl = Timeline::new();
+        let id = add(&mut tl, "2026-01-01T00:00:10Z", None);
+        let mut row = StreamRow::default();
+        commit(store, "live/a", &mut row, &mut tl);
+        let after_commit = store
+            .report_published("live/a", at("2026-01-01T00:00:09Z"))
+            .unwrap();
+        let decide = |tl: &mut Timeline, row: &StreamRow, start: &str| {
+            assert!(tl.apply(&[Decision {
+                break_id: id,
+                start: Some(t(start)),
+                end: None,
+            }]));
+            let changes = tl.take_changes();
+            let new = StreamRow {
+                revision: row.revision + 1,
+                meta: changes.meta,
+                ..row.clone()
+            };
+            let result = store.commit(
+                "live/a",
+                &Commit {
+                    expected_revision: row.revision,
+                    row: &new,
+                    breaks: &changes.breaks,
+                    decides_from: Some(at(start)),
+                },
+            );
+            (result, new)
+        };
+        let mut on_published = tl.clone();
+        let (refused, _) = decide(&mut on_published, &row, "2026-01-01T00:00:10Z");
+        let mut after = tl.clone();
+        let (accepted, _) = decide(&mut after, &row, "2026-01-01T00:00:12Z");
+        if store.shared() {
+            assert_eq!(first.until, at("2026-01-01T00:00:10Z"), "{}", backend.name);
+            assert_eq!(older.until, first.until, "an older report moves nothing");
+            assert_eq!(first.revision, 0);
+            assert_eq!(after_commit.revision, 1, "the stored revision comes back");
+            assert!(
+                matches!(refused, Err(StoreError::Published { until, .. }) if until == first.until),
+                "{refused:?}"
+            );
+            accepted.unwrap();
+        } else {
+            assert_eq!(older.until, at("2026-01-01T00:00:08Z"), "{}", backend.name);
+            refused.unwrap();
+            assert!(
+                matches!(accepted, Err(StoreError::Conflict { .. })),
+                "the first decision landed: {accepted:?}"
+            );
+        }
+        (backend.close)();
+    }
 }

@@ -416,6 +416,7 @@ fn stored_media_paths_are_validated_and_bounded() {
         primary: None,
         policy: None,
         first_program_time: None,
+        decides_from: None,
     };
     assert!(!draft.add_media_path("/live/a/r19.m3u8"));
     assert!(draft.add_media_path("/live/a/new.m3u8"));
@@ -686,4 +687,86 @@ async fn conflict_retries_are_bounded() {
             .is_some()
     );
     let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+use crate::server::store::tests::redis_server;
+
+/// Two servers of a fleet on one Redis: one published segment 3 without knowing of a break
+/// requested there (it had not heard of it yet); the other, which knows of it, must not start
+/// it on segment 3 — the store refuses that decision — and starts it on the next segment, which
+/// both then render alike.
+#[tokio::test]
+async fn no_server_marks_a_segment_another_one_already_published() {
+    let Some(server) = redis_server::RedisServer::start(redis_server::Persistence::None) else {
+        return;
+    };
+    let store: Arc<dyn BreakStore> =
+        Arc::new(crate::server::store::RedisStore::open(&server.url()).unwrap());
+    let budget = Arc::new(RenderBudget::new(usize::MAX));
+    let unaware = Arc::new(Stream::new("live/a".to_owned(), None, 1));
+    let aware = Arc::new(Stream::new("live/a".to_owned(), None, 1));
+    let writer = aware.writer().await.unwrap();
+    let mut draft = aware.draft();
+    draft
+        .timeline
+        .add_keyed_break(
+            BreakRequest {
+                event_id: None,
+                start: at("2026-01-01T00:00:03Z"),
+                planned_duration_ms: 1000,
+            },
+            None,
+        )
+        .unwrap();
+    aware.commit(&store, writer, draft, |_| ()).await.unwrap();
+
+    let opts = RewriteOptions::default();
+    let render = |stream: &Arc<Stream>, body: Bytes| {
+        let (stream, store, budget, opts) = (
+            Arc::clone(stream),
+            Arc::clone(&store),
+            Arc::clone(&budget),
+            opts.clone(),
+        );
+        async move {
+            let outcome = stream
+                .render(
+                    &store,
+                    &budget,
+                    &RenderRequest {
+                        path: "/live/a/video.m3u8",
+                        target: "/live/a/video.m3u8",
+                        upstream: &body,
+                        opts: &opts,
+                        primary_tried: true,
+                    },
+                )
+                .await
+                .unwrap();
+            served_text(&outcome)
+        }
+    };
+    let first_out = |text: &str| {
+        text.lines()
+            .skip_while(|l| !l.starts_with("#EXT-X-CUE-OUT"))
+            .find(|l| l.starts_with("seg_"))
+            .map(str::to_owned)
+    };
+    // The server that had not heard of the break lists segment 3 (its report tells it of the
+    // newer revision: it catches up, and may no longer start the break on segment 3).
+    let served = render(&unaware, media_playlist(1)).await;
+    assert_eq!(first_out(&served), None, "{served}");
+    // The other one knows of the break but must not start it on segment 3 either.
+    let served = render(&aware, media_playlist(1)).await;
+    assert_eq!(first_out(&served), None, "{served}");
+    assert_eq!(aware.state().timeline.get(1).unwrap().decided_start, None);
+    // Segment 4 comes: the break starts there, the same in both.
+    let aware_served = render(&aware, media_playlist(2)).await;
+    assert_eq!(
+        first_out(&aware_served).as_deref(),
+        Some("seg_4.ts"),
+        "{aware_served}"
+    );
+    let unaware_served = render(&unaware, media_playlist(2)).await;
+    assert_eq!(unaware_served, aware_served);
 }
