@@ -2,11 +2,10 @@
 //! streamed pass-through with Range, path validation, gzip, health and metrics.
 mod proxy_support;
 
-use std::convert::Infallible;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,8 +13,7 @@ use hlsplice::packager::{Fault, PackagerConfig};
 use hlsplice::server::ServerConfig;
 use http::{Method, Request, Response as HttpResponse, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Frame;
-use hyper_util::rt::TokioIo;
+use proxy_support::fake_upstream::*;
 use proxy_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -26,40 +24,6 @@ fn classic() -> PackagerConfig {
         part_ms: None,
         ..PackagerConfig::default()
     }
-}
-
-type TestBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
-
-/// A one-route upstream written for a test: every request goes to `respond`, and is counted.
-async fn tiny_upstream<F, Fut>(respond: F) -> (SocketAddr, Arc<AtomicU64>)
-where
-    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = HttpResponse<TestBody>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let count = Arc::new(AtomicU64::new(0));
-    let counter = count.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let respond = respond.clone();
-            let counter = counter.clone();
-            let service = hyper::service::service_fn(move |req| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                let respond = respond.clone();
-                async move { Ok::<_, Infallible>(respond(req).await) }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service),
-            );
-        }
-    });
-    (addr, count)
-}
-
-fn body(bytes: &'static [u8]) -> TestBody {
-    http_body_util::Full::new(Bytes::from_static(bytes)).boxed()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,26 +291,6 @@ async fn pass_through_streams_with_range_and_upstream_headers() {
     assert_eq!(rest, Bytes::from_static(b"second"));
     proxy.stop().await;
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A response body fed by a channel, chunk by chunk.
-struct ChannelBody(Option<mpsc::Receiver<Bytes>>);
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.0.as_mut() {
-            Some(rx) => rx
-                .poll_recv(cx)
-                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
-            None => std::task::Poll::Ready(None),
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -278,7 +278,14 @@ impl Streams {
         let (draft, created) = {
             let state = stream.state();
             let edge = state.live_edge;
-            if let (crate::hls::Start::At(start), Some(edge)) = (req.start, edge) {
+            if let crate::hls::Start::At(start) = req.start {
+                // How far ahead is measured from the live edge: without one (no media playlist
+                // with program dates went through the proxy yet) it cannot be checked.
+                let Some(edge) = edge else {
+                    return Err(BreakError::LiveEdge(format!(
+                        "the live edge of stream {key} is not known yet (no media playlist with EXT-X-PROGRAM-DATE-TIME went through the proxy), so a break at a program time cannot be checked against it; nothing was changed"
+                    )));
+                };
                 let latest = edge + self.settings().max_schedule_ahead;
                 if start > latest {
                     return Err(BreakError::TooFarAhead { start, latest });

@@ -16,8 +16,9 @@
 //!
 //! An idempotent request (every request the proxy makes upstream is a GET, HEAD or OPTIONS
 //! without a body) that fails because a pooled connection the upstream had already closed
-//! ended before an answer ("connection closed before message completed") is sent once more, on
-//! a fresh connection.
+//! ended before an answer ("connection closed before message completed", or reset, as Linux
+//! answers a request that arrives on a socket closed meanwhile) is sent once more, on a fresh
+//! connection: never on another pooled one, which the upstream may have closed just the same.
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -106,6 +107,8 @@ struct Flight {
 /// The configured upstream.
 pub struct Upstream {
     client: Client<HttpConnector, Empty<Bytes>>,
+    /// Keeps no idle connection, so each request goes on a new one: for the retry.
+    fresh: Client<HttpConnector, Empty<Bytes>>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     /// Base path without a trailing slash (`""` for a bare host).
@@ -160,9 +163,13 @@ impl Upstream {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
+            .build(connector.clone());
+        let fresh = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
             .build(connector);
         Ok(Upstream {
             client,
+            fresh,
             scheme,
             authority,
             prefix,
@@ -402,7 +409,7 @@ impl Upstream {
         result
     }
 
-    /// Sends a bodiless (so idempotent) request made by `request`, once more on a fresh
+    /// Sends a bodiless (so idempotent) request made by `request`, once more on a new
     /// connection when a pooled one turned out to be closed by the upstream before it
     /// answered.
     async fn send_idempotent(
@@ -415,7 +422,7 @@ impl Upstream {
                     .upstream_retries
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(error = %source_chain(&e), "upstream closed a pooled connection; sending once more");
-                self.client.request(request()).await
+                self.fresh.request(request()).await
             }
             other => other,
         };
@@ -583,15 +590,26 @@ fn gunzip(body: &[u8], max: usize) -> Result<Bytes, UpstreamError> {
 
 /// Whether a request failed because its connection ended before any answer: a pooled
 /// connection the upstream had closed meanwhile (hyper's "connection closed before message
-/// completed"), or one hyper noticed was closed before sending (canceled).
+/// completed", or a reset: Linux resets a connection closed with a request unread or arriving
+/// after the close), or one hyper noticed was closed before sending (canceled).
 fn closed_before_answer(e: &hyper_util::client::legacy::Error) -> bool {
     if e.is_connect() {
         return false;
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(inner) = source {
-        if let Some(hyper) = inner.downcast_ref::<hyper::Error>() {
-            return hyper.is_incomplete_message() || hyper.is_canceled();
+        if let Some(hyper) = inner.downcast_ref::<hyper::Error>()
+            && (hyper.is_incomplete_message() || hyper.is_canceled())
+        {
+            return true;
+        }
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            );
         }
         source = inner.source();
     }

@@ -2,6 +2,7 @@
 //! on loopback, the proxy in front of it, and a small HTTP client.
 #![allow(dead_code)]
 
+pub mod fake_upstream;
 pub mod simulation;
 
 use std::net::SocketAddr;
