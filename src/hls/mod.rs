@@ -173,6 +173,7 @@ mod scan;
 #[cfg(test)]
 mod scan_reference;
 mod schedule;
+mod splicer;
 mod tags;
 mod time;
 mod timeline;
@@ -189,6 +190,9 @@ pub use rewrite::{
     Publication, RewriteScratch, rewrite, rewrite_published, rewrite_with, rewrite_with_publication,
 };
 pub use schedule::{BreakTarget, Ended, RuleError, ScheduleRequest, Scheduled, Start, asap_end};
+pub use splicer::{
+    Applied, KEEP_ENDED_MS, MAX_RENDITIONS, Spliced, Splicer, SplicerChanges, SplicerMeta,
+};
 pub use timeline::{
     Break, BreakRequest, BreakState, Decision, MAX_LIVE_BREAKS, MAX_PLANNED_MS, Timeline,
     TimelineChanges, TimelineError, TimelineMeta, TimelineSnapshot, latest_time,
