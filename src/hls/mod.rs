@@ -96,7 +96,9 @@
 //!   and more than the tolerance after the start. "At" allows the tolerance: a boundary up to
 //!   250 ms early counts, so whichever rendition decides first, the others find their matching
 //!   segment. A requested time before the playlist's first segment (by more than the tolerance)
-//!   is taken as already decided. Snapped values are returned in [`RewriteOutcome::decisions`]; the caller
+//!   is taken as already decided, unless content after it was already published
+//!   ([`Publication::published_until`]): then it snaps to the first boundary after that, so a
+//!   range served as still running does not vanish. Snapped values are returned in [`RewriteOutcome::decisions`]; the caller
 //!   stores them with [`Timeline::apply`] before publishing the output, and from then on they are
 //!   rendered as stored. Decided times are whole milliseconds and dates render as
 //!   `2026-11-21T08:00:00.000Z`, so every rendition and refresh prints the same bytes.

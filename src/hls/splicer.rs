@@ -9,8 +9,12 @@
 //!   [`Timeline::apply`]), so every later refresh, every other rendition and, once the caller
 //!   persisted [`Spliced::changes`], every restart renders the same bytes.
 //! - No tag goes before content already published: a decided start or end is a segment
-//!   boundary strictly after the newest segment any rendition listed
-//!   ([`Publication::published_until`]). After [`Splicer::restore`], what the first playlist of
+//!   boundary more than the tolerance after the start of the newest segment any rendition
+//!   listed ([`Publication::published_until`] plus [`RewriteOptions::tolerance_ms`]), because
+//!   every rendition carries it at its first segment starting at or after it minus the
+//!   tolerance, and none of those may have been published. (The proxy gets the same by having
+//!   the primary rendition decide before another rendition's due playlist is served; a
+//!   splicer's caller publishes whatever it rewrote.) After [`Splicer::restore`], what the first playlist of
 //!   each rendition lists counts as published before anything is decided in it, because it may
 //!   have been published before the restart, after the mark last persisted.
 //! - Only the primary rendition decides ([`Splicer::set_primary`]), so SCTE-35 times follow its
@@ -298,7 +302,11 @@ impl Splicer {
         let first_since_restore = self.restored && seen.is_none();
         let publication = Publication {
             decides: !first_since_restore && self.primary.as_deref().is_none_or(|p| p == rendition),
-            published_until: self.published_until,
+            // Every rendition carries a decided time at its first segment starting at or after
+            // it minus the tolerance; none of those may have been published already.
+            published_until: self
+                .published_until
+                .map(|until| plus_ms(until, opts.tolerance_ms)),
         };
         let outcome = rewrite_with_publication(
             &mut self.scratch,
@@ -519,6 +527,15 @@ impl Splicer {
             live_edge: self.live_edge,
         }
     }
+}
+
+/// `t + ms`, saturating at chrono's range.
+fn plus_ms(t: DateTime<Utc>, ms: u64) -> DateTime<Utc> {
+    i64::try_from(ms)
+        .ok()
+        .and_then(Duration::try_milliseconds)
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// `t - ms`, saturating at chrono's range.

@@ -9,10 +9,10 @@ fn t(s: &str) -> DateTime<Utc> {
 
 /// Five 4 s segments from media sequence `msn`; segment 100 starts at 08:00:00, a rendition's
 /// boundaries are `shift_ms` later (audio that is not aligned exactly).
-fn window_of(msn: u64, shift_ms: u64) -> Vec<u8> {
+fn window_of(msn: u64, shift_ms: i64) -> Vec<u8> {
     let mut text = format!("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:{msn}\n");
     for n in msn..msn + 5 {
-        let ms = (n as i64 - 100) * 4000 + if n > 100 { shift_ms as i64 } else { 0 };
+        let ms = (n as i64 - 100) * 4000 + if n > 100 { shift_ms } else { 0 };
         let start = t("2026-11-21T08:00:00Z") + Duration::milliseconds(ms);
         text += &format!(
             "#EXT-X-PROGRAM-DATE-TIME:{}\n#EXTINF:4.000,\nseg{n}.ts\n",
@@ -390,6 +390,48 @@ fn only_the_primary_decides_when_one_is_named() {
             );
         }
     }
+}
+
+/// Another rendition carries a decided time at its first segment starting at or after it minus
+/// the tolerance. When that rendition was rewritten (and published) before the primary, its
+/// matching segment may already be out: the decision goes past it.
+#[test]
+fn a_decision_never_lands_on_a_segment_another_rendition_published() {
+    let opts = RewriteOptions::default();
+    let mut out = Vec::new();
+    let mut splicer = Splicer::new();
+    splicer.set_primary(Some("video"));
+    let _ = splicer
+        .rewrite("video", &window(100), &opts, &mut out)
+        .unwrap();
+    let _ = splicer
+        .rewrite("audio", &window_of(100, -1), &opts, &mut out)
+        .unwrap();
+    let _ = splicer.schedule(at("2026-11-21T08:00:20Z", 8_000)).unwrap();
+    // Audio's segment 105 starts at 08:00:19.999, 1 ms before video's, and is published first.
+    let audio = splicer
+        .rewrite("audio", &window_of(101, -1), &opts, &mut out)
+        .unwrap();
+    assert!(audio.outcome.undecided);
+    assert_eq!(start_date(&out), None);
+    // Video's segment 105 would carry the OUT, and so would audio's 105, already published.
+    let video = splicer
+        .rewrite("video", &window(101), &opts, &mut out)
+        .unwrap();
+    assert!(video.changes.is_empty());
+    let video = splicer
+        .rewrite("video", &window(102), &opts, &mut out)
+        .unwrap();
+    assert_eq!(
+        video.changes.breaks[0].decided_start,
+        Some(t("2026-11-21T08:00:24Z"))
+    );
+    let _ = splicer
+        .rewrite("audio", &window_of(102, -1), &opts, &mut out)
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let out_line = text.find("#EXT-X-CUE-OUT:").unwrap();
+    assert!(text[out_line..].contains("seg106.ts") && !text[out_line..].contains("seg105.ts"));
 }
 
 #[test]
