@@ -21,11 +21,18 @@
 //!   `_HLS_skip=YES` (a plain delta, in which all date ranges are present).
 //!
 //! # Use
-//! [`Timeline`] holds a stream's breaks; [`rewrite`] (or [`rewrite_with`], which reuses its
-//! scratch memory across calls) inserts them into one media playlist and returns the values it
-//! decided in [`RewriteOutcome::decisions`]. Those must be stored with [`Timeline::apply`] (and
-//! persisted, if the timeline is) before the output is published, so that the next refresh and
-//! every other rendition render the same tags; `RewriteOutcome` is `#[must_use]` for that reason.
+//! A packager that rewrites its own playlists uses a [`Splicer`]: it owns a stream's
+//! [`Timeline`], stores what each rewrite decides inside the call, takes ad-break requests by
+//! the break rules (now is the live edge, end as soon as possible, idempotency by request id),
+//! and hands back every change to persist, from which [`Splicer::restore`] rebuilds it (its docs
+//! have an example; `examples/packager.rs` runs a live loop with a restart).
+//!
+//! Underneath, [`Timeline`] holds a stream's breaks; [`rewrite`] (or [`rewrite_with`], which
+//! reuses its scratch memory across calls) inserts them into one media playlist and returns the
+//! values it decided in [`RewriteOutcome::decisions`]. A caller of these raw functions stores
+//! those itself with [`Timeline::apply`] (and persists them, if the timeline is) before the
+//! output is published, so that the next refresh and every other rendition render the same
+//! tags; `RewriteOutcome` is `#[must_use]` for that reason.
 //!
 //! ```
 //! use hlsplice::hls::{rewrite, BreakRequest, DateTime, Markers, RewriteOptions, Timeline, Utc};
@@ -158,7 +165,7 @@
 //!
 //! The public types live in `options.rs` (what to write), `interstitial.rs` (the asset-list
 //! template, with the interstitial tags) and `outcome.rs` (what came back); `rewrite.rs` holds the
-//! entry points.
+//! entry points, `splicer.rs` the owning type on top of them.
 
 pub mod ads;
 mod attributes;
