@@ -10,10 +10,11 @@
 //! 4. at segment 20 the packager "restarts": the splicer is rebuilt from the JSON file alone;
 //! 5. at segment 24 a 12 s break is scheduled for a program time ahead, and runs its course.
 //!
-//! Each marker line is printed when it is first published in a rendition. The example checks what a player
-//! relies on and panics otherwise: every tag of a date range is published once and then repeated
-//! byte for byte (in every rendition, refresh and after the restart), and the tags before a
-//! segment never change once the segment was published (other than the window's first).
+//! Each marker line is printed when it is first published in a rendition. The example checks
+//! what a player relies on and panics otherwise: every tag of a date range is published once and
+//! then repeated byte for byte (in every rendition, refresh and after the restart), and the tags
+//! before a segment never change once the segment was published (other than the window's
+//! first).
 //!
 //! Run: `cargo run --example packager` (needs no server features:
 //! `cargo run --no-default-features --example packager` works too).

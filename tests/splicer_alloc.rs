@@ -46,12 +46,9 @@ fn allocations() -> u64 {
 fn window(rendition: &str, msn: u64) -> Vec<u8> {
     let mut text = format!("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:{msn}\n");
     for n in msn..msn + 6 {
-        let s = n * 4;
-        text += &format!(
-            "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:{:02}:{:02}.000Z\n#EXTINF:4.000,\n{rendition}/{n}.ts\n",
-            s / 60,
-            s % 60
-        );
+        let (m, s) = (n * 4 / 60, n * 4 % 60);
+        text += &format!("#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:{m:02}:{s:02}.000Z\n");
+        text += &format!("#EXTINF:4.000,\n{rendition}/{n}.ts\n");
     }
     text.into_bytes()
 }

@@ -1,6 +1,6 @@
 //! Property test of `hls::Splicer`, the type that stores decisions inside the rewrite: a live
 //! window sliding across breaks in two renditions (video, and audio whose boundaries differ by
-//! less than the tolerance), rewritten only through the splicer — no `Timeline::apply` anywhere —
+//! less than the tolerance), rewritten only through the splicer (no `Timeline::apply` anywhere),
 //! with breaks scheduled before and during the stream ("now" at the live edge), ended early (as
 //! soon as possible, or at a time), cancelled, the renditions rewritten in either order, with or
 //! without a primary rendition, and restarts that rebuild the splicer from what was persisted
@@ -220,7 +220,11 @@ proptest! {
         audio_first in prop::collection::vec(any::<bool>(), 40),
         with_primary in any::<bool>(),
         persist_every_rewrite in any::<bool>(),
-        pdt in prop_oneof![Just(PdtMode::Every), Just(PdtMode::FirstOnly), Just(PdtMode::AfterExtinf)],
+        pdt in prop_oneof![
+            Just(PdtMode::Every),
+            Just(PdtMode::FirstOnly),
+            Just(PdtMode::AfterExtinf)
+        ],
         ll in any::<bool>(),
         interstitials in any::<bool>(),
     ) {
@@ -300,7 +304,8 @@ proptest! {
                     }
                 };
                 if let Ok(changes) = changes {
-                    cancelled.extend(changes.breaks.iter().filter(|b| b.cancelled).map(|b| b.daterange_id.clone()));
+                    let gone = changes.breaks.iter().filter(|b| b.cancelled);
+                    cancelled.extend(gone.map(|b| b.daterange_id.clone()));
                     store.persist(changes, persist_every_rewrite);
                 }
             }
@@ -317,7 +322,11 @@ proptest! {
                     store.persist(applied.changes, persist_every_rewrite);
                 }
             }
-            let order: [usize; 2] = if shuffled && audio_first[k % audio_first.len()] { [1, 0] } else { [0, 1] };
+            let order: [usize; 2] = if shuffled && audio_first[k % audio_first.len()] {
+                [1, 0]
+            } else {
+                [0, 1]
+            };
             for r in order {
                 let starts = if r == 0 { &video_starts } else { &audio_starts };
                 let spec = PlaylistSpec {
@@ -347,7 +356,13 @@ proptest! {
 
         for ((rendition, id), refreshes) in &published.seen_at {
             let contiguous = refreshes.windows(2).all(|w| w[1] == w[0] + 1);
-            prop_assert!(contiguous, "rendition {}: {} disappeared and came back: {:?}", rendition, id, refreshes);
+            prop_assert!(
+                contiguous,
+                "rendition {}: {} disappeared and came back: {:?}",
+                rendition,
+                id,
+                refreshes
+            );
             let plain = id.trim_start_matches("ad-");
             prop_assert!(!cancelled.contains(plain), "cancelled {} was published", id);
         }
@@ -376,7 +391,7 @@ proptest! {
                 store
                     .breaks
                     .values()
-                    .map(|b| (b.id, b.requested_start, b.decided_start, b.decided_end, b.requested_end, b.cancelled))
+                    .map(|b| (b.id, b.decided_start, b.decided_end, b.requested_end, b.cancelled))
                     .collect::<Vec<_>>()
             );
         }

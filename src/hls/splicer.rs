@@ -14,16 +14,17 @@
 //!   every rendition carries it at its first segment starting at or after it minus the
 //!   tolerance, and none of those may have been published. (The proxy gets the same by having
 //!   the primary rendition decide before another rendition's due playlist is served; a
-//!   splicer's caller publishes whatever it rewrote.) After [`Splicer::restore`], what the first playlist of
-//!   each rendition lists counts as published before anything is decided in it, because it may
-//!   have been published before the restart, after the mark last persisted.
+//!   splicer's caller publishes whatever it rewrote.) After [`Splicer::restore`], what the
+//!   first playlist of each rendition lists counts as published before anything is decided in
+//!   it, because it may have been published before the restart, after the mark last persisted.
 //! - Only the primary rendition decides ([`Splicer::set_primary`]), so SCTE-35 times follow its
 //!   boundaries exactly; without one every rendition may decide (the first to see a boundary
 //!   does). A rendition that may not decide renders a due break as if its time had not come
 //!   ([`RewriteOutcome::undecided`]).
-//! - The break rules of [`crate::hls`]'s schedule (now is the live edge, ending as soon as
-//!   possible, cancelling, states, idempotency by request id) apply with the live edge this
-//!   splicer saw; each change comes back with the changes to persist before acknowledging it.
+//! - The break rules the proxy applies ([`Timeline::schedule`], [`Timeline::end_now`],
+//!   [`Timeline::cancel`], [`Timeline::current`]: now is the live edge, ending as soon as
+//!   possible, states, idempotency by request id) apply with the live edge this splicer saw;
+//!   each comes back with the changes to persist before acknowledging the request.
 //!
 //! # Bounded
 //! The timeline holds at most [`MAX_LIVE_BREAKS`] breaks; ended ones leave once no rendition's
@@ -64,15 +65,12 @@ pub const KEEP_ENDED_MS: u64 = HOUR_MS.unsigned_abs();
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplicerMeta {
     /// The timeline's counters (ids are unique for ever).
-    #[serde(flatten)]
     pub timeline: TimelineMeta,
     /// The start of the newest segment any rendition listed
     /// ([`Publication::published_until`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_until: Option<DateTime<Utc>>,
     /// The program time at the end of the newest complete segment any rendition listed: "now"
     /// for the break rules.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_edge: Option<DateTime<Utc>>,
 }
 
@@ -149,8 +147,8 @@ struct Window {
 /// fn window(msn: u64) -> Vec<u8> {
 ///     let mut text = format!("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:{msn}\n");
 ///     for n in msn..msn + 5 {
-///         let s = (n - 100) * 4;
-///         text += &format!("#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:{:02}:{:02}.000Z\n", s / 60, s % 60);
+///         let (m, s) = ((n - 100) * 4 / 60, (n - 100) * 4 % 60);
+///         text += &format!("#EXT-X-PROGRAM-DATE-TIME:2026-11-21T08:{m:02}:{s:02}.000Z\n");
 ///         text += &format!("#EXTINF:4.000,\nseg{n}.ts\n");
 ///     }
 ///     text.into_bytes()
@@ -255,6 +253,9 @@ impl Splicer {
     /// break due in that playlist starts (or ends) one refresh later than it would have. A
     /// packager that starts embedding the library on a stream it already published may call
     /// this with nothing persisted for the same reason.
+    ///
+    /// The primary rendition is configuration, not state: name it again with
+    /// [`Splicer::set_primary`].
     pub fn restore(meta: SplicerMeta, breaks: impl IntoIterator<Item = Break>) -> Self {
         Splicer {
             timeline: Timeline::restore(meta.timeline, breaks),
