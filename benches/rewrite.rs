@@ -6,6 +6,9 @@
 //! - live_20: 20-segment live playlist (~2.5 KB)
 //! - llhls_30s: LL-HLS, 4 s segments, 1 s parts, 30 s window (~8 KB)
 //!
+//! Each group also rewrites through `hls::Splicer` (`hlsplice_splicer_rewrite`), whose
+//! bookkeeping (remembered windows, pruning, changes) comes on top of the raw rewrite.
+//!
 //! A fourth group, `live_20_history`, rewrites live_20 with a timeline that went through
 //! 100,000 earlier breaks (a break every 20 minutes for almost four years) and holds 100 more
 //! scheduled ahead, beside the same playlist with no history, in the same run: the cost of a
@@ -17,7 +20,9 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hlsplice::hls::{BreakRequest, Markers, RewriteOptions, Timeline, rewrite};
+use hlsplice::hls::{
+    BreakRequest, Markers, RewriteOptions, Splicer, SplicerMeta, Timeline, rewrite,
+};
 
 fn t0() -> DateTime<Utc> {
     "2026-11-21T08:00:00Z".parse().unwrap()
@@ -205,6 +210,24 @@ fn bench(c: &mut Criterion) {
                 let outcome = rewrite(black_box(&input), &timeline, &opts, &mut out);
                 black_box(&out);
                 outcome
+            })
+        });
+        // The same rewrite through the type that owns the timeline and stores decisions
+        // (nothing to decide here): its bookkeeping over the raw rewrite above.
+        let mut splicer = Splicer::restore(
+            SplicerMeta {
+                timeline: timeline.meta(),
+                ..SplicerMeta::default()
+            },
+            timeline.breaks().iter().cloned(),
+        );
+        let spliced = splicer.rewrite("video", &input, &opts, &mut out).unwrap();
+        assert!(spliced.changes.is_empty());
+        group.bench_function("hlsplice_splicer_rewrite", |b| {
+            b.iter(|| {
+                let spliced = splicer.rewrite("video", black_box(&input), &opts, &mut out);
+                black_box(&out);
+                spliced
             })
         });
         group.bench_function("memcpy", |b| {

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use hlsplice::hls::{
-    AssetListTemplate, BreakRequest, CueStyle, Decision, Markers, PlaylistKind, RewriteError,
-    RewriteOptions, RewriteOutcome, Timeline, rewrite,
+    AssetListTemplate, BreakRequest, CueStyle, Decision, Markers, PlaylistKind, Publication,
+    RewriteError, RewriteOptions, RewriteOutcome, Timeline, rewrite, rewrite_published,
 };
 
 fn t(ms: i64) -> DateTime<Utc> {
@@ -236,6 +236,48 @@ fn requested_times_before_the_window_are_taken_as_decided() {
         }
     );
     assert_eq!(out, input);
+}
+
+/// An end before the window is taken as decided only if nothing after it was published: a
+/// break served as still running past its end (the rendition that may decide had not seen a
+/// boundary it could take) ends at the first boundary not yet published, so the range does not
+/// vanish from segments that carried it.
+#[test]
+fn an_end_before_the_window_that_was_published_as_running_is_not_taken_as_decided() {
+    let input = live(100, 10_000, &FOUR);
+    let mut tl = one_break(2_000, 4_000);
+    assert!(tl.apply(&[Decision {
+        break_id: 1,
+        start: Some(t(2_000)),
+        end: None,
+    }]));
+    let opts = RewriteOptions::default();
+    let publication = Publication {
+        decides: true,
+        published_until: Some(t(14_000)),
+    };
+    let mut out = Vec::new();
+    let outcome = rewrite_published(input.as_bytes(), &tl, &opts, publication, &mut out).unwrap();
+    assert_eq!(outcome.decisions[0].end, Some(t(18_000)));
+    let out = String::from_utf8(out).unwrap();
+    // Segment 102 starts at 18 s.
+    assert!(
+        out.contains("#EXT-X-CUE-IN\n#EXTINF:4.000,\nseg102.ts\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("END-DATE=\"{}\"", date(18_000))),
+        "{out}"
+    );
+    // Nothing published after it: decided as requested, nothing written (as before).
+    let publication = Publication {
+        decides: true,
+        published_until: Some(t(5_000)),
+    };
+    let mut out = Vec::new();
+    let outcome = rewrite_published(input.as_bytes(), &tl, &opts, publication, &mut out).unwrap();
+    assert_eq!(outcome.decisions[0].end, Some(t(6_000)));
+    assert_eq!(out, input.as_bytes());
 }
 
 #[test]

@@ -21,11 +21,18 @@
 //!   `_HLS_skip=YES` (a plain delta, in which all date ranges are present).
 //!
 //! # Use
-//! [`Timeline`] holds a stream's breaks; [`rewrite`] (or [`rewrite_with`], which reuses its
-//! scratch memory across calls) inserts them into one media playlist and returns the values it
-//! decided in [`RewriteOutcome::decisions`]. Those must be stored with [`Timeline::apply`] (and
-//! persisted, if the timeline is) before the output is published, so that the next refresh and
-//! every other rendition render the same tags; `RewriteOutcome` is `#[must_use]` for that reason.
+//! A packager that rewrites its own playlists uses a [`Splicer`]: it owns a stream's
+//! [`Timeline`], stores what each rewrite decides inside the call, takes ad-break requests by
+//! the break rules (now is the live edge, end as soon as possible, idempotency by request id),
+//! and hands back every change to persist, from which [`Splicer::restore`] rebuilds it (its docs
+//! have an example; `examples/packager.rs` runs a live loop with a restart).
+//!
+//! Underneath, [`Timeline`] holds a stream's breaks; [`rewrite`] (or [`rewrite_with`], which
+//! reuses its scratch memory across calls) inserts them into one media playlist and returns the
+//! values it decided in [`RewriteOutcome::decisions`]. A caller of these raw functions stores
+//! those itself with [`Timeline::apply`] (and persists them, if the timeline is) before the
+//! output is published, so that the next refresh and every other rendition render the same
+//! tags; `RewriteOutcome` is `#[must_use]` for that reason.
 //!
 //! ```
 //! use hlsplice::hls::{rewrite, BreakRequest, DateTime, Markers, RewriteOptions, Timeline, Utc};
@@ -96,7 +103,9 @@
 //!   and more than the tolerance after the start. "At" allows the tolerance: a boundary up to
 //!   250 ms early counts, so whichever rendition decides first, the others find their matching
 //!   segment. A requested time before the playlist's first segment (by more than the tolerance)
-//!   is taken as already decided. Snapped values are returned in [`RewriteOutcome::decisions`]; the caller
+//!   is taken as already decided, unless content after it was already published
+//!   ([`Publication::published_until`]): then it snaps to the first boundary after that, so a
+//!   range served as still running does not vanish. Snapped values are returned in [`RewriteOutcome::decisions`]; the caller
 //!   stores them with [`Timeline::apply`] before publishing the output, and from then on they are
 //!   rendered as stored. Decided times are whole milliseconds and dates render as
 //!   `2026-11-21T08:00:00.000Z`, so every rendition and refresh prints the same bytes.
@@ -156,7 +165,7 @@
 //!
 //! The public types live in `options.rs` (what to write), `interstitial.rs` (the asset-list
 //! template, with the interstitial tags) and `outcome.rs` (what came back); `rewrite.rs` holds the
-//! entry points.
+//! entry points, `splicer.rs` the owning type on top of them.
 
 pub mod ads;
 mod attributes;
@@ -173,6 +182,7 @@ mod scan;
 #[cfg(test)]
 mod scan_reference;
 mod schedule;
+mod splicer;
 mod tags;
 mod time;
 mod timeline;
@@ -189,6 +199,9 @@ pub use rewrite::{
     Publication, RewriteScratch, rewrite, rewrite_published, rewrite_with, rewrite_with_publication,
 };
 pub use schedule::{BreakTarget, Ended, RuleError, ScheduleRequest, Scheduled, Start, asap_end};
+pub use splicer::{
+    Applied, KEEP_ENDED_MS, MAX_RENDITIONS, Spliced, Splicer, SplicerChanges, SplicerMeta,
+};
 pub use timeline::{
     Break, BreakRequest, BreakState, Decision, MAX_LIVE_BREAKS, MAX_PLANNED_MS, Timeline,
     TimelineChanges, TimelineError, TimelineMeta, TimelineSnapshot, latest_time,

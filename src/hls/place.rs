@@ -98,9 +98,11 @@ impl Window<'_> {
     }
 
     /// The snapped end for a target: as [`Window::snap_start`], and more than the tolerance
-    /// after the start.
+    /// after the start. A target before the window that was already published (the break was
+    /// served as still running past it, e.g. while only another rendition could decide) is not
+    /// taken as decided: the range would vanish from segments that carried it.
     fn snap_end(&self, target: i64, start: i64) -> Option<i64> {
-        if self.before_first(target) {
+        if self.before_first(target) && self.unpublished(target) {
             return Some(target.max(start));
         }
         self.segments

@@ -64,6 +64,13 @@ thread_local! {
 /// Rewrites `input` into `out` (cleared first, capacity reused): the input with the timeline's
 /// marker lines inserted. Pure: no I/O.
 ///
+/// This is the raw rewrite, for callers that store decisions themselves: the values it decides
+/// come back in [`RewriteOutcome::decisions`] and must be stored ([`Timeline::apply`], and
+/// persisted) before the output is published, or a later rewrite decides again and a published
+/// tag changes. [`Splicer`](super::Splicer) owns a stream's timeline and does that inside its
+/// rewrite; use it unless you keep the timeline elsewhere (the proxy does, with a
+/// compare-and-set across replicas).
+///
 /// # Errors
 /// When `input` is not a valid media playlist (or has no program time and no anchor while the
 /// timeline has breaks), `out` holds `input` unchanged and the error says why.

@@ -636,10 +636,24 @@ impl Timeline {
     /// Returns how many left. Rendering is unchanged by this: a range whose end is before every
     /// window's first segment is not written (RFC 8216bis §6.2.1).
     pub fn prune(&mut self, horizon: DateTime<Utc>) -> usize {
+        self.prune_reporting(horizon, |_| {})
+    }
+
+    /// [`Timeline::prune`], calling `left` with each break that leaves.
+    pub(super) fn prune_reporting(
+        &mut self,
+        horizon: DateTime<Utc>,
+        mut left: impl FnMut(&Break),
+    ) -> usize {
         let before = self.breaks.len();
         let changed = &self.changed;
-        self.breaks
-            .retain(|b| b.may_appear(horizon) || changed.contains(&b.id));
+        self.breaks.retain(|b| {
+            let keep = b.may_appear(horizon) || changed.contains(&b.id);
+            if !keep {
+                left(b);
+            }
+            keep
+        });
         let pruned = before - self.breaks.len();
         if pruned > 0 {
             self.version += 1;
