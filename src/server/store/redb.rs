@@ -306,7 +306,7 @@ impl RedbStore {
 /// Writes [`PROBE_BYTES`] to `path`, syncs it and removes it.
 fn write_probe(path: &Path) -> std::io::Result<()> {
     use std::io::Write as _;
-    const CHUNK: [u8; 64 * 1024] = [0; 64 * 1024];
+    static CHUNK: [u8; 64 * 1024] = [0; 64 * 1024];
     let mut file = std::fs::File::create(path)?;
     for _ in 0..PROBE_BYTES / CHUNK.len() {
         file.write_all(&CHUNK)?;
