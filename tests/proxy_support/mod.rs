@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod simulation;
+pub mod small_fs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
