@@ -12,157 +12,23 @@
 //! is set (CI).
 #![cfg(unix)]
 
+mod e2e_support;
 mod ffmpeg_support;
 mod proxy_support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
-
+use e2e_support::{start_ffmpeg, start_file_server, start_proxy};
 use ffmpeg_support::ffmpeg_available;
 use proxy_support::Api;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hlsplice");
 const TOKEN: &str = "e2e-token";
 const PLAYLIST: &str = "/live/e2e/index.m3u8";
 const OME: &str = "/v1/vhosts/default/apps/live/streams/e2e:sendEvent";
-
-/// Kills the child on drop, so a failing assertion leaves no ffmpeg or proxy behind.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_ffmpeg(dir: &Path) -> Reaper {
-    let out = dir.join("live/e2e");
-    std::fs::create_dir_all(&out).expect("create hls dir");
-    let child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args([
-            "-g",
-            "25",
-            "-keyint_min",
-            "25",
-            "-sc_threshold",
-            "0",
-            "-b:v",
-            "150k",
-        ])
-        .args(["-c:a", "aac", "-b:a", "48k"])
-        .args(["-f", "hls", "-hls_time", "1", "-hls_list_size", "10"])
-        .args(["-hls_flags", "delete_segments+program_date_time"])
-        .arg("-hls_segment_filename")
-        .arg(out.join("seg_%d.ts"))
-        .arg(out.join("index.m3u8"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn ffmpeg");
-    Reaper(child)
-}
-
-/// A static file server over `root` (GET only, no `..`).
-async fn start_file_server(root: PathBuf) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind file server");
-    let addr = listener.local_addr().expect("addr");
-    let root = Arc::new(root);
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let root = root.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: http::Request<_>| {
-                    let root = root.clone();
-                    async move { Ok::<_, std::convert::Infallible>(serve_file(&root, req.uri().path())) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
-fn serve_file(root: &Path, path: &str) -> http::Response<Full<Bytes>> {
-    let relative = path.trim_start_matches('/');
-    let found = if relative.split('/').any(|p| p == ".." || p.is_empty()) {
-        None
-    } else {
-        std::fs::read(root.join(relative)).ok()
-    };
-    let mut response =
-        http::Response::new(Full::new(Bytes::from(found.clone().unwrap_or_default())));
-    if found.is_none() {
-        *response.status_mut() = http::StatusCode::NOT_FOUND;
-        return response;
-    }
-    let content_type = if path.ends_with(".m3u8") {
-        "application/vnd.apple.mpegurl"
-    } else {
-        "video/mp2t"
-    };
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
-    response
-}
-
-/// Starts `hlsplice serve`; returns it with the address it logged.
-fn start_proxy(upstream: SocketAddr, data_dir: &Path) -> (Reaper, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--api-token", TOKEN])
-        .arg("--upstream")
-        .arg(format!("http://{upstream}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--dialect", "both"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hlsplice serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listen=").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("hlsplice serve did not log its address");
-    (Reaper(child), addr.parse().expect("listen address"))
-}
 
 /// One media segment of a served playlist with the marker tags right before it.
 #[derive(Clone, Debug, PartialEq)]
@@ -369,9 +235,9 @@ async fn ffmpeg_packager_through_hlsplice_serve() {
     std::fs::create_dir_all(&hls).expect("work dir");
     let out = out_dir();
 
-    let _ffmpeg = start_ffmpeg(&hls);
+    let _ffmpeg = start_ffmpeg(&hls.join("live/e2e"), "index.m3u8");
     let files = start_file_server(hls.clone()).await;
-    let (proxy, addr) = start_proxy(files, &data);
+    let (proxy, addr) = start_proxy(files, &data, TOKEN);
     let mut w = Watcher {
         api: Api::basic(TOKEN),
         addr,
@@ -474,7 +340,7 @@ async fn ffmpeg_packager_through_hlsplice_serve() {
     // Child::kill is SIGKILL on Unix: no shutdown path runs.
     proxy.0.kill().expect("SIGKILL the proxy");
     let _ = proxy.0.wait();
-    let (_proxy, addr) = start_proxy(files, &data);
+    let (_proxy, addr) = start_proxy(files, &data, TOKEN);
     w.addr = addr;
     w.until(
         "the third break's CUE-IN after the restart",

@@ -1,5 +1,5 @@
 //! `hlsplice serve` as a process: --help, configuration from the environment, SIGKILL mid-break
-//! and restart on the same data directory, SIGTERM.
+//! and restart on the same data directory, SIGTERM, a data dir it cannot write.
 #![cfg(unix)]
 mod proxy_support;
 
@@ -253,4 +253,78 @@ async fn sigkill_mid_break_then_restart_serves_same_tags_and_sigterm_exits_clean
     };
     assert!(exit.success(), "{exit:?}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `hlsplice serve` with `--data-dir`; its exit code and stderr once it exited (or was killed
+/// after 20 s: it should not have started).
+fn serve_exit(data_dir: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Asserts `hlsplice serve` refused to start with one line naming the data dir's problem.
+fn refused_in_one_line(data_dir: &std::path::Path, reason: &str) {
+    let (code, stderr) = serve_exit(data_dir);
+    assert_eq!(code, Some(1), "{}: {stderr}", data_dir.display());
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        stderr.starts_with("hlsplice: break store: ")
+            && stderr.contains(&data_dir.display().to_string())
+            && stderr.contains(reason),
+        "{reason} in {stderr:?}"
+    );
+}
+
+/// A data dir that cannot be created stops `hlsplice serve` at start-up with one line saying
+/// why, before it listens.
+#[test]
+fn a_data_dir_that_cannot_be_created_fails_at_start_up_in_one_line() {
+    let dir = temp_dir("cli-unwritable");
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    refused_in_one_line(&file, "File exists");
+    refused_in_one_line(&file.join("data"), "Not a directory");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The same on a read-only file system (root writes through permissions, so read-only means
+/// that): one holding a store already (as after the kernel remounted it read-only after
+/// errors), and one without.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_data_dir_on_a_read_only_file_system_fails_at_start_up_in_one_line() {
+    let Some(fs) = small_fs::SmallFs::mount_or_skip("proxy_cli", 4 * 1024 * 1024) else {
+        return;
+    };
+    let data = fs.mount_point.join("data");
+    drop(hlsplice::server::store::RedbStore::open(&data).expect("a store to start from"));
+    fs.remount_read_only().expect("remount read-only");
+    refused_in_one_line(&data, "Read-only file system");
+    refused_in_one_line(&fs.mount_point.join("new"), "Read-only file system");
 }

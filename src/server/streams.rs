@@ -13,6 +13,8 @@
 //!   store's live index with them; the store deletes them for good after
 //!   [`StreamSettings::history`] and forgets idempotency keys after
 //!   [`StreamSettings::request_id_ttl`], all measured in the stream's program time.
+//! - While the store fails, every tick probes it ([`BreakStore::probe`]), so that its health
+//!   (`/healthz`) recovers without waiting for a request that needs the store.
 //! - With a store other servers commit to as well (a replica fleet), every pass also compares
 //!   each stream's revision in memory with the stored one and catches up when it fell behind:
 //!   the safety net under the change notifications (see `fleet`).
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use super::admission::Admission;
 use super::renders::RenderBudget;
-use super::store::{BreakStore, Change, Prune, StoreError};
+use super::store::{BreakStore, Change, Prune, StoreError, StoreHealth};
 use super::stream::{Stream, lock};
 use crate::hls::BreakPolicy;
 
@@ -308,6 +310,14 @@ impl Streams {
     pub async fn housekeeping(&self, tick: u64) {
         self.budget.tick();
         self.enforce_budget();
+        if matches!(self.store.health(), StoreHealth::Failing { .. }) {
+            let store = Arc::clone(&self.store);
+            match tokio::task::spawn_blocking(move || store.probe()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "the break store still fails"),
+                Err(e) => tracing::warn!(error = %e, "probing the break store failed"),
+            }
+        }
         if !tick.is_multiple_of(TICKS_PER_PASS) {
             return;
         }

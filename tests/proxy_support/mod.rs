@@ -4,6 +4,7 @@
 
 pub mod fake_upstream;
 pub mod simulation;
+pub mod small_fs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -107,6 +107,10 @@ impl BreakStore for FailingStore {
         self.inner.health()
     }
 
+    fn probe(&self) -> Result<(), StoreError> {
+        self.inner.probe()
+    }
+
     fn revision(&self, stream: &str) -> Result<u64, StoreError> {
         self.inner.revision(stream)
     }

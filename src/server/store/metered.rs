@@ -84,6 +84,10 @@ impl BreakStore for Metered {
         self.inner.health()
     }
 
+    fn probe(&self) -> Result<(), StoreError> {
+        self.inner.probe()
+    }
+
     fn revision(&self, stream: &str) -> Result<u64, StoreError> {
         self.count(self.inner.revision(stream))
     }

@@ -260,6 +260,17 @@ pub trait BreakStore: Send + Sync + 'static {
     /// operations found.
     fn health(&self) -> StoreHealth;
 
+    /// Checks whether a failing store works again, so that its health recovers without a
+    /// request that needs it (a replica a load balancer took out gets none). Called from
+    /// housekeeping while [`BreakStore::health`] is failing; does nothing otherwise, and no
+    /// more often than the store's own backoff allows. The default does nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] while it still fails.
+    fn probe(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The stored revision of `stream` (0 when never committed), for replicas that check
     /// whether what they hold is current. The default loads the stream.
     ///

@@ -20,6 +20,13 @@
 //! backoff allows, so that once the disk has room again the store works again without a
 //! restart. A reopen runs redb's repair when the file needs it; nothing half-written survives a
 //! failed commit, since redb's commit is atomic.
+//!
+//! The store counts as failing ([`StoreHealth::Failing`]) from an I/O failure until a write
+//! succeeds again: a commit, a prune that removed rows, or a [`BreakStore::probe`] that finds
+//! room on the data dir's file system ([`PROBE_BYTES`] written and synced) and the database
+//! open. A reopen alone proves nothing: on a full disk, redb reopens and commits an empty
+//! transaction within the pages its file already has, while every write that needs a new page
+//! still fails.
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -55,9 +62,17 @@ const SCHEMA_KEY: &str = "schema_version";
 /// File name inside the data directory.
 pub const FILE_NAME: &str = "hlsplice.redb";
 
-/// Shortest and longest wait between two attempts to reopen a failed database.
+/// Shortest and longest wait between two attempts to reopen a failed database (or to probe it).
 const REOPEN_BACKOFF_MIN: Duration = Duration::from_millis(100);
 const REOPEN_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Room a [`BreakStore::probe`] of a failing store must find on the data dir's file system:
+/// a few hundred commits' worth of 4 KiB pages, so that a disk with barely any room left does
+/// not count as recovered only to fail the next commit.
+pub const PROBE_BYTES: usize = 1024 * 1024;
+
+/// The file a probe writes (and removes) in the data directory.
+const PROBE_FILE: &str = "hlsplice.probe";
 
 /// The redb break store.
 pub struct RedbStore {
@@ -66,17 +81,28 @@ pub struct RedbStore {
 }
 
 struct DbState {
+    /// `None` after an I/O failure until reopened (and once closed).
     db: Option<Database>,
-    /// Set after an I/O failure: the database must be reopened before it is used again.
-    broken: Option<Broken>,
+    /// Set from an I/O failure until a write succeeds again.
+    failing: Option<Failing>,
     closed: bool,
 }
 
-struct Broken {
+struct Failing {
     why: String,
     since: Instant,
+    /// No reopen or probe before this.
     next_attempt: Instant,
     backoff: Duration,
+}
+
+impl Failing {
+    /// Records a failed attempt: the next one waits twice as long (up to the maximum).
+    fn failed_again(&mut self, why: String, now: Instant) {
+        self.why = why;
+        self.backoff = (self.backoff * 2).min(REOPEN_BACKOFF_MAX);
+        self.next_attempt = now + self.backoff;
+    }
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -125,7 +151,7 @@ impl RedbStore {
             path,
             state: Mutex::new(DbState {
                 db: Some(db),
-                broken: None,
+                failing: None,
                 closed: false,
             }),
         })
@@ -144,73 +170,150 @@ impl RedbStore {
         if state.closed {
             return StoreHealth::Closed;
         }
-        match &state.broken {
+        match &state.failing {
             None => StoreHealth::Ok,
-            Some(broken) => StoreHealth::Failing {
-                why: broken.why.clone(),
-                for_ms: u64::try_from(broken.since.elapsed().as_millis()).unwrap_or(u64::MAX),
+            Some(failing) => StoreHealth::Failing {
+                why: failing.why.clone(),
+                for_ms: u64::try_from(failing.since.elapsed().as_millis()).unwrap_or(u64::MAX),
             },
         }
     }
 
-    /// Runs `work` on the open database. An I/O failure marks the database broken, and the
-    /// next call after the backoff reopens it first.
+    /// Runs `work` on the open database (a read, or a write whose success says nothing of the
+    /// store's health). An I/O failure marks the database for reopening, and the next call
+    /// after the backoff reopens it first.
     fn with_db<T>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, DbError>,
     ) -> Result<T, StoreError> {
+        self.run(work, |_| false)
+    }
+
+    /// [`RedbStore::with_db`] for a write: when `wrote` says it wrote something, its success
+    /// ends a failure.
+    fn run<T>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, DbError>,
+        wrote: impl FnOnce(&T) -> bool,
+    ) -> Result<T, StoreError> {
         let mut state = lock(&self.state);
+        let state = &mut *state;
         if state.closed {
             return Err(StoreError::Unavailable("store is closed".to_owned()));
         }
-        if let Some(broken) = &mut state.broken {
-            let now = Instant::now();
-            if now < broken.next_attempt {
-                return Err(StoreError::Unavailable(format!(
-                    "store unavailable since an I/O error ({}); retrying",
-                    broken.why
-                )));
-            }
-            state.db = None;
-            match open_database(&self.path) {
-                Ok(db) => {
-                    tracing::info!(path = %self.path.display(), "break store reopened after an I/O error");
-                    state.db = Some(db);
-                    state.broken = None;
-                }
-                Err(e) => {
-                    let broken = state.broken.get_or_insert_with(|| Broken {
-                        why: String::new(),
-                        since: now,
-                        next_attempt: now,
-                        backoff: REOPEN_BACKOFF_MIN,
-                    });
-                    broken.why = e.to_string();
-                    broken.backoff = (broken.backoff * 2).min(REOPEN_BACKOFF_MAX);
-                    broken.next_attempt = now + broken.backoff;
-                    return Err(e);
-                }
-            }
+        if state.db.is_none() {
+            self.reopen(state, Instant::now())?;
         }
         let Some(db) = state.db.as_ref() else {
             return Err(StoreError::Unavailable("store is closed".to_owned()));
         };
         match work(db) {
-            Ok(value) => Ok(value),
+            Ok(value) => {
+                if wrote(&value) {
+                    self.recovered(state);
+                }
+                Ok(value)
+            }
             Err(DbError::Store(e)) => Err(e),
             Err(DbError::Io(why)) => {
                 tracing::error!(path = %self.path.display(), error = %why, "break store I/O failed; it will be reopened");
                 let now = Instant::now();
-                state.broken = Some(Broken {
-                    why: why.clone(),
-                    since: now,
-                    next_attempt: now + REOPEN_BACKOFF_MIN,
-                    backoff: REOPEN_BACKOFF_MIN,
-                });
+                state.db = None;
+                match &mut state.failing {
+                    // Failing already (a reopen proved nothing): keep backing off.
+                    Some(failing) => failing.failed_again(why.clone(), now),
+                    None => {
+                        state.failing = Some(Failing {
+                            why: why.clone(),
+                            since: now,
+                            next_attempt: now + REOPEN_BACKOFF_MIN,
+                            backoff: REOPEN_BACKOFF_MIN,
+                        });
+                    }
+                }
                 Err(StoreError::Unavailable(why))
             }
         }
     }
+
+    /// Reopens the database after an I/O failure, once the backoff allows.
+    fn reopen(&self, state: &mut DbState, now: Instant) -> Result<(), StoreError> {
+        let Some(failing) = state.failing.as_mut() else {
+            return Err(StoreError::Unavailable("store is closed".to_owned()));
+        };
+        if now < failing.next_attempt {
+            return Err(StoreError::Unavailable(format!(
+                "store unavailable since an I/O error ({}); retrying",
+                failing.why
+            )));
+        }
+        match open_database(&self.path) {
+            Ok(db) => {
+                tracing::info!(path = %self.path.display(), "break store reopened after an I/O error");
+                state.db = Some(db);
+                Ok(())
+            }
+            Err(e) => {
+                failing.failed_again(e.to_string(), now);
+                Err(e)
+            }
+        }
+    }
+
+    fn recovered(&self, state: &mut DbState) {
+        if let Some(failing) = state.failing.take() {
+            tracing::info!(
+                path = %self.path.display(),
+                failed_for_ms = u64::try_from(failing.since.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "break store writes work again"
+            );
+        }
+    }
+
+    /// See [`BreakStore::probe`]: while failing, and once the backoff allows, writes
+    /// [`PROBE_BYTES`] next to the database (synced, then removed) and reopens the database.
+    fn probe_failing(&self) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        let state = &mut *state;
+        if state.closed {
+            return Err(StoreError::Unavailable("store is closed".to_owned()));
+        }
+        let now = Instant::now();
+        let Some(failing) = state.failing.as_mut() else {
+            return Ok(());
+        };
+        if now < failing.next_attempt {
+            return Err(StoreError::Unavailable(format!(
+                "store unavailable since an I/O error ({}); retrying",
+                failing.why
+            )));
+        }
+        let probe = self.path.with_file_name(PROBE_FILE);
+        if let Err(e) = write_probe(&probe) {
+            let _ = std::fs::remove_file(&probe);
+            let why = format!("no room for {PROBE_BYTES} bytes in the data dir: {e}");
+            failing.failed_again(why.clone(), now);
+            return Err(StoreError::Unavailable(why));
+        }
+        if state.db.is_none() {
+            self.reopen(state, now)?;
+        }
+        self.recovered(state);
+        Ok(())
+    }
+}
+
+/// Writes [`PROBE_BYTES`] to `path`, syncs it and removes it.
+fn write_probe(path: &Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    static CHUNK: [u8; 64 * 1024] = [0; 64 * 1024];
+    let mut file = std::fs::File::create(path)?;
+    for _ in 0..PROBE_BYTES / CHUNK.len() {
+        file.write_all(&CHUNK)?;
+    }
+    file.sync_all()?;
+    drop(file);
+    std::fs::remove_file(path)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -388,6 +491,10 @@ impl BreakStore for RedbStore {
         self.status()
     }
 
+    fn probe(&self) -> Result<(), StoreError> {
+        self.probe_failing()
+    }
+
     fn load(&self, stream: &str) -> Result<Option<LoadedStream>, StoreError> {
         self.with_db(|db| {
             let txn = db.begin_read()?;
@@ -433,30 +540,33 @@ impl BreakStore for RedbStore {
     }
 
     fn commit(&self, stream: &str, commit: &Commit<'_>) -> Result<(), StoreError> {
-        self.with_db(|db| {
-            let txn = db.begin_write()?;
-            {
-                let mut streams = txn.open_table(STREAMS)?;
-                let stored = match streams.get(stream)? {
-                    Some(row) => decode_row(stream, row.value())?.revision,
-                    None => 0,
-                };
-                if stored != commit.expected_revision {
-                    return Err(DbError::Store(StoreError::Conflict {
-                        stream: stream.to_owned(),
-                        expected: commit.expected_revision,
-                        stored,
-                    }));
+        self.run(
+            |db| {
+                let txn = db.begin_write()?;
+                {
+                    let mut streams = txn.open_table(STREAMS)?;
+                    let stored = match streams.get(stream)? {
+                        Some(row) => decode_row(stream, row.value())?.revision,
+                        None => 0,
+                    };
+                    if stored != commit.expected_revision {
+                        return Err(DbError::Store(StoreError::Conflict {
+                            stream: stream.to_owned(),
+                            expected: commit.expected_revision,
+                            stored,
+                        }));
+                    }
+                    let row = encode(commit.row)?;
+                    streams.insert(stream, row.as_slice())?;
                 }
-                let row = encode(commit.row)?;
-                streams.insert(stream, row.as_slice())?;
-            }
-            for b in commit.breaks {
-                write_break(&txn, stream, b)?;
-            }
-            txn.commit()?;
-            Ok(())
-        })
+                for b in commit.breaks {
+                    write_break(&txn, stream, b)?;
+                }
+                txn.commit()?;
+                Ok(())
+            },
+            |()| true,
+        )
     }
 
     fn get_break(&self, stream: &str, id: u64) -> Result<Option<Break>, StoreError> {
@@ -521,61 +631,64 @@ impl BreakStore for RedbStore {
     }
 
     fn prune(&self, stream: &str, prune: &Prune) -> Result<Pruned, StoreError> {
-        self.with_db(|db| {
-            let txn = db.begin_write()?;
-            let mut pruned = Pruned::default();
-            let mut budget = prune.max_rows;
-            if let Some(before) = prune.live_before {
-                let mut live_ends = txn.open_table(LIVE_ENDS)?;
-                let keys = first_keys(&live_ends, stream, millis(before), budget + 1)?;
-                pruned.more |= keys.len() > budget;
-                let mut live = txn.open_table(LIVE)?;
-                for &(end, id) in keys.iter().take(budget) {
-                    live_ends.remove((stream, end, id))?;
-                    live.remove((stream, id))?;
-                    pruned.left_live += 1;
+        self.run(
+            |db| {
+                let txn = db.begin_write()?;
+                let mut pruned = Pruned::default();
+                let mut budget = prune.max_rows;
+                if let Some(before) = prune.live_before {
+                    let mut live_ends = txn.open_table(LIVE_ENDS)?;
+                    let keys = first_keys(&live_ends, stream, millis(before), budget + 1)?;
+                    pruned.more |= keys.len() > budget;
+                    let mut live = txn.open_table(LIVE)?;
+                    for &(end, id) in keys.iter().take(budget) {
+                        live_ends.remove((stream, end, id))?;
+                        live.remove((stream, id))?;
+                        pruned.left_live += 1;
+                    }
+                    budget -= keys.len().min(budget);
                 }
-                budget -= keys.len().min(budget);
-            }
-            if let Some(before) = prune.history_before {
-                let mut ends = txn.open_table(ENDS)?;
-                let keys = first_keys(&ends, stream, millis(before), budget + 1)?;
-                pruned.more |= keys.len() > budget;
-                let mut breaks = txn.open_table(BREAKS)?;
-                let mut live = txn.open_table(LIVE)?;
-                let mut live_ends = txn.open_table(LIVE_ENDS)?;
-                for &(end, id) in keys.iter().take(budget) {
-                    ends.remove((stream, end, id))?;
-                    breaks.remove((stream, id))?;
-                    live.remove((stream, id))?;
-                    live_ends.remove((stream, end, id))?;
-                    pruned.deleted_breaks += 1;
+                if let Some(before) = prune.history_before {
+                    let mut ends = txn.open_table(ENDS)?;
+                    let keys = first_keys(&ends, stream, millis(before), budget + 1)?;
+                    pruned.more |= keys.len() > budget;
+                    let mut breaks = txn.open_table(BREAKS)?;
+                    let mut live = txn.open_table(LIVE)?;
+                    let mut live_ends = txn.open_table(LIVE_ENDS)?;
+                    for &(end, id) in keys.iter().take(budget) {
+                        ends.remove((stream, end, id))?;
+                        breaks.remove((stream, id))?;
+                        live.remove((stream, id))?;
+                        live_ends.remove((stream, end, id))?;
+                        pruned.deleted_breaks += 1;
+                    }
+                    budget -= keys.len().min(budget);
                 }
-                budget -= keys.len().min(budget);
-            }
-            if let Some(before) = prune.requests_before {
-                let mut times = txn.open_table(REQUEST_TIMES)?;
-                let mut keys: Vec<(i64, String)> = Vec::new();
-                for entry in times
-                    .range((stream, i64::MIN, "")..(stream, millis(before), ""))
-                    .map_err(storage)?
-                    .take(budget + 1)
-                {
-                    let (key, _) = entry.map_err(storage)?;
-                    let (_, made, request_id) = key.value();
-                    keys.push((made, request_id.to_owned()));
+                if let Some(before) = prune.requests_before {
+                    let mut times = txn.open_table(REQUEST_TIMES)?;
+                    let mut keys: Vec<(i64, String)> = Vec::new();
+                    for entry in times
+                        .range((stream, i64::MIN, "")..(stream, millis(before), ""))
+                        .map_err(storage)?
+                        .take(budget + 1)
+                    {
+                        let (key, _) = entry.map_err(storage)?;
+                        let (_, made, request_id) = key.value();
+                        keys.push((made, request_id.to_owned()));
+                    }
+                    pruned.more |= keys.len() > budget;
+                    let mut requests = txn.open_table(REQUESTS)?;
+                    for (made, request_id) in keys.iter().take(budget) {
+                        times.remove((stream, *made, request_id.as_str()))?;
+                        requests.remove((stream, request_id.as_str()))?;
+                        pruned.deleted_requests += 1;
+                    }
                 }
-                pruned.more |= keys.len() > budget;
-                let mut requests = txn.open_table(REQUESTS)?;
-                for (made, request_id) in keys.iter().take(budget) {
-                    times.remove((stream, *made, request_id.as_str()))?;
-                    requests.remove((stream, request_id.as_str()))?;
-                    pruned.deleted_requests += 1;
-                }
-            }
-            txn.commit()?;
-            Ok(pruned)
-        })
+                txn.commit()?;
+                Ok(pruned)
+            },
+            |pruned| pruned.left_live + pruned.deleted_breaks + pruned.deleted_requests > 0,
+        )
     }
 }
 
