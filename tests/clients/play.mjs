@@ -38,8 +38,12 @@
 //   no error     no fatal error or error event (non-fatal ones and console warnings are printed)
 //   plays        currentTime advanced by at least 3 s, and still advanced in the last second
 //   hls.js       a LEVEL_UPDATED date range with the break's ID, SCTE35-OUT and START-DATE equal
-//                to the decided start; after the IN, the merged range has END-DATE and DURATION
-//                equal to the decided end and its distance from the start
+//                to the decided start, first seen without SCTE35-IN, END-DATE or DURATION; after
+//                the IN, the merged range has END-DATE and DURATION equal to the decided end and
+//                its distance from the start
+//   requests     every player fetched the stream's playlists and media from the proxy's origin
+//                (the page's is another: CORS); on /ll/, hls.js and Shaka fetched parts and
+//                blocking playlist reloads (_HLS_msn): they play it as LL-HLS
 //   Shaka        a timelineregionadded region with the break's ID and SCTE35-OUT whose startTime,
 //                in presentation time, is the decided start, and whose length is the planned
 //                duration (PLANNED-DURATION)
@@ -263,7 +267,8 @@ const pageServer = createServer((req, res) => {
 });
 await new Promise((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
 const pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
-if (new URL(pageOrigin).origin === new URL(opts.base).origin) {
+const proxyOrigin = new URL(opts.base).origin;
+if (new URL(pageOrigin).origin === proxyOrigin) {
   console.error(`the page origin ${pageOrigin} must differ from the proxy's`);
   process.exit(2);
 }
@@ -308,6 +313,14 @@ function checkHlsJs(name, seen, brk) {
       : `no date range ${brk.daterange_id} in ${seen.levelUpdates} level updates`,
   );
   const decided = (ms(brk.decided_end) - ms(brk.decided_start)) / 1000;
+  check(
+    `${name} range first seen without the IN`,
+    range && range.first && !range.first.scte35In && range.first.duration === null && range.first.endDate === null,
+    range
+      ? `date range ${brk.daterange_id} first seen with SCTE35-IN ${range.first && range.first.scte35In}, ` +
+          `DURATION ${range.first && range.first.duration}, END-DATE ${range.first && range.first.endDate}`
+      : `no date range ${brk.daterange_id}`,
+  );
   check(
     `${name} merged range after the IN`,
     range && range.scte35In && range.endDate !== null && range.duration !== null &&
@@ -816,11 +829,29 @@ function report(run, brk) {
       `${seen.startTime === null ? 'never started' : `${fmt(seen.startTime)} -> ${fmt(seen.currentTime)} (+${advanced.toFixed(2)} s)`}` +
       `${seen.fatal ? `, stopped: ${seen.fatal}` : ''}`,
   );
+  const { requests } = run;
+  console.log(
+    `  requests from ${pageOrigin} to ${proxyOrigin}/${stream.key}/: ${requests.playlists} playlists ` +
+      `(${requests.blocking} blocking), ${requests.segments} segments, ${requests.parts} parts`,
+  );
   for (const w of seen.warnings) console.log(`  non-fatal: ${w}`);
   for (const line of consoleLines) console.log(`  console: ${line}`);
   check(`${name} supported`, seen.supported, 'no MediaSource here');
   if (!seen.supported) return;
   check(`${name} no error`, seen.fatal === null, seen.fatal);
+  // Every page plays from the proxy's origin, not its own: each request is a CORS request.
+  check(
+    `${name} plays from the proxy's origin`,
+    requests.playlists > 0 && requests.segments + requests.parts > 0,
+    `${requests.playlists} playlist and ${requests.segments + requests.parts} media requests to ${proxyOrigin}`,
+  );
+  if (stream.lowLatency && run.player !== 'videojs') {
+    check(
+      `${name} plays LL-HLS (parts, blocking reloads)`,
+      requests.parts > 0 && requests.blocking > 0,
+      `${requests.parts} part and ${requests.blocking} blocking playlist requests`,
+    );
+  }
   const recent = recentAdvance(seen, 1500);
   check(
     `${name} plays`,
@@ -847,7 +878,10 @@ async function playStream(context, streamName) {
   const runs = [];
   for (const player of opts.players) {
     const page = await context.newPage();
-    const run = { player, stream, page, consoleLines: [], seen: null, postedAt: Infinity };
+    const run = {
+      player, stream, page, consoleLines: [], seen: null, postedAt: Infinity,
+      requests: { playlists: 0, blocking: 0, segments: 0, parts: 0 },
+    };
     page.on('console', (msg) => {
       // CORS refusals and player warnings reach the console, not the player's error events.
       if ((msg.type() === 'error' || msg.type() === 'warning') && run.consoleLines.length < 10) {
@@ -855,6 +889,21 @@ async function playStream(context, streamName) {
       }
     });
     page.on('pageerror', (e) => run.consoleLines.push(`uncaught: ${String(e).slice(0, 300)}`));
+    // What the player asked the proxy for: LL-HLS parts and blocking reloads show that it plays
+    // the low-latency stream as such.
+    page.on('request', (req) => {
+      const url = new URL(req.url());
+      if (url.origin !== proxyOrigin || !url.pathname.startsWith(`/${stream.key}/`)) return;
+      const requests = run.requests;
+      if (url.pathname.endsWith('.m3u8')) {
+        requests.playlists += 1;
+        if (url.searchParams.has('_HLS_msn')) requests.blocking += 1;
+      } else if (/_\d+\.\d+\.m4s$/.test(url.pathname)) {
+        requests.parts += 1;
+      } else {
+        requests.segments += 1;
+      }
+    });
     // The console names no URL for a failed request: say which one it was.
     page.on('response', (res) => {
       if (res.status() >= 400 && run.consoleLines.length < 10) {
