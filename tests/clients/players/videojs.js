@@ -21,12 +21,13 @@
 // cue's end by a segment (seen: two cues 11.987 and 10.995 for one 8 s break, a cue of 9.005 s).
 //
 // So the adapter hooks updateAdCues_ and, per refresh, walks the playlist as VHS does (same
-// offset, same sums): each new cue is tied to the segment that opened it (the tag, its media
-// sequence number, and its EXT-X-PROGRAM-DATE-TIME, which m3u8-parser carries on every segment
-// as programDateTime), each end VHS moves to the CUE-IN segment that moved it, and each to VHS's
-// skew at that refresh: the media time it gave the segment minus the segment's start in its own
-// media-sequence timeline (segment.syncInfo, set by the segment loader right after). play.mjs
-// then counts the cues by their program time.
+// offset, same sums). Each new cue is tied to the segment that opened it: the tag, its media
+// sequence number and its EXT-X-PROGRAM-DATE-TIME (m3u8-parser carries one on every segment, as
+// programDateTime). Each end is tied to the CUE-IN segment VHS ended the cue at in a refresh (the
+// end need not move: read with the skew of the CUE-OUT, the CUE-IN lands on the announced end).
+// Each of those places carries VHS's skew at that refresh: the media time it gave the segment
+// minus the segment's start in its own media-sequence timeline (segment.syncInfo, which the
+// segment loader sets right after). play.mjs then counts the cues by their program time.
 //
 // VHS 3 has no LL-HLS (docs/supported-features.md: "on the roadmap, but not currently
 // available"); with its experimental `llhls` option on (the default) it starts an LL-HLS stream
@@ -144,13 +145,20 @@ window.playerAdapter = {
             entries.set(cue, entry);
             run.adCues.push(entry);
           }
-          if (entry && !Object.is(cue.adEndTime, entry.lastAdEndTime)) {
-            // updateAdCues moves adEndTime only at a CUE-IN, to that segment's media time.
-            entry.lastAdEndTime = cue.adEndTime;
-            const k = segments.findIndex((s, j) => 'cueIn' in s && times[j] === cue.adEndTime);
-            const ended = k >= 0 ? at(k) : { msn: null, programDateTime: null, mediaTime: cue.adEndTime, segment: null };
+          if (!entry) continue;
+          // updateAdCues ends a cue at a CUE-IN, at that segment's media time; with the same skew
+          // as when it opened, that is the very end it announced, so look for the CUE-IN there.
+          const k = segments.findIndex((s, j) => 'cueIn' in s && times[j] === cue.adEndTime);
+          const moved = !Object.is(cue.adEndTime, entry.lastAdEndTime);
+          entry.lastAdEndTime = cue.adEndTime;
+          const last = entry.ins[entry.ins.length - 1];
+          if (k >= 0 && !(last && last.msn === media.mediaSequence + k && last.mediaTime === times[k])) {
+            const ended = at(k);
             entry.ins.push(ended);
             touched.push(ended);
+          } else if (k < 0 && moved) {
+            // An end moved elsewhere than to a CUE-IN of this refresh: no program time.
+            entry.ins.push({ msn: null, programDateTime: null, mediaTime: cue.adEndTime, skew: null });
           }
         }
         // The segment loader sets each segment's syncInfo (its start in VHS's media-sequence
