@@ -79,6 +79,12 @@ window.playerAdapter = {
         const before = run.dateRanges[id];
         run.dateRanges[id] = {
           firstSeen: before ? before.firstSeen : Date.now(),
+          // How the range looked the first time: the OUT alone, before the IN was merged in.
+          first: before ? before.first : {
+            duration: attr.DURATION ?? null,
+            endDate: attr['END-DATE'] ?? null,
+            scte35In: Boolean(attr['SCTE35-IN']),
+          },
           valid: range.isValid,
           startDate: attr['START-DATE'] ?? null,
           endDate: attr['END-DATE'] ?? null,
