@@ -531,7 +531,7 @@ impl Stream {
             };
             let mut draft = state.draft();
             let changed = draft.timeline.apply(&outcome.decisions);
-            let publication = state.publication(req.path, true);
+            let publication = state.publication(req.path, true, req.opts.tolerance_ms);
             if !draft.timeline.agrees_with(&outcome.decisions) {
                 // A value was already stored (first decision wins): render with the stored
                 // values, so nothing but the stored value is ever served.
@@ -626,7 +626,7 @@ impl Stream {
         let mut out = Vec::with_capacity(req.upstream.len() + 1024);
         let publication = Publication {
             decides: false,
-            ..state.publication(req.path, false)
+            ..state.publication(req.path, false, req.opts.tolerance_ms)
         };
         let outcome = rewrite_or_pass(
             req.upstream,
@@ -1071,11 +1071,18 @@ impl StreamState {
         self.renders.clear();
     }
 
-    /// What a rendering of `path` may decide, and what was already published.
-    fn publication(&self, path: &str, may_decide: bool) -> Publication {
+    /// What a rendering of `path` may decide, and what was already published — plus the
+    /// tolerance: another rendition places a decided time on its own boundary up to the
+    /// tolerance earlier, and that boundary must not have been published either (audio a few
+    /// ms before video: a video boundary 60 ms after a listed audio segment would put the
+    /// OUT before that already served audio segment).
+    fn publication(&self, path: &str, may_decide: bool, tolerance_ms: u64) -> Publication {
+        let margin = chrono::Duration::milliseconds(i64::try_from(tolerance_ms).unwrap_or(0));
         Publication {
             decides: may_decide && self.primary.as_deref().is_none_or(|p| p == path),
-            published_until: self.published_until,
+            published_until: self
+                .published_until
+                .and_then(|until| until.checked_add_signed(margin)),
         }
     }
 
@@ -1105,7 +1112,7 @@ impl StreamState {
             });
         }
         out.reserve(req.upstream.len() + 1024);
-        let publication = self.publication(req.path, true);
+        let publication = self.publication(req.path, true, req.opts.tolerance_ms);
         let outcome = rewrite_or_pass(
             req.upstream,
             &self.timeline,

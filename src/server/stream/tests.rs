@@ -770,3 +770,99 @@ async fn no_server_marks_a_segment_another_one_already_published() {
     let unaware_served = render(&unaware, media_playlist(2)).await;
     assert_eq!(unaware_served, aware_served);
 }
+
+/// A media playlist of three 1 s segments starting `first_ms` after midnight, named
+/// `<prefix>_<msn>`.
+fn offset_playlist(prefix: &str, first_msn: u64, first_ms: u64) -> Bytes {
+    let mut text = format!(
+        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:{first_msn}\n"
+    );
+    for i in 0..3 {
+        let ms = first_ms + i * 1000;
+        text.push_str(&format!(
+            "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:{:02}.{:03}Z\n#EXTINF:1.0,\n{prefix}_{}.ts\n",
+            ms / 1000,
+            ms % 1000,
+            first_msn + i
+        ));
+    }
+    Bytes::from(text)
+}
+
+/// Audio boundaries 60 ms before the video's: audio lists its segment at 19.940 s while a break
+/// requested at 20.200 s is not yet due for it; the video (primary) then must not start the
+/// break at 20.000 s — audio would place the OUT on its 19.940 s segment, already served — but
+/// on the next video boundary.
+#[tokio::test]
+async fn a_start_is_never_within_the_tolerance_of_what_another_rendition_served() {
+    let f = Fixture::open(temp_dir("tolerance"));
+    let stream = f.stream("live/a");
+    let multivariant = Bytes::from_static(
+        b"#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",NAME=\"en\",URI=\"audio.m3u8\"\n#EXT-X-STREAM-INF:BANDWIDTH=1000,CODECS=\"avc1.4d401f,mp4a.40.2\",AUDIO=\"a\"\nvideo.m3u8\n",
+    );
+    f.render(
+        &stream,
+        "/live/a/master.m3u8",
+        "/live/a/master.m3u8",
+        multivariant,
+    )
+    .await;
+    assert_eq!(stream.primary_path().as_deref(), Some("/live/a/video.m3u8"));
+    let writer = stream.writer().await.unwrap();
+    let mut draft = stream.draft();
+    draft
+        .timeline
+        .add_keyed_break(
+            BreakRequest {
+                event_id: None,
+                start: at("2026-01-01T00:00:20.200Z"),
+                planned_duration_ms: 2000,
+            },
+            None,
+        )
+        .unwrap();
+    stream
+        .commit(&f.store, writer, draft, |_| ())
+        .await
+        .unwrap();
+
+    let served = |path: &'static str, body: Bytes| {
+        let (stream, store, budget) = (
+            Arc::clone(&stream),
+            Arc::clone(&f.store),
+            Arc::clone(&f.budget),
+        );
+        async move {
+            let outcome = stream
+                .render(
+                    &store,
+                    &budget,
+                    &RenderRequest {
+                        path,
+                        target: path,
+                        upstream: &body,
+                        opts: &RewriteOptions::default(),
+                        primary_tried: true,
+                    },
+                )
+                .await
+                .unwrap();
+            served_text(&outcome)
+        }
+    };
+    let first_out = |text: &str| {
+        text.lines()
+            .skip_while(|l| !l.starts_with("#EXT-X-CUE-OUT"))
+            .find(|l| l.ends_with(".ts"))
+            .map(str::to_owned)
+    };
+    let audio = served("/live/a/audio.m3u8", offset_playlist("audio", 17, 17_940)).await;
+    assert_eq!(first_out(&audio), None, "{audio}");
+    let video = served("/live/a/video.m3u8", offset_playlist("video", 18, 18_000)).await;
+    assert_eq!(first_out(&video), None, "not at 20.000: {video}");
+    let video = served("/live/a/video.m3u8", offset_playlist("video", 19, 19_000)).await;
+    assert_eq!(first_out(&video).as_deref(), Some("video_21.ts"), "{video}");
+    let audio = served("/live/a/audio.m3u8", offset_playlist("audio", 18, 18_940)).await;
+    assert_eq!(first_out(&audio).as_deref(), Some("audio_20.ts"), "{audio}");
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
