@@ -69,6 +69,9 @@ mod body;
 mod breaks;
 mod error;
 mod fleet;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 mod path;
 mod proxy;
