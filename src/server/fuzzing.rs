@@ -9,7 +9,7 @@
 //! Every API style's parsers are listed in [`PARSERS`], and the fuzz target feeds each input to
 //! every one of them; a new API style (or a new parser of one) is one line there.
 
-use std::borrow::Cow;
+use http::uri::PathAndQuery;
 
 use super::api::{Operation, native, ome};
 use super::breaks::ListQuery;
@@ -123,38 +123,54 @@ impl From<(usize, Option<String>)> for Parsed {
 /// A parser's answer: what it read, or the one-line message it refuses the input with.
 pub type Outcome = Result<Parsed, String>;
 
-/// One parser of one API style: its name (for failure reports) and the parser.
-pub type Parser = (&'static str, fn(&[u8]) -> Outcome);
+/// One parser of one API style: its name (for failure reports) and the parser, which answers
+/// `None` for input that cannot reach it (bytes no request target can carry).
+pub type Parser = (&'static str, fn(&[u8]) -> Option<Outcome>);
 
 /// A parser's answer without its status.
 fn outcome<T: Into<Parsed>>(result: Result<T, Failure>) -> Outcome {
     result.map(Into::into).map_err(|failure| failure.message())
 }
 
-/// Bytes as the text a path or query arrives as (invalid UTF-8 replaced, as no URI carries it).
-fn text(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+/// A request body's parser on the bytes as they are.
+fn body<T: Into<Parsed>>(result: Result<T, Failure>) -> Option<Outcome> {
+    Some(outcome(result))
 }
 
-/// Every request parser of every API style. A new one is one line: its name and a call whose
-/// result converts into [`Parsed`] (add a `From` above for a new result type).
+/// A path's parser on the path of the bytes as a request target, as hyper hands it over
+/// (validated by `http`, so no control characters or spaces).
+fn path<T: Into<Parsed>>(bytes: &[u8], parse: fn(&str) -> Result<T, Failure>) -> Option<Outcome> {
+    let target = PathAndQuery::try_from(bytes).ok()?;
+    Some(outcome(parse(target.path())))
+}
+
+/// A query's parser on the bytes as the query of a request target.
+fn query<T: Into<Parsed>>(
+    bytes: &[u8],
+    parse: fn(Option<&str>) -> Result<T, Failure>,
+) -> Option<Outcome> {
+    let target = PathAndQuery::try_from([b"/?", bytes].concat()).ok()?;
+    Some(outcome(parse(target.query())))
+}
+
+/// Every request parser of every API style. A new one is one line: its name and a call of
+/// [`body`], [`path`] or [`query`] with a parser whose result converts into [`Parsed`] (add a
+/// `From` above for a new result type).
 pub const PARSERS: &[Parser] = &[
-    ("native create body", |b| outcome(native::parse_create(b))),
-    ("native route", |b| outcome(native::parse_route(&text(b)))),
+    ("native create body", |b| body(native::parse_create(b))),
+    ("native route", |b| path(b, native::parse_route)),
     ("native break-list query", |b| {
-        outcome(native::parse_list_query(Some(&text(b))))
+        query(b, native::parse_list_query)
     }),
     ("native stream-list query", |b| {
-        outcome(native::parse_streams_query(Some(&text(b))))
+        query(b, native::parse_streams_query)
     }),
-    ("OvenMediaEngine route", |b| {
-        outcome(ome::parse_ome(&text(b)))
-    }),
+    ("OvenMediaEngine route", |b| path(b, ome::parse_ome)),
     ("OvenMediaEngine :sendEvent body", |b| {
-        outcome(ome::parse_body(b, false))
+        body(ome::parse_body(b, false))
     }),
     ("OvenMediaEngine :sendEvents body", |b| {
-        outcome(ome::parse_body(b, true))
+        body(ome::parse_body(b, true))
     }),
 ];
 
