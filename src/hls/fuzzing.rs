@@ -105,8 +105,11 @@ pub fn short_line_at(input: &[u8], start: usize) -> (usize, usize, usize) {
     parts(lines::short_line_at(input, start))
 }
 
-/// The `(name, value, byte range)` pairs of an attribute list (RFC 8216bis §4.2).
-pub fn attributes(list: &[u8]) -> Vec<(&[u8], &[u8], (usize, usize))> {
+/// One pair of an attribute list: name, value (quotes kept) and the pair's byte range.
+pub type Attribute<'a> = (&'a [u8], &'a [u8], (usize, usize));
+
+/// The pairs of an attribute list (RFC 8216bis §4.2).
+pub fn attributes(list: &[u8]) -> Vec<Attribute<'_>> {
     attributes::Attributes::new(list).collect()
 }
 

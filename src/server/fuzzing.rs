@@ -17,7 +17,14 @@ use super::error::Failure;
 use crate::hls::{BreakState, BreakTarget, ScheduleRequest};
 
 pub use super::breaks::MAX_PAGE;
-pub use super::path::validate_stream_key;
+
+/// Whether `key` is a stream key the proxy accepts (what the API's path validation says).
+///
+/// # Errors
+/// The reason it is not.
+pub fn validate_stream_key(key: &str) -> Result<(), &'static str> {
+    super::path::validate_stream_key(key)
+}
 
 /// What a parser read from a request.
 // Not `#[non_exhaustive]`: a new kind of result must be handled by the fuzz target's check.
@@ -154,7 +161,7 @@ fn query<T: Into<Parsed>>(
 }
 
 /// Every request parser of every API style. A new one is one line: its name and a call of
-/// [`body`], [`path`] or [`query`] with a parser whose result converts into [`Parsed`] (add a
+/// `body`, `path` or `query` with a parser whose result converts into [`Parsed`] (add a
 /// `From` above for a new result type).
 pub const PARSERS: &[Parser] = &[
     ("native create body", |b| body(native::parse_create(b))),
