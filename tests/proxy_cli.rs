@@ -2,20 +2,17 @@
 //! and restart on the same data directory, SIGTERM, a data dir it cannot write.
 #![cfg(unix)]
 mod proxy_support;
+mod serve_process;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hlsplice::packager::{self, ManualClock, Packager, PackagerConfig};
+use hlsplice::packager::PackagerConfig;
 use http::{Method, StatusCode};
 use proxy_support::*;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-
-const BIN: &str = env!("CARGO_BIN_EXE_hlsplice");
+use serve_process::{BIN, packager_upstream, spawn_serve};
 
 #[test]
 fn serve_help_documents_every_setting() {
@@ -119,35 +116,6 @@ fn every_serve_flag_is_in_the_readme_settings_table() {
     assert!(checked > 30, "only {checked} flags found in:\n{help}");
 }
 
-/// Starts `hlsplice serve` configured through environment variables and returns it with the
-/// address it listens on (read from its startup log line).
-fn spawn_serve(upstream: SocketAddr, data_dir: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("HLSPLICE_UPSTREAM", format!("http://{upstream}"))
-        .env("HLSPLICE_DATA_DIR", data_dir)
-        .env("HLSPLICE_API_TOKENS", format!("other,{TOKEN}"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listen=").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("serve did not log its address");
-    (child, addr.parse().unwrap())
-}
-
 async fn api(
     client: &TestClient,
     addr: SocketAddr,
@@ -179,15 +147,11 @@ async fn playlist(client: &TestClient, addr: SocketAddr) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_break_then_restart_serves_same_tags_and_sigterm_exits_cleanly() {
-    let clock = Arc::new(ManualClock::new(t0()));
-    let config = PackagerConfig {
+    let (clock, upstream) = packager_upstream(PackagerConfig {
         part_ms: None,
         ..PackagerConfig::default()
-    };
-    let packager = Arc::new(Packager::new(config, clock.clone()));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = listener.local_addr().unwrap();
-    tokio::spawn(packager::serve(packager, listener, std::future::pending()));
+    })
+    .await;
     let dir = temp_dir("cli");
     let client = client();
 

@@ -1,40 +1,8 @@
-//! Fuzzes `SpliceInfoSection::decode` (and the text decoder). Whenever a section decodes, it must
-//! re-encode and decode again to the same value.
-//!
-//! Random bytes almost never carry a valid CRC_32, which would keep the fuzzer at the door; so each
-//! input is also tried with table_id, section_length and CRC_32 patched to be valid, which lets it
-//! reach every command and descriptor parser.
+//! Fuzz target `scte35_decode`. Its check is `fuzz/checks/scte35_decode.rs`, which the replay of the
+//! regression inputs (`tests/fuzz_regressions.rs`) runs too.
 #![no_main]
 
-use hlsplice::scte35::{self, SpliceInfoSection};
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/scte35_decode.rs"]
+mod checks;
 
-fn check(bytes: &[u8]) {
-    if let Ok(section) = SpliceInfoSection::decode(bytes) {
-        let encoded = section.to_vec().expect("a decoded section re-encodes");
-        assert_eq!(encoded.len(), section.encoded_len());
-        let again = SpliceInfoSection::decode(&encoded).expect("a re-encoded section decodes");
-        assert_eq!(again, section, "decode(encode(decode(x))) != decode(x)");
-    }
-}
-
-fuzz_target!(|data: &[u8]| {
-    check(data);
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(bytes) = scte35::decode_text(text) {
-            check(&bytes);
-        }
-    }
-    // The same bytes as the body of a well-framed section.
-    if data.len() <= 4000 {
-        let mut framed = Vec::with_capacity(data.len() + 7);
-        framed.push(scte35::TABLE_ID);
-        let section_length = data.len() + 4;
-        framed.push(0x30 | (section_length >> 8) as u8);
-        framed.push(section_length as u8);
-        framed.extend_from_slice(data);
-        let crc = scte35::crc32_mpeg2(&framed);
-        framed.extend_from_slice(&crc.to_be_bytes());
-        check(&framed);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check(data));

@@ -157,8 +157,9 @@
 //! - `scan.rs`: the playlist scan (segments, their first line and program time, header values,
 //!   ranges to remove), with fast paths for the lines every segment has; `lines.rs` splits
 //!   lines, `attributes.rs` reads attribute lists, `time.rs` reads and renders dates and
-//!   durations. `scan_reference.rs` (tests only) is the same rule written plainly, line by line;
-//!   property tests hold the fast scan to it on generated, decorated and mutated playlists;
+//!   durations. `scan_reference.rs` (tests and feature `fuzzing` only) is the same rule
+//!   written plainly, line by line; property tests and the fuzz target `playlist_scan` hold the
+//!   fast scan to it on generated, decorated, mutated and fuzzed playlists;
 //! - `place.rs`: the timeline rules on the segment boundaries (decisions and where each break's
 //!   tags go), formatting nothing;
 //! - `render.rs`: the copy with the tags spliced in, the tag lines themselves in `tags.rs`.
@@ -169,6 +170,9 @@
 
 pub mod ads;
 mod attributes;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interstitial;
 mod lines;
 pub mod multivariant;
@@ -179,7 +183,7 @@ mod policy;
 mod render;
 mod rewrite;
 mod scan;
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 mod scan_reference;
 mod schedule;
 mod splicer;

@@ -1,4 +1,5 @@
-//! A plain reference for the scan, for the property tests that hold the fast scan to it.
+//! A plain reference for the scan, for the property tests and the fuzz target `playlist_scan`
+//! that hold the fast scan to it (compiled for tests and with feature `fuzzing` only).
 //!
 //! It implements the rule stated in `scan.rs` line by line, as written: the input is split on
 //! `\n` (a `\r` before it belongs to the terminator), a tag's name is the text before its first
@@ -25,7 +26,7 @@ pub(super) struct Scanned {
 
 /// A `decimal-integer` (RFC 8216bis §4.2): 1 to 20 digits up to 2^64 - 1; surrounding blanks
 /// are tolerated, as the scan does.
-fn decimal_integer(value: &[u8]) -> Option<u64> {
+pub(super) fn decimal_integer(value: &[u8]) -> Option<u64> {
     let digits = value.trim_ascii();
     if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -76,6 +76,9 @@ mod breaks;
 mod connections;
 mod error;
 mod fleet;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod interstitials;
 mod metrics;
 mod path;

@@ -386,6 +386,10 @@ impl Api {
             .await
     }
 
+    pub async fn delete(&self, addr: SocketAddr, path: &str) -> (u16, String) {
+        self.send(addr, Method::DELETE, path, None).await
+    }
+
     async fn send(
         &self,
         addr: SocketAddr,

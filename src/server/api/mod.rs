@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::body::{BoxBody, full};
 use super::error::Failure;
+use crate::hls::{BreakTarget, ScheduleRequest};
 
 pub mod dailymotion;
 pub mod native;
@@ -24,6 +25,16 @@ pub use dailymotion::dailymotion;
 pub use native::native;
 pub use ome::ome;
 pub use youtube::youtube;
+
+/// A break operation as an API style's parser reads it from a request, before it is applied
+/// to a stream (the shared operations are in [`crate::server::breaks`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Operation {
+    /// Schedule a break.
+    Create(ScheduleRequest),
+    /// End (or, before its start, cancel) a break as soon as possible.
+    End(BreakTarget),
+}
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;

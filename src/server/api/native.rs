@@ -35,7 +35,7 @@ use crate::server::proxy::refresh_live_edge;
 
 /// A native API route, parsed from the path.
 #[derive(Debug, PartialEq, Eq)]
-enum Route {
+pub(crate) enum Route {
     Streams,
     Breaks(String),
     Break(String, u64),
@@ -43,7 +43,7 @@ enum Route {
     Policy(String),
 }
 
-fn parse_route(path: &str) -> Result<Route, Failure> {
+pub(crate) fn parse_route(path: &str) -> Result<Route, Failure> {
     let not_found = || Failure::NotFound(format!("no API route {path}"));
     let rest = path.strip_prefix("/api/v1/streams").ok_or_else(not_found)?;
     if rest.is_empty() || rest == "/" {
@@ -156,7 +156,7 @@ fn parse_start(text: &str) -> Result<Start, Failure> {
 }
 
 /// The query of `GET …/breaks`: `limit`, `cursor`, `state`; anything else is refused.
-fn parse_list_query(query: Option<&str>) -> Result<ListQuery, Failure> {
+pub(crate) fn parse_list_query(query: Option<&str>) -> Result<ListQuery, Failure> {
     let mut list = ListQuery::default();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -199,7 +199,7 @@ fn parse_list_query(query: Option<&str>) -> Result<ListQuery, Failure> {
 }
 
 /// The query of `GET /api/v1/streams`: `limit` (default 100) and `after` (a stream key).
-fn parse_streams_query(query: Option<&str>) -> Result<(usize, Option<String>), Failure> {
+pub(crate) fn parse_streams_query(query: Option<&str>) -> Result<(usize, Option<String>), Failure> {
     let mut limit = 100;
     let mut after = None;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {

@@ -10,25 +10,13 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::{json_response, read_body};
+use super::{Operation, json_response, read_body};
 use crate::hls::{BreakTarget, ScheduleRequest, Start};
 use crate::server::App;
 use crate::server::body::BoxBody;
 use crate::server::error::Failure;
 use crate::server::path::decode_stream_name;
 use crate::server::proxy::refresh_live_edge;
-
-/// One OvenMediaEngine event, validated.
-#[derive(Debug, PartialEq, Eq)]
-enum OmeEvent {
-    Out {
-        event_id: Option<u32>,
-        duration_ms: u64,
-    },
-    In {
-        event_id: Option<u32>,
-    },
-}
 
 /// `POST /v1/vhosts/{vhost}/apps/{app}/streams/{stream}:sendEvent[s]` (already authenticated).
 pub async fn ome(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<BoxBody>, Failure> {
@@ -37,26 +25,7 @@ pub async fn ome(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<BoxB
         return Err(Failure::MethodNotAllowed);
     }
     let body = read_body(req, app.body_read_timeout).await?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| Failure::BadRequest(format!("Body is not a JSON object: {e}")))?;
-    let groups: Vec<&Value> = match (&value, multiple) {
-        (Value::Object(_), _) => vec![&value],
-        (Value::Array(items), true) => items.iter().collect(),
-        _ => {
-            return Err(Failure::BadRequest(if multiple {
-                "Body is not a JSON array of event objects".to_owned()
-            } else {
-                "Body is not a JSON object".to_owned()
-            }));
-        }
-    };
-    if groups.is_empty() {
-        return Err(Failure::BadRequest("no events".to_owned()));
-    }
-    let mut events = Vec::new();
-    for group in groups {
-        parse_group(group, &mut events)?;
-    }
+    let operations = parse_body(&body, multiple)?;
     if app
         .streams
         .find(&key)
@@ -68,29 +37,17 @@ pub async fn ome(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<BoxB
             "Could not find the stream: [{key}]"
         )));
     }
-    for event in events {
-        match event {
-            OmeEvent::Out {
-                event_id,
-                duration_ms,
-            } => {
-                let new = ScheduleRequest {
-                    start: Start::Now,
-                    duration_ms,
-                    event_id,
-                    request_id: None,
-                    ads: None,
-                };
+    for operation in operations {
+        match operation {
+            Operation::Create(new) => {
                 app.streams
                     .create_break(&key, new, |s| refresh_live_edge(app, s))
                     .await
                     .map_err(|e| Failure::from_break(&key, e))?;
             }
-            OmeEvent::In { event_id } => {
+            Operation::End(target) => {
                 app.streams
-                    .end_break(&key, BreakTarget::Current { event_id }, |s| {
-                        refresh_live_edge(app, s)
-                    })
+                    .end_break(&key, target, |s| refresh_live_edge(app, s))
                     .await
                     .map_err(|e| Failure::from_break(&key, e))?;
             }
@@ -103,7 +60,7 @@ pub async fn ome(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<BoxB
 }
 
 /// Returns the stream key `{app}/{stream}` and whether the route is `:sendEvents`.
-fn parse_ome(path: &str) -> Result<(String, bool), Failure> {
+pub(crate) fn parse_ome(path: &str) -> Result<(String, bool), Failure> {
     let not_found = || Failure::NotFound(format!("Could not find the API route: [{path}]"));
     let rest = path.strip_prefix("/v1/vhosts/").ok_or_else(not_found)?;
     let segments: Vec<&str> = rest.split('/').collect();
@@ -124,7 +81,50 @@ fn parse_ome(path: &str) -> Result<(String, bool), Failure> {
     Ok((key, multiple))
 }
 
-fn parse_group(group: &Value, events: &mut Vec<OmeEvent>) -> Result<(), Failure> {
+/// The events of a `:sendEvent` body (one event group, a JSON object) or a `:sendEvents` body
+/// (an object or an array of them), all validated before any is applied: `out` creates a break
+/// at the live edge, `in` ends the current one.
+pub(crate) fn parse_body(body: &[u8], multiple: bool) -> Result<Vec<Operation>, Failure> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Failure::BadRequest(format!("Body is not a JSON object: {e}")))?;
+    let groups: Vec<&Value> = match (&value, multiple) {
+        (Value::Object(_), _) => vec![&value],
+        (Value::Array(items), true) => items.iter().collect(),
+        _ => {
+            return Err(Failure::BadRequest(if multiple {
+                "Body is not a JSON array of event objects".to_owned()
+            } else {
+                "Body is not a JSON object".to_owned()
+            }));
+        }
+    };
+    if groups.is_empty() {
+        return Err(Failure::BadRequest("no events".to_owned()));
+    }
+    let mut operations = Vec::new();
+    for group in groups {
+        parse_group(group, &mut operations)?;
+    }
+    Ok(operations)
+}
+
+/// An `out` at the live edge, as OvenMediaEngine's event asks for it.
+fn out(event_id: Option<u32>, duration_ms: u64) -> Operation {
+    Operation::Create(ScheduleRequest {
+        start: Start::Now,
+        duration_ms,
+        event_id,
+        request_id: None,
+        ads: None,
+    })
+}
+
+/// An `in`: the current break ends (the one with `event_id`, when given).
+fn end(event_id: Option<u32>) -> Operation {
+    Operation::End(BreakTarget::Current { event_id })
+}
+
+fn parse_group(group: &Value, events: &mut Vec<Operation>) -> Result<(), Failure> {
     let bad = |what: String| Failure::BadRequest(what);
     let object = group
         .as_object()
@@ -146,11 +146,8 @@ fn parse_group(group: &Value, events: &mut Vec<OmeEvent>) -> Result<(), Failure>
                     .and_then(Value::as_str)
                     .ok_or_else(|| bad("cueType is required (out|in)".to_owned()))?;
                 events.push(match cue_type {
-                    "out" => OmeEvent::Out {
-                        event_id: None,
-                        duration_ms: duration(event)?,
-                    },
-                    "in" => OmeEvent::In { event_id: None },
+                    "out" => out(None, duration(event)?),
+                    "in" => end(None),
                     other => return Err(bad(format!("cueType {other:?} is not out or in"))),
                 });
             }
@@ -184,11 +181,8 @@ fn parse_group(group: &Value, events: &mut Vec<OmeEvent>) -> Result<(), Failure>
                     .and_then(Value::as_str)
                     .ok_or_else(|| bad("type is required (out|in)".to_owned()))?;
                 events.push(match kind {
-                    "out" => OmeEvent::Out {
-                        event_id,
-                        duration_ms: duration(event)?,
-                    },
-                    "in" => OmeEvent::In { event_id },
+                    "out" => out(event_id, duration(event)?),
+                    "in" => end(event_id),
                     other => return Err(bad(format!("type {other:?} is not out or in"))),
                 });
             }
@@ -243,17 +237,7 @@ mod tests {
         parse_group(&scte, &mut events).unwrap();
         assert_eq!(
             events,
-            vec![
-                OmeEvent::Out {
-                    event_id: None,
-                    duration_ms: 60500
-                },
-                OmeEvent::In { event_id: None },
-                OmeEvent::Out {
-                    event_id: Some(2025),
-                    duration_ms: 30000
-                },
-            ]
+            vec![out(None, 60500), end(None), out(Some(2025), 30000)]
         );
         for bad in [
             serde_json::json!({"eventFormat":"id3v2","events":[{"frameType":"TXXX"}]}),
